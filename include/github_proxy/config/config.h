@@ -1,0 +1,148 @@
+// Plain configuration structs (SPEC §3). Every field has its production
+// default; `load_config` fills them from YAML and the environment and
+// validates them. Components receive the part they need by const reference.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace github_proxy::config {
+
+using duration = std::chrono::milliseconds;
+
+struct tls_files {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct listen_config {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;  // 0 = any free port (tests)
+  std::optional<tls_files> tls;
+  std::string unix_socket;  // empty = none
+  std::string public_url;   // empty = derived from the request's Host
+
+  // Extensions beyond SPEC §3 (documented in the README).
+  unsigned threads = 0;                  // 0 = one per core
+  std::size_t max_connections = 10000;   // client connections, all listeners
+  duration idle_timeout{std::chrono::seconds(60)};     // keep-alive idle
+  duration read_timeout{std::chrono::seconds(30)};     // one request's head+body
+  std::size_t max_header_bytes = 64 * 1024;            // over → 431
+  std::size_t max_body_bytes = 32 * 1024 * 1024;       // over → 413
+  duration shutdown_timeout{std::chrono::seconds(25)}; // drain bound on SIGTERM
+};
+
+struct admin_config {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 9090;  // 0 = any free port (tests)
+};
+
+struct upstream_config {
+  std::string url = "https://api.github.com";
+  std::string graphql_url;  // empty = derived from url
+  std::string ca_file;      // empty = system store
+  duration connect_timeout{std::chrono::seconds(5)};
+  duration request_timeout{std::chrono::seconds(30)};
+  std::size_t max_connections_per_host = 64;
+};
+
+struct registry_config {
+  std::string file;  // required for `serve`
+  duration reload_interval{std::chrono::seconds(5)};
+};
+
+struct memory_cache_config {
+  std::size_t max_bytes = 256ull * 1024 * 1024;
+};
+
+struct redis_cache_config {
+  std::string url = "redis://127.0.0.1:6379/0";
+  std::string key_prefix = "ghp:";
+  duration ttl{std::chrono::hours(24 * 7)};
+  duration timeout{std::chrono::milliseconds(200)};
+};
+
+enum class cache_backend { memory, redis };
+enum class serve_stale_mode { off, on_upstream_error };
+
+struct cache_config {
+  cache_backend backend = cache_backend::memory;
+  memory_cache_config memory;
+  redis_cache_config redis;
+  std::size_t max_object_bytes = 8 * 1024 * 1024;
+  serve_stale_mode serve_stale = serve_stale_mode::off;
+};
+
+enum class credential_type { token, app };
+
+struct credential_config {
+  std::string name;
+  credential_type type = credential_type::token;
+  // type: token — exactly one of these.
+  std::string token_env;
+  std::string token_file;
+  // type: app
+  std::string app_id;     // numeric App ID, or
+  std::string client_id;  // Iv1.… client ID (one of the two)
+  std::string installation_id;
+  std::string private_key_file;
+  int source_line = 0;  // for later error messages
+};
+
+enum class log_format { json, text };
+
+struct logging_config {
+  std::string level = "info";  // trace|debug|info|warn|error|critical|off
+  log_format format = log_format::json;
+  bool access_log = true;  // one line per request
+};
+
+struct config {
+  std::string source_file;  // path it was loaded from
+  listen_config listen;
+  admin_config admin;
+  upstream_config upstream;
+  registry_config registry;
+  cache_config cache;
+  std::vector<credential_config> credentials;
+  logging_config logging;
+};
+
+// One validation problem, rendered as `file:line: message`.
+struct config_error {
+  std::string file;
+  int line = 0;  // 1-based; 0 when not tied to a line
+  std::string message;
+  std::string to_string() const;
+};
+
+struct load_result {
+  std::optional<config> value;       // set when errors is empty
+  std::vector<config_error> errors;  // every problem found, in file order
+};
+
+// Reads FILE, applies GITHUB_PROXY_<SECTION>_<KEY> environment overrides
+// (read through `getenv`, injectable for tests), and validates. Never throws.
+using env_lookup = const char* (*)(const char*);
+load_result load_config(const std::string& file, env_lookup getenv_fn = nullptr);
+load_result load_config_from_string(const std::string& yaml,
+                                    const std::string& file_name,
+                                    env_lookup getenv_fn = nullptr);
+
+// "5s", "200ms", "7d" → duration; "256MiB" → bytes. nullopt when malformed.
+std::optional<duration> parse_duration(std::string_view text);
+std::optional<std::size_t> parse_size(std::string_view text);
+
+// The environment variables that override config keys, with the key each
+// sets (for --help and the README).
+struct env_override {
+  const char* variable;
+  const char* key;
+};
+const std::vector<env_override>& env_overrides();
+
+}  // namespace github_proxy::config

@@ -1,0 +1,245 @@
+// Checks that the decoded values make sense (SPEC §3): URLs that parse,
+// files that can be read, limits that are positive. Also completes the
+// config: relative paths become absolute, upstream.graphql_url is derived.
+// Keys that failed to decode are skipped, so one typo gives one error.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/url/parse.hpp>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <system_error>
+
+#include "config/load_context.h"
+
+namespace github_proxy::config::detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Why PATH cannot be opened for reading, or "" when it can.
+std::string unreadable_reason(const std::string& path, bool need_content) {
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (ec) return ec.message();
+  if (fs::is_directory(status)) return "it is a directory";
+  if (!fs::is_regular_file(status)) return "not a regular file";
+  // O_NONBLOCK so that a path swapped for a FIFO cannot hang startup.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::error_code(errno, std::generic_category()).message();
+  ::close(fd);
+  if (need_content && fs::file_size(path, ec) == 0 && !ec) return "the file is empty";
+  return {};
+}
+
+bool is_decimal_port(std::string_view text) {
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  return ec == std::errc{} && end == text.data() + text.size() && port >= 1 &&
+         port <= 65535;
+}
+
+std::string strip_trailing_slashes(std::string url) {
+  while (url.ends_with('/')) url.pop_back();
+  return url;
+}
+
+// An absolute http(s) URL without credentials, query or fragment (the
+// upstream, GraphQL and public base URLs, to which request paths are
+// appended). Returns false after reporting KEY.
+bool check_base_url(load_context& ctx, std::string_view key, const std::string& value) {
+  std::string shown = in_quotes(redact_userinfo(value));
+  auto parsed = boost::urls::parse_uri(value);
+  if (!parsed) {
+    ctx.error(key, "expected an absolute http(s) URL like https://api.github.com, got " + shown);
+    return false;
+  }
+  const boost::urls::url_view& url = *parsed;
+  if (url.scheme_id() != boost::urls::scheme::http &&
+      url.scheme_id() != boost::urls::scheme::https) {
+    ctx.error(key, "expected an http:// or https:// URL, got " + shown);
+  } else if (!url.has_authority() || url.encoded_host().empty()) {
+    ctx.error(key, "the URL has no host: " + shown);
+  } else if (url.has_userinfo()) {
+    // Credentials would be a secret in the config file (SPEC §3).
+    ctx.error(key, "the URL must not contain user:password@; credentials come from the pool");
+  } else if (url.has_port() && !is_decimal_port(url.port())) {
+    ctx.error(key, "the URL's port must be 1-65535, got " + shown);
+  } else if (url.has_query() || url.has_fragment()) {
+    ctx.error(key, "the URL must not have a query or fragment, got " + shown);
+  } else {
+    return true;
+  }
+  return false;
+}
+
+// Checks KEY's URL and stores it without trailing slashes, so that
+// components can append "/repos/..." without doubling the slash.
+bool normalise_base_url(load_context& ctx, std::string_view key, std::string& value) {
+  if (ctx.is_bad(key) || !check_base_url(ctx, key, value)) return false;
+  value = strip_trailing_slashes(value);
+  return true;
+}
+
+// GitHub.com serves GraphQL at /graphql beside the REST root; GHES serves
+// REST under /api/v3 and GraphQL at /api/graphql.
+// https://docs.github.com/en/enterprise-server@latest/graphql/guides/forming-calls-with-graphql#the-graphql-endpoint
+std::string derive_graphql_url(const std::string& rest_url) {
+  auto url = boost::urls::parse_uri(rest_url);
+  if (std::string_view(url->encoded_path()).ends_with("/api/v3")) {
+    return std::string(url->encoded_origin()) + "/api/graphql";
+  }
+  return rest_url + "/graphql";
+}
+
+// redis://[user:password@]host[:port][/db] — what the Redis store connects to.
+void check_redis_url(load_context& ctx, std::string_view key, const std::string& value) {
+  std::string shown = in_quotes(redact_userinfo(value));
+  const std::string form = "redis://[user:password@]host[:port][/db]";
+  auto parsed = boost::urls::parse_uri(value);
+  if (!parsed) {
+    ctx.error(key, "expected a URL like " + form + ", got " + shown);
+    return;
+  }
+  const boost::urls::url_view& url = *parsed;
+  std::string scheme(url.scheme());
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view path = url.encoded_path();
+  if (scheme == "rediss") {
+    ctx.error(key, "TLS to Redis (rediss://) is not supported; use redis:// on a trusted network");
+  } else if (scheme != "redis") {
+    ctx.error(key, "expected a URL like " + form + ", got " + shown);
+  } else if (!url.has_authority() || url.encoded_host().empty()) {
+    ctx.error(key, "the Redis URL has no host: " + shown);
+  } else if (url.has_port() && !is_decimal_port(url.port())) {
+    ctx.error(key, "the Redis URL's port must be 1-65535, got " + shown);
+  } else if (url.has_query() || url.has_fragment()) {
+    ctx.error(key, "the Redis URL must not have a query or fragment, got " + shown);
+  } else if (path.size() > 1) {
+    unsigned db = 0;
+    auto digits = path.substr(1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), db);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) {
+      ctx.error(key, "the Redis URL's path must be a database number like /0, got " + shown);
+    }
+  }
+}
+
+template <typename Number>
+void require_positive(load_context& ctx, std::string_view key, Number value) {
+  if (!ctx.is_bad(key) && value <= Number{}) ctx.error(key, "must be greater than 0");
+}
+
+void require_non_empty(load_context& ctx, std::string_view key, const std::string& value) {
+  if (!ctx.is_bad(key) && value.empty()) ctx.error(key, "must not be empty");
+}
+
+void validate_listen(listen_config& listen, load_context& ctx) {
+  require_non_empty(ctx, "listen.address", listen.address);
+  if (listen.tls && !ctx.is_bad("listen.tls")) {
+    // Both or neither: a certificate without its key cannot serve TLS.
+    for (auto [key, value] : {std::pair{"listen.tls.cert_file", &listen.tls->cert_file},
+                              std::pair{"listen.tls.key_file", &listen.tls->key_file}}) {
+      if (ctx.is_bad(key)) continue;
+      if (value->empty()) {
+        ctx.error(key, "required when listen.tls is set (TLS needs both cert_file and key_file)");
+      } else {
+        resolve_readable_file(ctx, key, *value);
+      }
+    }
+  }
+  if (!listen.public_url.empty()) normalise_base_url(ctx, "listen.public_url", listen.public_url);
+  // More threads than this is a typo, not a machine.
+  constexpr unsigned max_threads = 1024;
+  if (!ctx.is_bad("listen.threads") && listen.threads > max_threads) {
+    ctx.error("listen.threads", "at most " + std::to_string(max_threads) + ", got " +
+                                    std::to_string(listen.threads));
+  }
+  require_positive(ctx, "listen.max_connections", listen.max_connections);
+  require_positive(ctx, "listen.idle_timeout", listen.idle_timeout.count());
+  require_positive(ctx, "listen.read_timeout", listen.read_timeout.count());
+  require_positive(ctx, "listen.max_header_bytes", listen.max_header_bytes);
+  require_positive(ctx, "listen.max_body_bytes", listen.max_body_bytes);
+  // shutdown_timeout may be 0: cancel in-flight requests at once.
+}
+
+void validate_admin(const config& c, load_context& ctx) {
+  require_non_empty(ctx, "admin.address", c.admin.address);
+  auto is_wildcard = [](const std::string& address) {
+    return address == "0.0.0.0" || address == "::";
+  };
+  bool same_address = c.admin.address == c.listen.address ||
+                      is_wildcard(c.admin.address) || is_wildcard(c.listen.address);
+  if (!ctx.is_bad("admin.port") && !ctx.is_bad("listen.port") && c.admin.port != 0 &&
+      c.admin.port == c.listen.port && same_address) {
+    ctx.error("admin.port", "the admin listener needs its own port; " +
+                                std::to_string(c.admin.port) + " is listen.port");
+  }
+}
+
+void validate_upstream(upstream_config& upstream, load_context& ctx) {
+  bool url_ok = normalise_base_url(ctx, "upstream.url", upstream.url);
+  if (!upstream.graphql_url.empty()) {
+    normalise_base_url(ctx, "upstream.graphql_url", upstream.graphql_url);
+  } else if (url_ok) {
+    upstream.graphql_url = derive_graphql_url(upstream.url);
+  }
+  if (!upstream.ca_file.empty() && !ctx.is_bad("upstream.ca_file")) {
+    resolve_readable_file(ctx, "upstream.ca_file", upstream.ca_file);
+  }
+  require_positive(ctx, "upstream.connect_timeout", upstream.connect_timeout.count());
+  require_positive(ctx, "upstream.request_timeout", upstream.request_timeout.count());
+  require_positive(ctx, "upstream.max_connections_per_host", upstream.max_connections_per_host);
+}
+
+void validate_registry(registry_config& registry, load_context& ctx) {
+  if (!ctx.is_bad("registry.file")) {
+    if (registry.file.empty()) {
+      ctx.error("registry.file",
+                "required: the client registry that proxy tokens are checked against");
+    } else {
+      resolve_readable_file(ctx, "registry.file", registry.file);
+    }
+  }
+  require_positive(ctx, "registry.reload_interval", registry.reload_interval.count());
+}
+
+void validate_cache(const cache_config& cache, load_context& ctx) {
+  // The Redis settings are checked even with the memory backend: a broken
+  // value would otherwise surface only on the day someone switches backends.
+  if (!ctx.is_bad("cache.redis.url")) check_redis_url(ctx, "cache.redis.url", cache.redis.url);
+  require_positive(ctx, "cache.redis.ttl", cache.redis.ttl.count());
+  require_positive(ctx, "cache.redis.timeout", cache.redis.timeout.count());
+  require_positive(ctx, "cache.max_object_bytes", cache.max_object_bytes);
+}
+
+}  // namespace
+
+void resolve_readable_file(load_context& ctx, std::string_view key, std::string& value,
+                           bool need_content) {
+  fs::path path(value);
+  if (path.is_relative()) {
+    // Relative to the file that named it, so a config and its registry can
+    // move together (a Kubernetes ConfigMap mounts both in one directory).
+    fs::path base = ctx.from_environment(key) ? fs::path() : fs::path(ctx.file()).parent_path();
+    path = base / path;
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  value = (ec ? path : absolute).lexically_normal().string();
+  if (std::string reason = unreadable_reason(value, need_content); !reason.empty()) {
+    ctx.error(key, "cannot read " + value + ": " + reason);
+  }
+}
+
+void validate(config& out, load_context& ctx) {
+  validate_listen(out.listen, ctx);
+  validate_admin(out, ctx);
+  validate_upstream(out.upstream, ctx);
+  validate_registry(out.registry, ctx);
+  validate_cache(out.cache, ctx);
+}
+
+}  // namespace github_proxy::config::detail

@@ -1,0 +1,78 @@
+// Shared by the config tests: a scratch directory and a fake environment.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "github_proxy/config/config.h"
+
+namespace github_proxy::config::test_support {
+
+// A fresh directory under the system temp dir, removed with its contents.
+class temp_dir {
+ public:
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("ghp-config-test-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+
+  std::filesystem::path write(const std::string& name, const std::string& content) const {
+    auto file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+    return file;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// env_lookup is a plain function pointer, so the fake environment is a
+// process-wide map that one fake_env at a time fills and clears.
+class fake_env {
+ public:
+  explicit fake_env(std::map<std::string, std::string> values) { variables() = std::move(values); }
+  ~fake_env() { variables().clear(); }
+  fake_env(const fake_env&) = delete;
+  fake_env& operator=(const fake_env&) = delete;
+
+  void set(const std::string& name, const std::string& value) { variables()[name] = value; }
+
+  static const char* lookup(const char* name) {
+    auto it = variables().find(name);
+    return it == variables().end() ? nullptr : it->second.c_str();
+  }
+
+ private:
+  static std::map<std::string, std::string>& variables() {
+    static std::map<std::string, std::string> values;
+    return values;
+  }
+};
+
+// "LINE: message" for each error, to compare whole lists at once.
+inline std::vector<std::string> located(const load_result& result) {
+  std::vector<std::string> out;
+  for (const auto& e : result.errors) out.push_back(std::to_string(e.line) + ": " + e.message);
+  return out;
+}
+
+}  // namespace github_proxy::config::test_support
