@@ -1,0 +1,364 @@
+#include "app.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/json.hpp>
+#include <boost/url.hpp>
+
+#include "body_codec.h"
+#include "conditional.h"
+#include "control_api.h"
+#include "routes.h"
+#include "time_format.h"
+
+namespace fake_github {
+namespace {
+
+constexpr std::string_view no_user_agent_body =
+    "Request forbidden by administrative rules. Please make sure your request has a User-Agent "
+    "header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). "
+    "Check https://developer.github.com for other possible causes.\n";
+constexpr std::string_view secondary_limit_message =
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
+constexpr std::string_view secondary_limit_doc =
+    "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits";
+constexpr std::size_t gzip_threshold = 1024;
+
+struct layout_view {
+  bool in_layout = true;  // REST or GraphQL of the configured layout
+  bool graphql = false;
+  std::string api_path;   // encoded, /api/v3 removed
+  std::vector<std::string> segments;
+};
+
+layout_view split_layout(const boost::urls::url_view& url, bool ghes) {
+  layout_view v;
+  std::string_view path = url.encoded_path();
+  if (path == (ghes ? "/api/graphql" : "/graphql")) {
+    v.graphql = true;
+    v.api_path = "/graphql";
+    return v;
+  }
+  for (auto s : url.segments()) v.segments.push_back(s);
+  v.api_path = path;
+  if (!ghes) return v;
+  if (v.segments.size() >= 2 && v.segments[0] == "api" && v.segments[1] == "v3") {
+    v.segments.erase(v.segments.begin(), v.segments.begin() + 2);
+    v.api_path = path.size() > 7 ? std::string(path.substr(7)) : "/";
+  } else {
+    v.in_layout = false;
+  }
+  return v;
+}
+
+bool host_is_safe(std::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (unsigned char c : host)
+    if (!(std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_')) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 §12.5.3: gzip (or *) listed without q=0.
+bool accepts_gzip(std::string_view header) {
+  while (!header.empty()) {
+    std::size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    std::size_t semi = item.find(';');
+    std::string_view coding = trim(item.substr(0, semi));
+    if (!boost::beast::iequals(coding, "gzip") && !boost::beast::iequals(coding, "x-gzip") && coding != "*")
+      continue;
+    if (semi == std::string_view::npos) return true;
+    std::string_view param = trim(item.substr(semi + 1));
+    bool zero = param.starts_with("q=0") && param.find_first_not_of("0.", 2) == std::string_view::npos;
+    return !zero;
+  }
+  return false;
+}
+
+// GitHub pretty-prints for these user agents (facts §2.1).
+bool wants_pretty(std::string_view user_agent) {
+  for (std::string_view marker : {"curl", "Wget", "Safari", "Firefox"})
+    if (user_agent.find(marker) != std::string_view::npos) return true;
+  return false;
+}
+
+std::int64_t system_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct app::exchange {
+  const request_t& req;
+  const connection_info& conn;
+  std::int64_t now;
+  std::string request_id;
+  account who;
+  std::string base;
+  bool url_ok = false;
+  boost::urls::url_view url;
+  layout_view layout;
+  resource res = resource::core;
+  bool head = false;
+  std::string_view method;  // HEAD answered as GET
+  std::int64_t credits = 0;
+};
+
+struct app::route_verdict {
+  route_result r;
+  std::optional<rate_snapshot> rate;
+  bool not_modified = false;
+  std::string etag_hex;
+};
+
+app::app(app_config config, clock_fn clock)
+    : config_(std::move(config)),
+      clock_(clock ? std::move(clock) : clock_fn(system_now)),
+      state_(config_.limits, config_.request_log_capacity) {}
+
+fault_decision app::plan(const request_t& req) {
+  std::string_view target = req.target();
+  if (is_control_target(target)) return {};
+  std::string api_path(target.substr(0, target.find('?')));
+  if (config_.ghes && api_path.starts_with("/api/v3")) api_path.erase(0, 7);
+  return state_.faults.take(req.method_string(), target, api_path);
+}
+
+outgoing_response app::handle(const request_t& req, const connection_info& conn,
+                              const fault_decision& fault) {
+  const std::int64_t now = clock_();
+  if (is_control_target(req.target())) return handle_control(req, state_, now);
+
+  exchange x{req, conn, now};
+  x.request_id = make_request_id(now);
+  x.who = identify(req[http::field::authorization]);
+  std::string_view host = req[http::field::host];
+  x.base = std::string(conn.tls ? "https://" : "http://") +
+           std::string(host_is_safe(host) ? host : std::string_view(conn.local_authority)) +
+           (config_.ghes ? "/api/v3" : "");
+  x.head = req.method() == http::verb::head;
+  x.method = x.head ? std::string_view("GET") : std::string_view(req.method_string());
+  if (auto parsed = boost::urls::parse_origin_form(req.target())) {
+    x.url_ok = true;
+    x.url = *parsed;
+    x.layout = split_layout(x.url, config_.ghes);
+    x.res = classify_request(x.method, x.layout.api_path, x.layout.graphql);
+  }
+
+  outgoing_response out = serve_api(x, fault);
+  unsigned status = out.action == response_action::respond ? out.status : 0;
+  record(x, status, x.credits);
+  if (config_.log_requests) {
+    std::string line = std::string(req.method_string()) + " " + std::string(req.target()) + " -> " +
+                       (status ? std::to_string(status) : std::string("no answer")) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  return out;
+}
+
+outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
+  route_verdict v;
+  if (!x.url_ok) {
+    v.r = error_result(400, "Bad Request");
+    return finish(x, v);
+  }
+  switch (fault.kind) {
+    case fault_kind::reset: {
+      outgoing_response out;
+      out.action = response_action::reset;
+      return out;
+    }
+    case fault_kind::hang: {
+      outgoing_response out;
+      out.action = response_action::hang;
+      return out;
+    }
+    case fault_kind::secondary_limit:
+      v.r = error_result(fault.status == 429 ? 429 : 403, secondary_limit_message, secondary_limit_doc);
+      if (fault.retry_after > 0) v.r.extra_headers.emplace_back("Retry-After", std::to_string(fault.retry_after));
+      v.rate = state_.limits.peek(x.who.key, x.res, x.now);
+      return finish(x, v);
+    case fault_kind::status:
+      v.r = error_result(fault.status, http::obsolete_reason(static_cast<http::status>(fault.status)));
+      v.rate = state_.limits.peek(x.who.key, x.res, x.now);
+      return finish(x, v);
+    case fault_kind::none: break;
+  }
+  if (x.req[http::field::user_agent].empty()) {
+    // Answered by GitHub's front end, before the API: no API headers.
+    v.r.status = 403;
+    v.r.body = no_user_agent_body;
+    v.r.content_type = "text/html; charset=utf-8";
+    v.r.media_type = {};
+    v.r.validator = validator_kind::none;
+    v.r.cache = cache_policy::none;
+    v.r.vary = vary_policy::encoding_only;
+    v.r.pretty_printable = false;
+    return finish(x, v);
+  }
+  if (x.who.malformed || (x.who.authenticated && state_.revoked.is_revoked(x.who.key))) {
+    v.r = error_result(401, "Bad credentials", x.layout.graphql ? "https://docs.github.com/graphql"
+                                                                 : "https://docs.github.com/rest");
+    v.rate = state_.limits.peek(anonymous_account, resource::core, x.now);
+    return finish(x, v);
+  }
+  if (!x.layout.in_layout) {
+    v.r = error_result(404, "Not Found");
+    v.rate = state_.limits.peek(x.who.key, x.res, x.now);
+    return finish(x, v);
+  }
+  if (!x.layout.graphql && x.layout.api_path == "/rate_limit" && x.method == "GET") return serve_rate_limit(x);
+  return serve_route(x);
+}
+
+outgoing_response app::serve_rate_limit(exchange& x) {
+  // Not counted against the primary limit (facts §3.2).
+  route_verdict v;
+  v.r.body = boost::json::serialize(state_.limits.status_json(x.who.key, x.now));
+  v.r.validator = validator_kind::none;
+  v.r.cache = cache_policy::no_cache;
+  v.r.vary = vary_policy::encoding_only;
+  v.r.accepted_scopes = "";
+  v.rate = state_.limits.peek(x.who.key, resource::core, x.now);
+  return finish(x, v);
+}
+
+outgoing_response app::serve_route(exchange& x) {
+  const request_t& req = x.req;
+  route_request rr{x.method, x.url, x.layout.segments, x.layout.graphql, x.base,
+                   req[http::field::accept], req.body(), x.who, x.now};
+  route_verdict v;
+  v.r = route(rr, state_.data);
+
+  const bool success = v.r.status >= 200 && v.r.status < 300;
+  if (success && v.r.validator == validator_kind::body_sha256) {
+    // Computed on the compact body, before any pretty-printing (facts §8).
+    etag_inputs in{req[http::field::accept], req[http::field::authorization], req[http::field::cookie],
+                   x.who.authenticated};
+    v.etag_hex = compute_etag(in, v.r.body);
+  } else if (success && v.r.validator == validator_kind::blob_sha) {
+    v.etag_hex = v.r.blob_sha;
+  }
+  if (x.method == "GET" && v.r.status == 200 && (!v.etag_hex.empty() || v.r.last_modified)) {
+    v.not_modified = evaluate_conditional(req[http::field::if_none_match],
+                                          req[http::field::if_modified_since], v.etag_hex,
+                                          v.r.last_modified) == conditional_verdict::not_modified;
+  }
+
+  if (v.r.status == 401 || v.r.free) {  // authentication precedes rate limiting
+    v.rate = state_.limits.peek(v.r.status == 401 ? anonymous_account : std::string_view(x.who.key),
+                                v.r.status == 401 ? resource::core : x.res, x.now);
+    return finish(x, v);
+  }
+  // A 304 is free only with a valid Authorization (facts §1.2); other
+  // successes and redirects spend.
+  const bool spend = v.not_modified ? !x.who.authenticated : (v.r.status >= 200 && v.r.status < 400);
+  admission a = state_.limits.admit(x.who.key, x.res, v.r.cost, spend, x.now);
+  if (!a.allowed) return rate_limited(x, a.snapshot, x.layout.graphql);
+  if (spend) x.credits = v.r.cost;
+  v.rate = a.snapshot;
+  return finish(x, v);
+}
+
+outgoing_response app::rate_limited(exchange& x, const rate_snapshot& snapshot, bool graphql) {
+  route_verdict v;
+  v.rate = snapshot;
+  v.rate->remaining = 0;
+  if (graphql) {
+    // GraphQL reports exhaustion in a 200 body (facts §4).
+    v.r.body = boost::json::serialize(boost::json::object{
+        {"errors", boost::json::array{boost::json::object{
+                       {"type", "RATE_LIMITED"},
+                       {"message", "API rate limit exceeded for user ID " + std::to_string(x.who.user_id) + "."}}}}});
+    v.r.media_type = "github.v4; format=json";
+    v.r.validator = validator_kind::none;
+    v.r.cache = cache_policy::none;
+    v.r.vary = vary_policy::encoding_only;
+    return finish(x, v);
+  }
+  std::string message =
+      x.who.authenticated
+          ? "API rate limit exceeded for user ID " + std::to_string(x.who.user_id) +
+                ". If you reach out to GitHub Support for help, please include the request ID " +
+                x.request_id + " and timestamp " + utc_timestamp(x.now) + "."
+          : "API rate limit exceeded for " + x.conn.client_address +
+                ". (But here's the good news: Authenticated requests get a higher rate limit. Check out "
+                "the documentation for more details.)";
+  v.r = error_result(403, message,
+                     x.who.authenticated
+                         ? "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                         : "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting");
+  return finish(x, v);
+}
+
+outgoing_response app::finish(exchange& x, route_verdict& v) {
+  outgoing_response out;
+  out.version = x.req.version() == 10 ? 10 : 11;
+  out.keep_alive = x.req.keep_alive();
+  const unsigned status = v.not_modified ? 304 : v.r.status;
+  out.status = status;
+
+  header_plan p;
+  p.now = x.now;
+  p.request_id = x.request_id;
+  p.authenticated = x.who.authenticated;
+  p.ghes = config_.ghes;
+  p.cache = v.r.cache;
+  p.vary = v.r.vary;
+  p.accepted_scopes = v.r.accepted_scopes;
+  p.media_type = v.r.media_type;
+  p.last_modified = v.r.last_modified;
+  p.link = std::move(v.r.link);
+  p.location = std::move(v.r.location);
+  p.extra = std::move(v.r.extra_headers);
+  p.rate = v.rate;
+  if (v.not_modified) {
+    p.not_modified = true;
+    p.etag = etag_header(v.etag_hex, false);  // GitHub echoes the strong form (facts §1.3)
+  } else {
+    std::string body = std::move(v.r.body);
+    if (v.r.pretty_printable && !body.empty() && wants_pretty(x.req[http::field::user_agent]))
+      if (auto pretty = pretty_print_json(body)) body = std::move(*pretty);
+    const bool gzip = body.size() > gzip_threshold && accepts_gzip(x.req[http::field::accept_encoding]);
+    if (!v.etag_hex.empty()) p.etag = etag_header(v.etag_hex, gzip);
+    p.content_type = v.r.content_type;
+    if (gzip) {
+      p.gzip = p.chunked = true;
+      body = x.head ? std::string() : gzip_compress(body);
+    } else if (status != 204) {
+      p.content_length = body.size();
+    }
+    if (x.head) body.clear();
+    out.body = std::move(body);
+    out.chunked = gzip;
+  }
+  out.headers.reserve(1400);
+  write_headers(out.headers, p);
+  return out;
+}
+
+void app::record(const exchange& x, unsigned status, std::int64_t credits) {
+  static const std::string empty_sha256 = sha256_hex("");
+  request_record rec;
+  rec.method = x.req.method_string();
+  rec.target = x.req.target();
+  rec.headers.reserve(8);
+  for (const auto& field : x.req) rec.headers.emplace_back(field.name_string(), field.value());
+  rec.body_length = x.req.body().size();
+  rec.body_sha256 = x.req.body().empty() ? empty_sha256 : sha256_hex(x.req.body());
+  rec.status = status;
+  state_.observed.record(std::move(rec), x.who.key, x.res, credits);
+}
+
+}  // namespace fake_github

@@ -1,0 +1,34 @@
+// The command line of fake_github (a fixed contract; see README.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fake_github {
+
+struct options {
+  std::string address = "127.0.0.1";
+  unsigned short port = 0;
+  std::string port_file;
+  std::size_t threads = 2;
+  std::string tls_cert;
+  std::string tls_key;
+  bool ghes = false;
+  std::int64_t core_limit = 5000;
+  std::int64_t search_limit = 30;
+  std::int64_t code_search_limit = 10;
+  std::int64_t graphql_limit = 5000;
+  bool quiet = false;
+  bool help = false;
+};
+
+// Accepts "--flag value" and "--flag=value". Throws std::invalid_argument
+// with a message naming the offending argument.
+options parse_options(const std::vector<std::string>& args);
+
+const char* usage();
+
+}  // namespace fake_github

@@ -1,0 +1,67 @@
+// GitHub's API surface over the data set: maps one request to the answer's
+// status, body and metadata. No I/O, no rate limits, no conditionals: the
+// app applies those to the verdict afterwards.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/url/url_view.hpp>
+
+#include "accounts.h"
+#include "dataset.h"
+#include "github_headers.h"
+
+namespace fake_github {
+
+struct route_request {
+  std::string_view method;                   // HEAD already turned into GET
+  const boost::urls::url_view& url;
+  const std::vector<std::string>& segments;  // decoded, /api/v3 removed
+  bool is_graphql = false;
+  std::string_view base;                     // "http://host[/api/v3]"
+  std::string_view accept;
+  std::string_view body;
+  const account& who;
+  std::int64_t now = 0;  // Unix seconds
+};
+
+enum class validator_kind { body_sha256, blob_sha, none };
+
+struct route_result {
+  unsigned status = 200;
+  std::string body;
+  std::string_view content_type = json_content_type;
+  std::string_view media_type = rest_media_type;
+  bool pretty_printable = true;
+  validator_kind validator = validator_kind::body_sha256;
+  std::string blob_sha;
+  std::optional<std::int64_t> last_modified;
+  cache_policy cache = cache_policy::standard;
+  vary_policy vary = vary_policy::full;
+  std::string_view accepted_scopes = "repo";
+  std::string link;
+  std::string location;
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  int cost = 1;
+  bool free = false;  // never spends (CORS preflight)
+};
+
+// {"message":…,"documentation_url":…,"status":"<code>"}: newer GitHub error
+// bodies carry the status as a string (facts §5).
+std::string error_json(unsigned status, std::string_view message,
+                       std::string_view documentation_url = "https://docs.github.com/rest");
+route_result error_result(unsigned status, std::string_view message,
+                          std::string_view documentation_url = "https://docs.github.com/rest");
+
+route_result route(const route_request& request, dataset& data);
+
+// Declared here, defined in routes_write.cc.
+route_result route_graphql(const route_request& request);
+route_result route_write(const route_request& request, dataset& data);
+
+}  // namespace fake_github
