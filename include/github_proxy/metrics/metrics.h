@@ -1,0 +1,62 @@
+// The Prometheus metric families of SPEC §8, created once at start-up.
+//
+// Threading: families are thread-safe (prometheus-cpp). Adding a child takes
+// the family's lock, so the request path looks children up once and keeps
+// the pointer (see `request_counters`).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace github_proxy::metrics {
+
+// The `cache` label of github_proxy_requests_total (SPEC §8).
+enum class cache_outcome { hit, miss, changed, coalesced, bypass, stale, rejected };
+inline constexpr std::size_t cache_outcome_count = 7;
+std::string_view to_string(cache_outcome outcome);
+
+// The `reason` label of github_proxy_rejected_requests_total.
+enum class reject_reason { unauthenticated, scope, budget, bad_request };
+std::string_view to_string(reject_reason reason);
+
+struct families {
+  explicit families(std::string_view version);
+
+  std::shared_ptr<prometheus::Registry> registry;
+
+  prometheus::Family<prometheus::Counter>& requests_total;
+  prometheus::Family<prometheus::Histogram>& request_duration_seconds;
+  prometheus::Family<prometheus::Counter>& rejected_requests_total;
+  prometheus::Family<prometheus::Counter>& upstream_requests_total;
+  prometheus::Family<prometheus::Histogram>& upstream_duration_seconds;
+  prometheus::Family<prometheus::Gauge>& registry_clients;
+  prometheus::Family<prometheus::Counter>& registry_reloads_total;
+  prometheus::Family<prometheus::Gauge>& build_info;
+  prometheus::Family<prometheus::Gauge>& client_connections;
+
+  // Histogram children, one per cache outcome, created up front.
+  std::array<prometheus::Histogram*, cache_outcome_count> request_duration{};
+
+  // Upstream latency children, one per rate-limit resource, created up front.
+  std::vector<prometheus::Histogram*> upstream_duration_by_resource;
+  prometheus::Histogram& upstream_duration(auto resource) {
+    return *upstream_duration_by_resource[static_cast<std::size_t>(resource)];
+  }
+
+  // Renders the Prometheus text exposition format.
+  std::string serialize() const;
+};
+
+// Bounds used by every latency histogram (seconds).
+const prometheus::Histogram::BucketBoundaries& latency_buckets();
+
+}  // namespace github_proxy::metrics

@@ -1,0 +1,76 @@
+#include "common/logging.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
+#include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+namespace github_proxy::logging {
+
+namespace {
+
+// `%*` in a pattern: the message as a JSON string literal.
+class json_message_flag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const auto quoted = json_quote(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(quoted.data(), quoted.data() + quoted.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_message_flag>();
+  }
+};
+
+std::unique_ptr<spdlog::formatter> make_formatter(const std::string& pattern) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<json_message_flag>('*').set_pattern(pattern);
+  return formatter;
+}
+
+}  // namespace
+
+std::string json_quote(std::string_view text) {
+  return boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+}
+
+loggers make_loggers(const config::logging_config& cfg) {
+  const bool json = cfg.format == config::log_format::json;
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  loggers out;
+  out.main = std::make_shared<spdlog::logger>("github-proxy", sink);
+  out.main->set_formatter(make_formatter(
+      json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})"
+           : "%Y-%m-%dT%H:%M:%S.%eZ %l %v"));
+  out.main->set_level(spdlog::level::from_str(cfg.level));
+  out.main->flush_on(spdlog::level::warn);
+  if (cfg.access_log) {
+    out.access = std::make_shared<spdlog::logger>("access", sink);
+    out.access->set_formatter(make_formatter(
+        json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"info","log":"access",%v})"
+             : "%Y-%m-%dT%H:%M:%S.%eZ access %v"));
+    out.access->set_level(spdlog::level::info);
+  }
+  return out;
+}
+
+void write_access_line(spdlog::logger& logger, const access_line& line, bool json) {
+  if (!logger.should_log(spdlog::level::info)) return;
+  if (json) {
+    logger.info(
+        R"("client":{},"method":{},"path":{},"status":{},"cache":"{}","credential":{},)"
+        R"("upstream_seconds":{:.6f},"total_seconds":{:.6f},"github_request_id":{})",
+        json_quote(line.client), json_quote(line.method), json_quote(line.path), line.status,
+        line.cache, json_quote(line.credential), std::max(0.0, line.upstream_seconds),
+        line.total_seconds, json_quote(line.github_request_id));
+  } else {
+    logger.info("client={} method={} path={} status={} cache={} credential={} upstream={:.6f}s "
+                "total={:.6f}s github_request_id={}",
+                line.client, line.method, line.path, line.status, line.cache,
+                line.credential.empty() ? "-" : line.credential,
+                std::max(0.0, line.upstream_seconds), line.total_seconds,
+                line.github_request_id.empty() ? "-" : line.github_request_id);
+  }
+}
+
+}  // namespace github_proxy::logging

@@ -1,0 +1,53 @@
+#include "github_proxy/credentials/resource.h"
+
+#include <array>
+
+namespace github_proxy::credentials {
+
+namespace {
+
+constexpr std::array<std::string_view, resource_count> names = {
+    "core", "search", "code_search", "graphql", "integration_manifest", "source_import",
+    "code_scanning_upload", "scim", "dependency_snapshots", "dependency_sbom", "audit_log"};
+
+bool segment_prefix(std::string_view path, std::string_view prefix) {
+  return path.starts_with(prefix) &&
+         (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+}  // namespace
+
+std::string_view to_string(resource r) { return names[static_cast<std::size_t>(r)]; }
+
+bool parse_resource(std::string_view name, resource& out) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) {
+      out = static_cast<resource>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+resource infer_resource(std::string_view method, std::string_view path) {
+  // Order follows go-github's GetRateLimitCategory.
+  if (method == "GET" && segment_prefix(path, "/search/code")) return resource::code_search;
+  if (segment_prefix(path, "/search")) return resource::search;
+  if (segment_prefix(path, "/graphql")) return resource::graphql;
+  if (method == "POST" && path.starts_with("/app-manifests/") && path.ends_with("/conversions")) {
+    return resource::integration_manifest;
+  }
+  if (method == "PUT" && path.starts_with("/repos/") && path.ends_with("/import")) {
+    return resource::source_import;
+  }
+  if (path.ends_with("/code-scanning/sarifs")) return resource::code_scanning_upload;
+  if (segment_prefix(path, "/scim")) return resource::scim;
+  if (method == "POST" && path.ends_with("/dependency-graph/snapshots")) {
+    return resource::dependency_snapshots;
+  }
+  if (path.ends_with("/audit-log")) return resource::audit_log;
+  if (path.ends_with("/dependency-graph/sbom")) return resource::dependency_sbom;
+  return resource::core;
+}
+
+}  // namespace github_proxy::credentials

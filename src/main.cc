@@ -1,0 +1,208 @@
+// github-proxy: wiring only. Load config → build objects → run (SPEC §2).
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "common/logging.h"
+#include "github_proxy/auth/registry.h"
+#include "github_proxy/auth/registry_reloader.h"
+#include "github_proxy/auth/tools.h"
+#include "github_proxy/config/config.h"
+#include "github_proxy/credentials/secrets.h"
+#include "github_proxy/metrics/metrics.h"
+#include "proxy/request_pipeline.h"
+#include "server/server.h"
+
+namespace {
+
+using namespace github_proxy;
+
+constexpr const char* usage = R"(github-proxy — a caching, credential-pooling proxy for the GitHub API
+
+Usage:
+  github-proxy serve --config FILE [--ready-file PATH]
+  github-proxy --config FILE                 (same as serve)
+  github-proxy check-config FILE             validate a config and the registry it names
+  github-proxy check-registry FILE           validate a client registry
+  github-proxy new-token --client NAME       print a new proxy token and its registry entry
+  github-proxy hash-token                    read a token on stdin, print its sha256: form
+  github-proxy --version | --help
+
+--ready-file PATH   once every listener is bound, write {"port":N,"admin_port":M}
+                    to PATH (for tests and supervisors that bind port 0).
+
+Environment overrides (GITHUB_PROXY_<SECTION>_<KEY>):
+)";
+
+void print_help() {
+  std::cout << usage;
+  for (const auto& o : config::env_overrides()) {
+    std::cout << "  " << o.variable << "  →  " << o.key << "\n";
+  }
+}
+
+void print_errors(const std::vector<config::config_error>& errors) {
+  for (const auto& e : errors) std::cerr << e.to_string() << "\n";
+}
+
+int check_config(const std::string& file) {
+  auto loaded = config::load_config(file);
+  if (!loaded.value) {
+    print_errors(loaded.errors);
+    return 1;
+  }
+  const int registry_status = auth::check_registry_command(loaded.value->registry.file, std::cout, std::cerr);
+  if (registry_status != 0) return registry_status;
+  std::cout << file << ": ok\n";
+  return 0;
+}
+
+bool write_ready_file(const std::string& path, std::uint16_t port, std::uint16_t admin_port) {
+  const auto tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << R"({"port":)" << port << R"(,"admin_port":)" << admin_port << "}\n";
+    if (!out) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+int serve(const std::string& config_file, const std::string& ready_file) {
+  auto loaded = config::load_config(config_file);
+  if (!loaded.value) {
+    print_errors(loaded.errors);
+    return 1;
+  }
+  config::config cfg = std::move(*loaded.value);
+  if (cfg.listen.threads == 0) cfg.listen.threads = std::max(1u, std::thread::hardware_concurrency());
+
+  auto loggers = logging::make_loggers(cfg.logging);
+  auto& log = *loggers.main;
+
+  auto registry_loaded = auth::load_registry(cfg.registry.file);
+  if (!registry_loaded.snapshot) {
+    print_errors(registry_loaded.errors);
+    return 1;
+  }
+  for (const auto& w : registry_loaded.warnings) log.warn("{}", w.to_string());
+  auth::registry_store registry;
+  registry.replace(registry_loaded.snapshot);
+
+  auto credential = credentials::first_token_credential(cfg);
+  if (!credential) {
+    log.error("{}", credential.error);
+    return 1;
+  }
+
+  metrics::families metrics(GITHUB_PROXY_VERSION);
+  auto& registry_clients = metrics.registry_clients.Add({});
+  registry_clients.Set(static_cast<double>(auth::client_count(*registry_loaded.snapshot)));
+
+  boost::asio::ssl::context upstream_tls(boost::asio::ssl::context::tls_client);
+  upstream_tls.set_verify_mode(boost::asio::ssl::verify_peer);
+  try {
+    if (cfg.upstream.ca_file.empty()) {
+      upstream_tls.set_default_verify_paths();
+    } else {
+      upstream_tls.load_verify_file(cfg.upstream.ca_file);
+    }
+  } catch (const std::exception& e) {
+    log.error("upstream.ca_file: {}", e.what());
+    return 1;
+  }
+
+  proxy::shared_state shared;
+  shared.cfg = &cfg;
+  shared.rest = *upstream::parse_endpoint(cfg.upstream.url);  // validated by load_config
+  shared.graphql = *upstream::parse_endpoint(cfg.upstream.graphql_url);
+  shared.rest_url_prefix = shared.rest.url_prefix();
+  shared.upstream_tls = &upstream_tls;
+  shared.registry = &registry;
+  shared.metrics = &metrics;
+  shared.log = loggers.main;
+  shared.access_log = loggers.access;
+  shared.credential = {credential->name, "token " + credential->secret};
+  shared.user_agent = std::string("github-proxy/") + GITHUB_PROXY_VERSION;
+
+  server::server_options options;
+  options.cfg = &cfg;
+  options.shared = &shared;
+  options.log = loggers.main;
+  options.ready = [&registry] { return registry.current() != nullptr; };
+  std::unique_ptr<server::server> srv;
+  try {
+    srv = std::make_unique<server::server>(options);
+  } catch (const std::exception& e) {
+    log.error("listen.tls: {}", e.what());
+    return 1;
+  }
+  if (auto error = srv->bind()) {
+    log.error("cannot listen: {}", *error);
+    return 1;
+  }
+  if (!ready_file.empty() && !write_ready_file(ready_file, srv->port(), srv->admin_port())) {
+    log.error("cannot write --ready-file {}", ready_file);
+    return 1;
+  }
+
+  auth::registry_reloader reloader(srv->main_context().get_executor(), registry, cfg.registry.file,
+                                   cfg.registry.reload_interval, loggers.main,
+                                   metrics.registry_reloads_total, registry_clients);
+  reloader.start();
+  const int code = srv->run();
+  reloader.stop();
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto value_of = [&](const std::string& flag) -> std::string {
+    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == flag) return args[i + 1];
+    }
+    return {};
+  };
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help();
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << "github-proxy " << GITHUB_PROXY_VERSION << "\n";
+    return 0;
+  }
+  const std::string& command = args[0];
+  if (command == "serve" || command == "--config") {
+    const auto file = value_of("--config");
+    if (file.empty()) {
+      std::cerr << "serve needs --config FILE\n";
+      return 2;
+    }
+    return serve(file, value_of("--ready-file"));
+  }
+  if (command == "check-config" && args.size() == 2) return check_config(args[1]);
+  if (command == "check-registry" && args.size() == 2) {
+    return auth::check_registry_command(args[1], std::cout, std::cerr);
+  }
+  if (command == "new-token") {
+    const auto name = value_of("--client");
+    if (name.empty()) {
+      std::cerr << "new-token needs --client NAME\n";
+      return 2;
+    }
+    return auth::new_token_command(name, std::cout, std::cerr);
+  }
+  if (command == "hash-token") return auth::hash_token_command(std::cin, std::cout, std::cerr);
+  std::cerr << "unknown command or arguments: " << command << "\n(see github-proxy --help)\n";
+  return 2;
+}

@@ -1,0 +1,65 @@
+// The daemon's I/O: one io_context and thread per core, each with its own
+// TCP acceptor on the shared port (SO_REUSEPORT lets the kernel spread
+// connections), its own request pipeline and upstream pools; an optional
+// Unix socket; the admin listener; and graceful shutdown on SIGTERM/SIGINT.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <spdlog/logger.h>
+
+#include "proxy/request_pipeline.h"
+
+namespace github_proxy::server {
+
+struct server_options {
+  const config::config* cfg = nullptr;       // listen.threads already resolved (> 0)
+  proxy::shared_state* shared = nullptr;     // outlives the server
+  std::shared_ptr<spdlog::logger> log;
+  // /readyz: true when the registry is loaded and a credential is usable.
+  std::function<bool()> ready;
+};
+
+class server {
+ public:
+  explicit server(server_options options);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds every listener. On failure returns a message naming the address.
+  std::optional<std::string> bind();
+  std::uint16_t port() const { return port_; }
+  std::uint16_t admin_port() const { return admin_port_; }
+
+  // The io_context of the first I/O thread, for background tasks (reloads).
+  boost::asio::io_context& main_context();
+
+  // Serves until SIGTERM/SIGINT, then drains within listen.shutdown_timeout.
+  // Returns the process exit code.
+  int run();
+
+ private:
+  struct worker;
+  struct listeners;
+  void begin_shutdown();
+
+  server_options options_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::unique_ptr<listeners> listeners_;
+  std::unique_ptr<boost::asio::ssl::context> client_tls_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> open_connections_{0};
+  std::uint16_t port_ = 0;
+  std::uint16_t admin_port_ = 0;
+};
+
+}  // namespace github_proxy::server

@@ -1,0 +1,231 @@
+// The body of run_session, included by the three session_*.cc files that
+// instantiate it (one stream type each, so they compile in parallel).
+#pragma once
+
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+
+#include "proxy/request_pipeline.h"
+#include "server/session.h"
+
+namespace github_proxy::server {
+
+namespace detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The response_writer for one stream type.
+template <class Stream>
+class stream_writer final : public response_writer {
+ public:
+  stream_writer(Stream& stream, const session_env& env) : stream_(stream), env_(env) {}
+
+  asio::awaitable<beast::error_code> write(response& message) override {
+    started_ = true;
+    if (env_.draining->load(std::memory_order_relaxed)) message.keep_alive(false);
+    close_after_ = !message.keep_alive();
+    beast::get_lowest_layer(stream_).expires_after(env_.listen->read_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, message, use_tuple);
+    co_return note(ec);
+  }
+
+  asio::awaitable<beast::error_code> begin(streamed_response& message) override {
+    started_ = true;
+    if (env_.draining->load(std::memory_order_relaxed)) message.keep_alive(false);
+    // An HTTP/1.0 client cannot take chunks: the end of the body is the close.
+    if (message.version() < 11 && message.chunked()) {
+      message.chunked(false);
+      message.keep_alive(false);
+    }
+    close_after_ = !message.keep_alive();
+    message_ = &message;
+    message.body().data = nullptr;
+    message.body().size = 0;
+    message.body().more = true;
+    serializer_.emplace(message);
+    beast::get_lowest_layer(stream_).expires_after(env_.listen->read_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream_, *serializer_, use_tuple);
+    co_return note(ec);
+  }
+
+  asio::awaitable<beast::error_code> chunk(const void* data, std::size_t size) override {
+    message_->body().data = const_cast<void*>(data);
+    message_->body().size = size;
+    message_->body().more = true;
+    beast::get_lowest_layer(stream_).expires_after(env_.listen->read_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, *serializer_, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    co_return note(ec);
+  }
+
+  asio::awaitable<beast::error_code> end() override {
+    message_->body().data = nullptr;
+    message_->body().size = 0;
+    message_->body().more = false;
+    beast::get_lowest_layer(stream_).expires_after(env_.listen->read_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, *serializer_, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    serializer_.reset();
+    co_return note(ec);
+  }
+
+  bool started() const override { return started_; }
+  // Close after this response: the client asked, we drain, or a write failed.
+  bool close_after() const { return close_after_ || failed_; }
+
+ private:
+  beast::error_code note(beast::error_code ec) {
+    if (ec) failed_ = true;
+    return ec;
+  }
+
+  Stream& stream_;
+  const session_env& env_;
+  bool started_ = false;
+  bool close_after_ = false;
+  bool failed_ = false;
+  streamed_response* message_ = nullptr;
+  std::optional<http::response_serializer<http::buffer_body>> serializer_;
+};
+
+template <class Stream>
+asio::awaitable<bool> handshake(Stream&, const session_env&) {
+  co_return true;
+}
+
+template <>
+inline asio::awaitable<bool> handshake(tls_stream& stream, const session_env& env) {
+  beast::get_lowest_layer(stream).expires_after(env.listen->read_timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  co_return !ec;
+}
+
+template <class Stream>
+asio::awaitable<void> close(Stream& stream) {
+  beast::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(asio::socket_base::shutdown_send, ignored);
+  co_return;
+}
+
+template <>
+inline asio::awaitable<void> close(tls_stream& stream) {
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  co_await stream.async_shutdown(use_tuple);
+}
+
+// Keeps the shutdown list and the connection count right on every exit path.
+struct session_registration {
+  session_registration(const session_env& env, session_handle& handle) : env_(env), handle_(handle) {
+    it_ = env_.sessions->insert(env_.sessions->end(), &handle_);
+  }
+  ~session_registration() {
+    env_.sessions->erase(it_);
+    env_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+  }
+  const session_env& env_;
+  session_handle& handle_;
+  std::list<session_handle*>::iterator it_;
+};
+
+}  // namespace detail
+
+template <class Stream>
+boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_endpoint_info info) {
+  using namespace detail;
+  session_handle handle;
+  handle.cancel = [&stream] {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream).socket().cancel(ignored);
+  };
+  session_registration registration(env, handle);
+  if (!co_await handshake(stream, env)) co_return;
+
+  const auto& listen = *env.listen;
+  // Bounded: a request head may not exceed max_header_bytes, nor a body
+  // max_body_bytes; the buffer holds at most one of each plus pipelined bytes.
+  beast::flat_buffer buffer(listen.max_header_bytes + listen.max_body_bytes + 64 * 1024);
+
+  for (;;) {
+    if (env.draining->load(std::memory_order_relaxed) && buffer.size() == 0) break;
+
+    // Idle keep-alive: wait for the first byte under the idle timeout.
+    if (buffer.size() == 0) {
+      handle.idle = true;
+      beast::get_lowest_layer(stream).expires_after(listen.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+      handle.idle = false;
+      if (ec) co_return;  // closed, idle timeout, or cancelled by shutdown
+      buffer.commit(n);
+    }
+
+    // The whole request under the read timeout: a slow client cannot hold
+    // a connection open by trickling bytes.
+    beast::get_lowest_layer(stream).expires_after(listen.read_timeout);
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(listen.max_header_bytes));
+    parser.body_limit(listen.max_body_bytes);
+    stream_writer<Stream> writer(stream, env);
+
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
+      co_await env.pipeline->reject_malformed(431, "Request header fields too large", writer, info);
+      break;
+    }
+    if (hec == http::error::body_limit) {  // Content-Length over the limit, known from the head
+      co_await env.pipeline->reject_malformed(413, "Request body too large", writer, info);
+      break;
+    }
+    if (hec == beast::error::timeout || hec == http::error::end_of_stream ||
+        hec == asio::error::operation_aborted || hec == asio::error::connection_reset ||
+        hec == asio::error::eof || hec == asio::ssl::error::stream_truncated) {
+      co_return;
+    }
+    if (hec) {
+      co_await env.pipeline->reject_malformed(400, "Problems parsing the request", writer, info);
+      break;
+    }
+
+    // Refuse an oversized body before the client sends it.
+    const auto length = parser.content_length();
+    if (length && *length > listen.max_body_bytes) {
+      co_await env.pipeline->reject_malformed(413, "Request body too large", writer, info);
+      break;
+    }
+    auto& head = parser.get();
+    if (beast::iequals(head[http::field::expect], "100-continue") && !parser.is_done()) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      auto [cec, cn] = co_await http::async_write(stream, cont, use_tuple);
+      if (cec) co_return;
+    }
+    if (!parser.is_done()) {
+      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      if (bec == http::error::body_limit) {
+        co_await env.pipeline->reject_malformed(413, "Request body too large", writer, info);
+        break;
+      }
+      if (bec == beast::error::timeout || bec == http::error::end_of_stream ||
+          bec == asio::error::eof || bec == asio::error::connection_reset) {
+        co_return;
+      }
+      if (bec) {
+        co_await env.pipeline->reject_malformed(400, "Problems parsing the request body", writer, info);
+        break;
+      }
+    }
+
+    request req = parser.release();
+    co_await env.pipeline->handle(req, writer, info);
+    if (!writer.started() || writer.close_after()) break;
+    // The pipeline leaves the stream in a clean state only when it wrote a
+    // whole response; any write error shows up on the next read as well.
+  }
+  co_await close(stream);
+}
+
+}  // namespace github_proxy::server
