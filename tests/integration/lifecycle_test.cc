@@ -1,0 +1,148 @@
+// Listeners (TCP, TLS, Unix socket), TLS to the upstream, the admin
+// endpoints, graceful shutdown and the command line.
+#include <csignal>
+#include <thread>
+
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include "support/harness.h"
+#include "support/test_pki.h"
+
+namespace ghp_test {
+namespace {
+
+namespace http = boost::beast::http;
+
+const std::pair<std::string, std::string> client_auth{"Authorization", "token ghpx_test_ci_token"};
+
+TEST(Tls, ClientTlsListenerAndVerifiedTlsUpstream) {
+  temp_dir dir;
+  const auto pki = generate_test_pki(dir.path());
+  fake_github::options fake_opts;
+  fake_opts.tls = true;
+  fake_opts.cert_file = pki.server_cert;
+  fake_opts.key_file = pki.server_key;
+  fake_github fake(dir, fake_opts);
+
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();  // https://localhost:PORT
+  opts.upstream_ca_file = pki.ca_cert;
+  opts.tls = true;
+  opts.cert_file = pki.server_cert;
+  opts.key_file = pki.server_key;
+  proxy_process proxy(dir, opts);
+
+  auto where = proxy.where();
+  where.ca_file = pki.ca_cert;
+  const auto res = request(where, "GET", "/api/v3/repos/octo-org/repo-0/issues", {client_auth});
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  // Link rewritten to the proxy's https origin.
+  EXPECT_NE(res[http::field::link].find("<https://127.0.0.1:" + std::to_string(proxy.port()) + "/api/v3/"),
+            std::string::npos)
+      << res[http::field::link];
+}
+
+TEST(Tls, UpstreamWithAnUntrustedCertificateIs502) {
+  temp_dir dir;
+  const auto pki = generate_test_pki(dir.path());
+  fake_github::options fake_opts;
+  fake_opts.tls = true;
+  fake_opts.cert_file = pki.server_cert;
+  fake_opts.key_file = pki.server_key;
+  fake_github fake(dir, fake_opts);
+
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();  // no ca_file: the system store does not trust the test CA
+  proxy_process proxy(dir, opts);
+  EXPECT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-1", {client_auth}).result_int(), 502);
+}
+
+TEST(Listeners, UnixSocketServesTheSamePipeline) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  opts.unix_socket = dir.file("proxy.sock");
+  proxy_process proxy(dir, opts);
+  target where;
+  where.unix_socket = dir.file("proxy.sock");
+  const auto res = request(where, "GET", "/repos/octo-org/repo-1", {client_auth});
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_NE(res.body().find("\"repo-1\""), std::string::npos);
+}
+
+TEST(Admin, HealthReadinessAndMetrics) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  proxy_process proxy(dir, opts);
+
+  EXPECT_EQ(request(proxy.admin(), "GET", "/healthz").result_int(), 200);
+  EXPECT_EQ(request(proxy.admin(), "GET", "/readyz").result_int(), 200);
+  for (int i = 0; i < 3; ++i) request(proxy.where(), "GET", "/repos/octo-org/repo-1", {client_auth});
+  request(proxy.where(), "GET", "/repos/octo-org/repo-1", {{"Authorization", "token wrong"}});
+
+  EXPECT_EQ(proxy.metric("github_proxy_requests_total",
+                         {{"client", "ci"}, {"method", "GET"}, {"code", "200"}, {"cache", "bypass"}}),
+            3);
+  EXPECT_EQ(proxy.metric("github_proxy_requests_total", {{"client", "unauthenticated"}, {"code", "401"}}), 1);
+  EXPECT_EQ(proxy.metric("github_proxy_rejected_requests_total",
+                         {{"client", "unauthenticated"}, {"reason", "unauthenticated"}}),
+            1);
+  EXPECT_EQ(proxy.metric("github_proxy_request_duration_seconds_count", {{"cache", "bypass"}}), 3);
+  EXPECT_EQ(proxy.metric("github_proxy_upstream_requests_total",
+                         {{"credential", "upstream-1"}, {"resource", "core"}, {"code", "200"}}),
+            3);
+  EXPECT_EQ(proxy.metric("github_proxy_build_info", {{"version", GITHUB_PROXY_VERSION}}), 1);
+  EXPECT_EQ(request(proxy.admin(), "GET", "/nope").result_int(), 404);
+}
+
+TEST(Shutdown, SigtermFinishesRequestsInFlightThenExitsZero) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  proxy_process proxy(dir, opts);
+  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-1","count":1,"latency_ms":800})");
+
+  // An idle keep-alive connection: closed by the drain.
+  http_connection idle(proxy.where());
+  http_request warm{http::verb::get, "/repos/octo-org/repo-2", 11};
+  warm.set(http::field::authorization, client_auth.second);
+  ASSERT_EQ(idle.send(warm).result_int(), 200);
+
+  http_response slow;
+  std::thread in_flight([&] { slow = request(proxy.where(), "GET", "/repos/octo-org/repo-1", {client_auth}); });
+  // Wait until the fake has the slow request, then ask the proxy to stop.
+  for (int i = 0; i < 400; ++i) {
+    const auto seen = fake.requests(5).as_array();
+    bool found = false;
+    for (const auto& r : seen) found = found || r.at("target").as_string() == "/repos/octo-org/repo-1";
+    if (found) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the fake's log
+  }
+  proxy.process().signal(SIGTERM);
+  in_flight.join();
+  EXPECT_EQ(slow.result_int(), 200) << "the request in flight completes";
+  EXPECT_TRUE(idle.closed_by_peer());
+  EXPECT_EQ(proxy.process().wait(std::chrono::seconds(10)), 0);
+}
+
+TEST(CommandLine, CheckConfigReportsErrorsWithLineNumbers) {
+  temp_dir dir;
+  dir.write("bad.yaml", "listen:\n  port: lots\n  colour: blue\n");
+  child_process check({proxy_binary(), "check-config", dir.file("bad.yaml")}, dir.file("check.log"));
+  EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
+  const auto out = check.log();
+  EXPECT_NE(out.find("bad.yaml:2:"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad.yaml:3:"), std::string::npos) << out;
+
+  child_process version({proxy_binary(), "--version"}, dir.file("version.log"));
+  EXPECT_EQ(version.wait(std::chrono::seconds(10)), 0);
+  EXPECT_NE(version.log().find(GITHUB_PROXY_VERSION), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ghp_test
