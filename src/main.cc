@@ -88,15 +88,6 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   auto loggers = logging::make_loggers(cfg.logging);
   auto& log = *loggers.main;
 
-  auto registry_loaded = auth::load_registry(cfg.registry.file);
-  if (!registry_loaded.snapshot) {
-    print_errors(registry_loaded.errors);
-    return 1;
-  }
-  for (const auto& w : registry_loaded.warnings) log.warn("{}", w.to_string());
-  auth::registry_store registry;
-  registry.replace(registry_loaded.snapshot);
-
   auto credential = credentials::first_token_credential(cfg);
   if (!credential) {
     log.error("{}", credential.error);
@@ -105,7 +96,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
 
   metrics::families metrics(GITHUB_PROXY_VERSION);
   auto& registry_clients = metrics.registry_clients.Add({});
-  registry_clients.Set(static_cast<double>(auth::client_count(*registry_loaded.snapshot)));
+  auth::registry_store registry;
 
   boost::asio::ssl::context upstream_tls(boost::asio::ssl::context::tls_client);
   upstream_tls.set_verify_mode(boost::asio::ssl::verify_peer);
@@ -145,6 +136,17 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     log.error("listen.tls: {}", e.what());
     return 1;
   }
+  // The registry is loaded before any listener accepts a connection.
+  auth::registry_reloader reloader(srv->main_context().get_executor(), registry, cfg.registry.file,
+                                   cfg.registry.reload_interval, loggers.main,
+                                   metrics.registry_reloads_total, registry_clients);
+  const auto registry_loaded = reloader.load_initial();
+  if (!registry_loaded.snapshot) {
+    print_errors(registry_loaded.errors);
+    return 1;
+  }
+  for (const auto& w : registry_loaded.warnings) log.warn("{}", w.to_string());
+
   if (auto error = srv->bind()) {
     log.error("cannot listen: {}", *error);
     return 1;
@@ -154,9 +156,6 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     return 1;
   }
 
-  auth::registry_reloader reloader(srv->main_context().get_executor(), registry, cfg.registry.file,
-                                   cfg.registry.reload_interval, loggers.main,
-                                   metrics.registry_reloads_total, registry_clients);
   reloader.start();
   const int code = srv->run();
   reloader.stop();

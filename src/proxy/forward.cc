@@ -23,6 +23,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // GitHub's response heads are a few KiB; anything near this is not GitHub.
 constexpr std::uint32_t max_upstream_header_bytes = 256 * 1024;
 constexpr std::size_t relay_chunk_bytes = 64 * 1024;
+constexpr std::size_t chunked_growth_bytes = 16 * 1024;
 
 bool idempotent(http::verb method) {
   switch (method) {
@@ -190,11 +191,13 @@ asio::awaitable<void> request_pipeline::forward(request& req, const routed_path&
       dest = chunk_buffer.data();
       room = chunk_buffer.size();
     } else {
-      // Read straight into the body string: no intermediate copy.
+      // Read straight into the body string: no intermediate copy. With a
+      // Content-Length the string is sized once; chunked bodies grow.
       const auto old = body.size();
-      body.resize(old + relay_chunk_bytes);
+      room = length ? std::max<std::size_t>(1, static_cast<std::size_t>(*length) - std::min<std::size_t>(old, *length))
+                    : chunked_growth_bytes;
+      body.resize(old + room);
       dest = body.data() + old;
-      room = relay_chunk_bytes;
     }
     parser->get().body().data = dest;
     parser->get().body().size = room;
@@ -202,7 +205,7 @@ asio::awaitable<void> request_pipeline::forward(request& req, const routed_path&
         [&](auto& stream) { return http::async_read(stream, conn->buffer(), *parser, use_tuple); });
     if (rec == http::error::need_buffer) rec = {};
     const std::size_t got = room - parser->get().body().size;
-    if (!streaming) body.resize(body.size() - relay_chunk_bytes + got);
+    if (!streaming) body.resize(body.size() - room + got);
     if (rec) {
       error = rec;
       break;
