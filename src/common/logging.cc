@@ -36,16 +36,18 @@ std::string json_quote(std::string_view text) {
 
 loggers make_loggers(const config::logging_config& cfg) {
   const bool json = cfg.format == config::log_format::json;
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  // One sink each: a formatter belongs to the sink, not the logger.
   loggers out;
-  out.main = std::make_shared<spdlog::logger>("github-proxy", sink);
+  out.main = std::make_shared<spdlog::logger>("github-proxy",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
   out.main->set_formatter(make_formatter(
       json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})"
            : "%Y-%m-%dT%H:%M:%S.%eZ %l %v"));
   out.main->set_level(spdlog::level::from_str(cfg.level));
   out.main->flush_on(spdlog::level::warn);
   if (cfg.access_log) {
-    out.access = std::make_shared<spdlog::logger>("access", sink);
+    out.access = std::make_shared<spdlog::logger>("access",
+                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());
     out.access->set_formatter(make_formatter(
         json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"info","log":"access",%v})"
              : "%Y-%m-%dT%H:%M:%S.%eZ access %v"));

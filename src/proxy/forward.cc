@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/http_head.h"
 #include "github_proxy/credentials/resource.h"
 #include "proxy/forwarding.h"
 #include "proxy/request_pipeline.h"
@@ -90,6 +91,8 @@ asio::awaitable<void> request_pipeline::forward(request& req, const routed_path&
   up.body() = std::move(req.body());  // no copy of the body
   up.prepare_payload();
   up.keep_alive(true);
+  std::string up_head;
+  if (!endpoint.tls) append_head(up_head, up.base());
 
   const bool head = req.method() == http::verb::head;
   const auto deadline = steady::now() + cfg.upstream.request_timeout;
@@ -108,8 +111,16 @@ asio::awaitable<void> request_pipeline::forward(request& req, const routed_path&
     }
     conn = std::move(got.conn);
     conn->lowest_layer().expires_at(deadline);
-    auto [wec, wn] = co_await conn->visit(
-        [&](auto& stream) { return http::async_write(stream, up, use_tuple); });
+    auto [wec, wn] = co_await conn->visit([&](auto& stream) {
+      // Plain TCP: head and body in one gather write (common/http_head.h).
+      // TLS keeps Beast's serializer (see server/session_impl.h).
+      if constexpr (std::is_same_v<std::decay_t<decltype(stream)>, beast::tcp_stream>) {
+        return asio::async_write(
+            stream, std::array<asio::const_buffer, 2>{asio::buffer(up_head), asio::buffer(up.body())}, use_tuple);
+      } else {
+        return http::async_write(stream, up, use_tuple);
+      }
+    });
     beast::error_code ec = wec;
     if (!ec) {
       parser.emplace();

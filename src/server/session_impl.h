@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/http_head.h"
 #include "proxy/request_pipeline.h"
 #include "server/session.h"
 
@@ -31,7 +32,17 @@ class stream_writer final : public response_writer {
     if (env_.draining->load(std::memory_order_relaxed)) message.keep_alive(false);
     close_after_ = !message.keep_alive();
     beast::get_lowest_layer(stream_).expires_after(env_.listen->read_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, message, use_tuple);
+    // TLS streams keep Beast's serializer: a two-buffer gather write through
+    // beast::ssl_stream stalled on bodies over one TLS record (~16 KiB).
+    if (message.chunked() || std::is_same_v<Stream, tls_stream>) {
+      auto [ec, n] = co_await http::async_write(stream_, message, use_tuple);
+      co_return note(ec);
+    }
+    // Head and body in one gather write (see common/http_head.h).
+    head_.clear();
+    append_head(head_, message.base());
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(message.body())};
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
     co_return note(ec);
   }
 
@@ -90,6 +101,7 @@ class stream_writer final : public response_writer {
   bool started_ = false;
   bool close_after_ = false;
   bool failed_ = false;
+  std::string head_;  // reused for every response on this connection
   streamed_response* message_ = nullptr;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
 };
