@@ -72,10 +72,22 @@ std::optional<budget> parse_budget(std::string_view text) {
   return result;
 }
 
+// system_clock counts nanoseconds from 1970 and so ends in 2262: an expiry
+// after that is "never" within its range (and one before 1678 long past),
+// rather than a value that wraps around into the past.
+system_clock::time_point clamp_to_clock(std::chrono::sys_seconds instant,
+                                        std::chrono::nanoseconds fraction = {}) {
+  const auto last = std::chrono::floor<std::chrono::seconds>(system_clock::time_point::max());
+  const auto first = std::chrono::ceil<std::chrono::seconds>(system_clock::time_point::min());
+  if (instant >= last) return system_clock::time_point::max();
+  if (instant <= first) return system_clock::time_point::min();
+  return std::chrono::time_point_cast<system_clock::duration>(instant) + fraction;
+}
+
 std::optional<system_clock::time_point> parse_expiry(std::string_view text) {
   const auto date = parse_date(text);
   if (!date) return std::nullopt;
-  if (text.size() == 10) return system_clock::time_point(*date + std::chrono::days(1));
+  if (text.size() == 10) return clamp_to_clock(*date + std::chrono::days(1));
 
   // date-time = full-date "T" full-time; RFC 3339 §5.6 allows "t" and, in
   // its note, a space.
@@ -123,7 +135,7 @@ std::optional<system_clock::time_point> parse_expiry(std::string_view text) {
 
   const auto local = *date + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
                      std::chrono::seconds(*second);
-  return std::chrono::time_point_cast<system_clock::duration>(local - offset + fraction);
+  return clamp_to_clock(local - offset, fraction);
 }
 
 }  // namespace github_proxy::auth
