@@ -1,4 +1,5 @@
 // github-proxy: wiring only. Load config → build objects → run (SPEC §2).
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -165,6 +166,9 @@ int serve(const std::string& config_file, const std::string& ready_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A client or upstream that closes mid-write must be an error code, not a
+  // process-ending signal (hiredis and OpenSSL may write with plain write(2)).
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   auto value_of = [&](const std::string& flag) -> std::string {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {

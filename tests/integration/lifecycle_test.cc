@@ -84,9 +84,18 @@ TEST(Admin, HealthReadinessAndMetrics) {
   for (int i = 0; i < 3; ++i) request(proxy.where(), "GET", "/repos/octo-org/repo-1", {client_auth});
   request(proxy.where(), "GET", "/repos/octo-org/repo-1", {{"Authorization", "token wrong"}});
 
-  EXPECT_EQ(proxy.metric("github_proxy_requests_total",
-                         {{"client", "ci"}, {"method", "GET"}, {"code", "200"}, {"cache", "bypass"}}),
-            3);
+  // A request is counted just after its response is written: wait for the last one.
+  const std::map<std::string, std::string> ok_labels{
+      {"client", "ci"}, {"method", "GET"}, {"code", "200"}, {"cache", "bypass"}};
+  const std::map<std::string, std::string> rejected_labels{{"client", "unauthenticated"}, {"code", "401"}};
+  for (int i = 0; i < 500; ++i) {
+    if (proxy.metric("github_proxy_requests_total", ok_labels) >= 3 &&
+        proxy.metric("github_proxy_requests_total", rejected_labels) >= 1) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling the counters
+  }
+  EXPECT_EQ(proxy.metric("github_proxy_requests_total", ok_labels), 3);
   EXPECT_EQ(proxy.metric("github_proxy_requests_total", {{"client", "unauthenticated"}, {"code", "401"}}), 1);
   EXPECT_EQ(proxy.metric("github_proxy_rejected_requests_total",
                          {{"client", "unauthenticated"}, {"reason", "unauthenticated"}}),
