@@ -21,13 +21,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-constexpr const char* minimal = R"(registry:
-  file: registry.yaml
-credentials:
-  - name: bot-pat
-    type: token
-    token_env: GITHUB_PROXY_BOT_PAT
-)";
+using test_support::minimal;
 
 class ConfigEnv : public ::testing::Test {
  protected:

@@ -16,14 +16,7 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 
-// Six lines; a section appended to it starts on line 7.
-constexpr const char* minimal = R"(registry:
-  file: registry.yaml
-credentials:
-  - name: bot-pat
-    type: token
-    token_env: GITHUB_PROXY_BOT_PAT
-)";
+using test_support::minimal;  // six lines: a section appended starts on line 7
 
 // Credential items appended to this start on line 3.
 std::string creds(const std::string& items) {

@@ -16,13 +16,7 @@ using ::testing::Each;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-constexpr const char* minimal = R"(registry:
-  file: registry.yaml
-credentials:
-  - name: bot-pat
-    type: token
-    token_env: GITHUB_PROXY_BOT_PAT
-)";
+using test_support::minimal;
 
 class ConfigLoad : public ::testing::Test {
  protected:

@@ -14,6 +14,16 @@
 
 namespace github_proxy::config::test_support {
 
+// The smallest valid config: six lines, so a section appended to it starts
+// on line 7.
+constexpr const char* minimal = R"(registry:
+  file: registry.yaml
+credentials:
+  - name: bot-pat
+    type: token
+    token_env: GITHUB_PROXY_BOT_PAT
+)";
+
 // A fresh directory under the system temp dir, removed with its contents.
 class temp_dir {
  public:
