@@ -8,7 +8,30 @@ namespace {
 
 constexpr std::array<std::string_view, resource_count> names = {
     "core", "search", "code_search", "graphql", "integration_manifest", "source_import",
-    "code_scanning_upload", "scim", "dependency_snapshots", "dependency_sbom", "audit_log"};
+    "code_scanning_upload", "scim", "dependency_snapshots", "dependency_sbom", "audit_log",
+    "actions_runner_registration"};
+
+struct window_guess {
+  std::int64_t limit;
+  std::chrono::seconds window;
+};
+constexpr std::chrono::seconds minute{60};
+constexpr std::chrono::seconds hour{3600};
+// Same order as the enum; values from the /rate_limit body (facts §3.2).
+constexpr std::array<window_guess, resource_count> guesses = {{
+    {5000, hour},    // core
+    {30, minute},    // search
+    {10, minute},    // code_search (9 in newer docs; the header corrects it)
+    {5000, hour},    // graphql
+    {5000, hour},    // integration_manifest
+    {100, minute},   // source_import
+    {1000, hour},    // code_scanning_upload
+    {15000, hour},   // scim
+    {100, minute},   // dependency_snapshots
+    {100, hour},     // dependency_sbom
+    {1750, hour},    // audit_log
+    {10000, hour},   // actions_runner_registration
+}};
 
 bool segment_prefix(std::string_view path, std::string_view prefix) {
   return path.starts_with(prefix) &&
@@ -18,6 +41,10 @@ bool segment_prefix(std::string_view path, std::string_view prefix) {
 }  // namespace
 
 std::string_view to_string(resource r) { return names[static_cast<std::size_t>(r)]; }
+
+std::int64_t default_limit(resource r) { return guesses[static_cast<std::size_t>(r)].limit; }
+
+std::chrono::seconds default_window(resource r) { return guesses[static_cast<std::size_t>(r)].window; }
 
 bool parse_resource(std::string_view name, resource& out) {
   for (std::size_t i = 0; i < names.size(); ++i) {

@@ -1,0 +1,56 @@
+#include "cache/gzip.h"
+
+#include <zlib.h>
+
+#include <array>
+#include <limits>
+
+namespace github_proxy::cache {
+
+std::optional<std::string> gunzip(std::string_view compressed, std::size_t max_output) {
+  if (compressed.size() > std::numeric_limits<uInt>::max()) return std::nullopt;
+  z_stream stream{};
+  // 16 + MAX_WBITS: gzip wrapper only (not zlib, not raw deflate).
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream.avail_in = static_cast<uInt>(compressed.size());
+
+  std::string out;
+  std::array<char, 64 * 1024> buffer;
+  bool ok = true;
+  while (true) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    stream.avail_out = static_cast<uInt>(buffer.size());
+    const int rc = inflate(&stream, Z_NO_FLUSH);
+    const std::size_t produced = buffer.size() - stream.avail_out;
+    if (out.size() + produced > max_output) {
+      ok = false;
+      break;
+    }
+    out.append(buffer.data(), produced);
+    if (rc == Z_STREAM_END) {
+      if (stream.avail_in == 0) break;
+      // Concatenated members (RFC 1952 §2.2) form one body.
+      if (inflateReset(&stream) != Z_OK) {
+        ok = false;
+        break;
+      }
+      continue;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      ok = false;
+      break;
+    }
+    // Z_BUF_ERROR with input left over cannot happen here (the output buffer
+    // was emptied); with no input left the stream is truncated.
+    if (stream.avail_in == 0 && produced == 0) {
+      ok = false;
+      break;
+    }
+  }
+  inflateEnd(&stream);
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace github_proxy::cache

@@ -1,0 +1,275 @@
+#include "github_proxy/cache/policy.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+#include "cache/gzip.h"
+#include "cache/http_date.h"
+
+namespace github_proxy::cache {
+
+namespace http = boost::beast::http;
+using boost::beast::iequals;
+
+namespace {
+
+// Inflating a stored body to derive an ETag is bounded like any buffer.
+constexpr std::size_t max_uncompressed_body = 256ull * 1024 * 1024;
+
+// RFC 9110 §7.6.1 connection-specific fields, plus the legacy ones (the
+// same set as proxy/forwarding.cc, which strips them on the wire).
+constexpr std::array<std::string_view, 9> hop_by_hop_fields = {
+    "connection", "keep-alive",  "proxy-connection", "proxy-authenticate", "proxy-authorization",
+    "te",         "trailer",     "transfer-encoding", "upgrade"};
+
+// Describe the stored body or the credential that fetched it: a 304 never
+// replaces them (facts §1.5: GitHub's 304s do not carry them anyway).
+constexpr std::array<std::string_view, 7> kept_from_entry = {
+    "content-type",        "content-length", "content-encoding",       "content-range",
+    "x-github-media-type", "x-oauth-scopes", "x-accepted-oauth-scopes"};
+
+template <std::size_t N>
+bool one_of(const std::array<std::string_view, N>& names, std::string_view name) {
+  return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(n, name); });
+}
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+// Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+class hop_by_hop {
+ public:
+  explicit hop_by_hop(const http::fields& fields) {
+    for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it)
+      for (auto token : http::token_list(it->value())) named_.emplace_back(token);
+  }
+  bool operator()(std::string_view name) const {
+    return one_of(hop_by_hop_fields, name) ||
+           std::any_of(named_.begin(), named_.end(), [&](std::string_view n) { return iequals(n, name); });
+  }
+
+ private:
+  std::vector<std::string_view> named_;
+};
+
+// A Cache-Control directive by name (RFC 9111 §5.2), on any of the lines.
+bool has_directive(const http::fields& fields, std::string_view directive) {
+  for (auto [it, end] = fields.equal_range(http::field::cache_control); it != end; ++it) {
+    std::string_view rest = it->value();
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto item = trim(rest.substr(0, comma));
+      if (iequals(trim(item.substr(0, item.find('='))), directive)) return true;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+bool has_segment_prefix(std::string_view path, std::string_view prefix) {
+  return path.size() >= prefix.size() && iequals(path.substr(0, prefix.size()), prefix) &&
+         (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+bool sha256_etag(std::string_view etag) {
+  const auto opaque = etag_opaque(etag);
+  return opaque.size() == 64 && std::all_of(opaque.begin(), opaque.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+std::string_view to_string(bypass_reason reason) {
+  switch (reason) {
+    case bypass_reason::none: return "none";
+    case bypass_reason::method: return "method";
+    case bypass_reason::graphql: return "graphql";
+    case bypass_reason::rate_limit: return "rate_limit";
+    case bypass_reason::search: return "search";
+    case bypass_reason::range: return "range";
+    case bypass_reason::request_varies: return "request_varies";
+    case bypass_reason::request_no_store: return "request_no_store";
+    case bypass_reason::head: return "head";
+  }
+  return "unknown";
+}
+
+request_verdict request_cacheability(std::string_view method, std::string_view path_without_prefix,
+                                     const http::fields& request) {
+  const auto uncacheable = [](bypass_reason reason) { return request_verdict{false, false, reason}; };
+  if (method != "GET" && method != "HEAD") return uncacheable(bypass_reason::method);
+
+  const std::string path = canonical_path(path_without_prefix.substr(0, path_without_prefix.find('?')));
+  if (has_segment_prefix(path, "/graphql")) return uncacheable(bypass_reason::graphql);
+  if (has_segment_prefix(path, "/rate_limit")) return uncacheable(bypass_reason::rate_limit);
+  if (has_segment_prefix(path, "/search")) return uncacheable(bypass_reason::search);
+  if (request.count(http::field::range) != 0) return uncacheable(bypass_reason::range);
+  if (request.count(http::field::cookie) != 0 || request.count("X-GitHub-OTP") != 0 ||
+      request.count("X-Requested-With") != 0)
+    return uncacheable(bypass_reason::request_varies);
+
+  if (method == "HEAD") return {true, false, bypass_reason::head};
+  if (has_directive(request, "no-store")) return {true, false, bypass_reason::request_no_store};
+  return {true, true, bypass_reason::none};
+}
+
+bool response_storable(unsigned status, const http::fields& response, std::size_t body_size,
+                       std::size_t max_object_bytes) {
+  if (status != 200) return false;
+  if (body_size > max_object_bytes || body_size > max_entry_body_bytes) return false;
+  if (trim(response[http::field::etag]).empty() && trim(response[http::field::last_modified]).empty())
+    return false;
+  if (has_directive(response, "no-store")) return false;
+  if (response.count(http::field::set_cookie) != 0 || parse_vary(response).any) return false;
+
+  std::size_t codings = 0;
+  for (auto [it, end] = response.equal_range(http::field::content_encoding); it != end; ++it) {
+    for (auto coding : http::token_list(it->value())) {
+      if (!iequals(coding, "gzip") && !iequals(coding, "identity")) return false;
+      if (iequals(coding, "gzip")) ++codings;
+    }
+  }
+  if (codings > 1) return false;  // gzip applied twice: not worth decoding
+
+  std::size_t fields = 0;
+  for (const auto& field : response) {
+    if (field.name_string().size() > max_entry_field_bytes || field.value().size() > max_entry_field_bytes)
+      return false;
+    ++fields;
+  }
+  return fields <= max_entry_headers;
+}
+
+entry make_entry(unsigned status, const http::fields& response, std::string body,
+                 std::string_view credential_name, std::string_view credential_authorization,
+                 std::string_view accept_sent, std::chrono::system_clock::time_point now) {
+  entry e;
+  e.status = status;
+  const hop_by_hop connection_specific(response);
+  for (const auto& field : response) {
+    const auto name = field.name_string();
+    if (connection_specific(name) || field.name() == http::field::set_cookie) continue;
+    e.headers.emplace_back(name, field.value());
+  }
+  e.body = std::move(body);
+  for (auto [it, end] = response.equal_range(http::field::content_encoding); it != end; ++it)
+    for (auto coding : http::token_list(it->value()))
+      if (iequals(coding, "gzip")) e.encoding = body_encoding::gzip;
+  e.etag = trim(response[http::field::etag]);
+  e.last_modified = trim(response[http::field::last_modified]);
+  e.credential = credential_name;
+  e.authorization_fingerprint = authorization_fingerprint(credential_authorization);
+  e.accept = accept_sent;
+  const auto vary = parse_vary(response);
+  e.vary_accept = vary.accept || vary.any;
+  e.vary_authorization = vary.authorization || vary.any;
+  e.stored_at = now;
+  return e;
+}
+
+revalidation revalidation_plan(const entry& e, std::string_view credential_name,
+                               std::string_view credential_authorization_header) {
+  revalidation plan;
+  const bool same_token =
+      e.credential == credential_name &&
+      (e.authorization_fingerprint.empty() ||
+       e.authorization_fingerprint == authorization_fingerprint(credential_authorization_header));
+  if (!e.etag.empty()) {
+    if (same_token || !sha256_etag(e.etag)) {
+      plan.if_none_match = e.etag;
+    } else {
+      std::optional<std::string> inflated;
+      if (e.encoding == body_encoding::gzip) inflated = gunzip(e.body, max_uncompressed_body);
+      if (e.encoding == body_encoding::identity || inflated) {
+        const std::string_view body = inflated ? std::string_view(*inflated) : std::string_view(e.body);
+        vary_inputs vary;
+        vary.accept = e.vary_accept;
+        vary.authorization = e.vary_authorization;
+        plan.if_none_match = derive_etag(e.accept, credential_authorization_header, {}, vary, body);
+        plan.derived = true;
+      }
+    }
+  }
+  if (!e.last_modified.empty() && (!same_token || plan.if_none_match.empty()))
+    plan.if_modified_since = e.last_modified;
+  return plan;
+}
+
+void merge_not_modified(entry& e, const http::fields& not_modified, std::string_view credential_name,
+                        std::string_view credential_authorization) {
+  // The fresh values by lower-cased name, in the 304's order.
+  const hop_by_hop connection_specific(not_modified);
+  std::unordered_map<std::string, std::vector<std::string_view>> fresh;
+  std::vector<std::pair<std::string, std::string_view>> order;  // first appearance, for appending
+  for (const auto& field : not_modified) {
+    const auto name = field.name_string();
+    if (connection_specific(name) || field.name() == http::field::set_cookie || one_of(kept_from_entry, name))
+      continue;
+    std::string lowered(name);
+    for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto& values = fresh[lowered];
+    if (values.empty()) order.emplace_back(lowered, name);
+    values.push_back(field.value());
+  }
+
+  // In place: the k-th stored line of a name takes the k-th fresh value, or goes.
+  std::unordered_map<std::string, std::size_t> used;
+  std::vector<std::pair<std::string, std::string>> merged;
+  merged.reserve(e.headers.size() + order.size());
+  for (auto& [name, value] : e.headers) {
+    std::string lowered(name);
+    for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto found = fresh.find(lowered);
+    if (found == fresh.end()) {
+      merged.emplace_back(std::move(name), std::move(value));
+      continue;
+    }
+    auto& k = used[lowered];
+    if (k < found->second.size()) merged.emplace_back(std::move(name), std::string(found->second[k]));
+    ++k;
+  }
+  // Fresh lines beyond the stored ones are appended.
+  for (const auto& [lowered, name] : order) {
+    const auto& values = fresh[lowered];
+    for (std::size_t k = used[lowered]; k < values.size(); ++k) merged.emplace_back(name, values[k]);
+  }
+  e.headers = std::move(merged);
+
+  const auto etag = trim(not_modified[http::field::etag]);
+  if (!etag.empty()) {
+    e.etag = etag;
+    e.credential = credential_name;
+    e.authorization_fingerprint = authorization_fingerprint(credential_authorization);
+  }
+  const auto last_modified = trim(not_modified[http::field::last_modified]);
+  if (!last_modified.empty()) e.last_modified = last_modified;
+  if (not_modified.count(http::field::vary) != 0) {
+    const auto vary = parse_vary(not_modified);
+    e.vary_accept = vary.accept || vary.any;
+    e.vary_authorization = vary.authorization || vary.any;
+  }
+}
+
+bool client_conditional_matches(std::string_view if_none_match, std::string_view if_modified_since,
+                                const entry& e) {
+  if (!trim(if_none_match).empty()) return if_none_match_matches(if_none_match, e.etag);
+  if (trim(if_modified_since).empty() || e.last_modified.empty()) return false;
+  const auto since = parse_http_date(if_modified_since);
+  const auto modified = parse_http_date(e.last_modified);
+  return since && modified && *modified <= *since;
+}
+
+}  // namespace github_proxy::cache

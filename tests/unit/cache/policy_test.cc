@@ -1,0 +1,180 @@
+#include "github_proxy/cache/policy.h"
+
+#include <gtest/gtest.h>
+
+#include "cache_test_support.h"
+
+namespace github_proxy::cache {
+namespace {
+
+using test::make_fields;
+namespace http = boost::beast::http;
+
+request_verdict verdict(std::string_view method, std::string_view path, const http::fields& fields = {}) {
+  return request_cacheability(method, path, fields);
+}
+
+TEST(CachePolicyRequest, GetIsCachedAndStored) {
+  const auto v = verdict("GET", "/repos/octo-org/repo-1");
+  EXPECT_TRUE(v.cacheable);
+  EXPECT_TRUE(v.may_store);
+  EXPECT_EQ(v.reason, bypass_reason::none);
+  EXPECT_EQ(v.method, method_class::get);
+  EXPECT_TRUE(verdict("GET", "/repos/o/r/issues?page=2").may_store);
+  EXPECT_TRUE(verdict("GET", "/searchx").may_store);  // a segment, not a string prefix
+  EXPECT_TRUE(verdict("GET", "/repos/o/search").may_store);
+}
+
+TEST(CachePolicyRequest, HeadIsAnsweredFromTheGetEntryButNeverStores) {
+  const auto v = verdict("HEAD", "/repos/o/r");
+  EXPECT_TRUE(v.cacheable);
+  EXPECT_FALSE(v.may_store);
+  EXPECT_EQ(v.reason, bypass_reason::head);
+  EXPECT_EQ(v.method, method_class::get);
+}
+
+TEST(CachePolicyRequest, OtherMethodsBypass) {
+  for (auto method : {"POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"}) {
+    const auto v = verdict(method, "/repos/o/r");
+    EXPECT_FALSE(v.cacheable) << method;
+    EXPECT_FALSE(v.may_store) << method;
+    EXPECT_EQ(v.reason, bypass_reason::method) << method;
+  }
+}
+
+TEST(CachePolicyRequest, ExcludedPaths) {
+  const std::pair<std::string_view, bypass_reason> rows[] = {
+      {"/graphql", bypass_reason::graphql},
+      {"/GraphQL", bypass_reason::graphql},
+      {"/graphql/x", bypass_reason::graphql},
+      {"/rate_limit", bypass_reason::rate_limit},
+      {"/rate_limit?x=1", bypass_reason::rate_limit},
+      {"/search", bypass_reason::search},
+      {"/search/issues?q=is:open", bypass_reason::search},
+      {"/Search/code", bypass_reason::search},
+      {"/%73earch/code", bypass_reason::search},
+  };
+  for (const auto& [path, reason] : rows) {
+    const auto v = verdict("GET", path);
+    EXPECT_FALSE(v.cacheable) << path;
+    EXPECT_FALSE(v.may_store) << path;
+    EXPECT_EQ(v.reason, reason) << path;
+  }
+}
+
+TEST(CachePolicyRequest, HeadersThatBypass) {
+  EXPECT_EQ(verdict("GET", "/r", make_fields({{"Range", "bytes=0-10"}})).reason, bypass_reason::range);
+  for (auto name : {"Cookie", "X-GitHub-OTP", "x-requested-with"}) {
+    const auto v = verdict("GET", "/r", make_fields({{name, "1"}}));
+    EXPECT_FALSE(v.cacheable) << name;
+    EXPECT_EQ(v.reason, bypass_reason::request_varies) << name;
+  }
+}
+
+TEST(CachePolicyRequest, NoStoreLooksUpButNeverStores) {
+  for (auto value : {"no-store", "max-age=0, No-Store", "no-store=\"x\""}) {
+    const auto v = verdict("GET", "/r", make_fields({{"Cache-Control", value}}));
+    EXPECT_TRUE(v.cacheable) << value;
+    EXPECT_FALSE(v.may_store) << value;
+    EXPECT_EQ(v.reason, bypass_reason::request_no_store) << value;
+  }
+  // no-cache / max-age=0 ask for revalidation, which always happens.
+  EXPECT_TRUE(verdict("GET", "/r", make_fields({{"Cache-Control", "no-cache, max-age=0"}})).may_store);
+  EXPECT_TRUE(verdict("GET", "/r", make_fields({{"Cache-Control", "x-no-store"}})).may_store);
+}
+
+TEST(CachePolicyRequest, ReasonNames) {
+  EXPECT_EQ(to_string(bypass_reason::none), "none");
+  EXPECT_EQ(to_string(bypass_reason::search), "search");
+  EXPECT_EQ(to_string(bypass_reason::request_no_store), "request_no_store");
+}
+
+constexpr std::size_t max_object = 8 * 1024 * 1024;
+
+TEST(CachePolicyResponse, StorableWithAValidator) {
+  EXPECT_TRUE(response_storable(200, test::fake_repo_1_ok(), 6704, max_object));
+  EXPECT_TRUE(response_storable(200, make_fields({{"ETag", "W/\"a\""}}), 10, max_object));
+  EXPECT_TRUE(response_storable(200, make_fields({{"Last-Modified", "Wed, 01 May 2024 12:01:00 GMT"}}), 10,
+                                max_object));
+  EXPECT_TRUE(
+      response_storable(200, make_fields({{"ETag", "\"a\""}, {"Content-Encoding", "gzip"}}), 10, max_object));
+  EXPECT_TRUE(response_storable(
+      200, make_fields({{"ETag", "\"a\""}, {"Cache-Control", "private, max-age=60"}}), 10, max_object));
+  EXPECT_FALSE(response_storable(200, make_fields({{"Cache-Control", "no-cache"}}), 10, max_object));
+  EXPECT_FALSE(response_storable(200, make_fields({{"ETag", " "}}), 10, max_object));
+}
+
+TEST(CachePolicyResponse, NeverErrorsRedirectsOrNotModified) {
+  const auto fields = make_fields({{"ETag", "\"a\""}, {"Last-Modified", "Wed, 01 May 2024 12:01:00 GMT"}});
+  for (unsigned status : {201u, 203u, 204u, 206u, 301u, 302u, 304u, 307u, 400u, 401u, 403u, 404u, 422u, 429u,
+                          500u, 502u, 503u}) {
+    EXPECT_FALSE(response_storable(status, fields, 10, max_object)) << status;
+  }
+}
+
+TEST(CachePolicyResponse, NoStoreCookiesVaryStarAndEncodings) {
+  EXPECT_FALSE(response_storable(
+      200, make_fields({{"ETag", "\"a\""}, {"Cache-Control", "private, No-Store"}}), 1, max_object));
+  EXPECT_FALSE(
+      response_storable(200, make_fields({{"ETag", "\"a\""}, {"Set-Cookie", "s=1"}}), 1, max_object));
+  EXPECT_FALSE(
+      response_storable(200, make_fields({{"ETag", "\"a\""}, {"Vary", "Accept, *"}}), 1, max_object));
+  EXPECT_FALSE(
+      response_storable(200, make_fields({{"ETag", "\"a\""}, {"Content-Encoding", "br"}}), 1, max_object));
+  EXPECT_FALSE(response_storable(200, make_fields({{"ETag", "\"a\""}, {"Content-Encoding", "gzip, gzip"}}), 1,
+                                 max_object));
+}
+
+TEST(CachePolicyResponse, SizeLimit) {
+  const auto fields = make_fields({{"ETag", "\"a\""}});
+  EXPECT_TRUE(response_storable(200, fields, max_object, max_object));
+  EXPECT_FALSE(response_storable(200, fields, max_object + 1, max_object));
+  EXPECT_TRUE(response_storable(200, fields, 0, max_object));
+  // More fields than an entry holds (Beast itself caps a value below 64 KiB).
+  auto many = make_fields({{"ETag", "\"a\""}});
+  for (std::size_t i = 1; i < max_entry_headers; ++i) many.insert("X-Field", "1");
+  EXPECT_TRUE(response_storable(200, many, 1, max_object));
+  many.insert("X-Field", "1");
+  EXPECT_FALSE(response_storable(200, many, 1, max_object));
+}
+
+TEST(CachePolicyEntry, MadeFromAResponse) {
+  auto fields = test::fake_repo_1_ok();
+  fields.insert("Connection", "close, X-Hop");
+  fields.insert("X-Hop", "1");
+  fields.insert("Keep-Alive", "timeout=5");
+  fields.insert("Transfer-Encoding", "chunked");
+  fields.insert("Content-Encoding", "gzip");
+  const auto now = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+  const entry e = make_entry(200, fields, "body", "general-app", "Bearer ghs_1", "*/*", now);
+
+  EXPECT_EQ(e.status, 200u);
+  EXPECT_EQ(e.headers.size(), 22u);  // the fake's 21 + Content-Encoding; no hop-by-hop field
+  EXPECT_EQ(e.headers.front(), (std::pair<std::string, std::string>{"Server", "GitHub.com"}));
+  EXPECT_EQ(e.headers.back().first, "Content-Encoding");
+  EXPECT_EQ(e.encoding, body_encoding::gzip);
+  EXPECT_EQ(e.body, "body");
+  EXPECT_EQ(e.etag, test::etag_abc);
+  EXPECT_EQ(e.last_modified, "Wed, 01 May 2024 12:01:00 GMT");
+  EXPECT_EQ(e.credential, "general-app");
+  EXPECT_EQ(e.authorization_fingerprint, authorization_fingerprint("Bearer ghs_1"));
+  EXPECT_EQ(e.accept, "*/*");
+  EXPECT_TRUE(e.vary_accept);
+  EXPECT_TRUE(e.vary_authorization);
+  EXPECT_EQ(e.stored_at, now);
+  for (const auto& [name, value] : e.headers) {
+    EXPECT_NE(name, "Connection");
+    EXPECT_NE(name, "X-Hop");
+    EXPECT_NE(name, "Keep-Alive");
+    EXPECT_NE(name, "Transfer-Encoding");
+  }
+
+  const entry anonymous = make_entry(
+      200, make_fields({{"Vary", "Accept, Accept-Encoding"}, {"ETag", "\"a\""}}), "", "bot", "token t", "", now);
+  EXPECT_TRUE(anonymous.vary_accept);
+  EXPECT_FALSE(anonymous.vary_authorization);
+  EXPECT_EQ(anonymous.encoding, body_encoding::identity);
+}
+
+}  // namespace
+}  // namespace github_proxy::cache
