@@ -105,6 +105,9 @@ struct app::exchange {
   std::int64_t now;
   std::string request_id;
   account who;
+  std::string bucket;        // rate-limit account: the token, or "installation:<id>" for issued tokens
+  std::string installation;  // set when the token is an installation token this fake issued
+  bool token_expired = false;
   std::string base;
   bool url_ok = false;
   boost::urls::url_view url;
@@ -125,7 +128,12 @@ struct app::route_verdict {
 app::app(app_config config, clock_fn clock)
     : config_(std::move(config)),
       clock_(clock ? std::move(clock) : clock_fn(system_now)),
-      state_(config_.limits, config_.request_log_capacity) {}
+      state_(config_.limits, config_.request_log_capacity, config_.installation_token_ttl) {
+  for (auto& registration : config_.apps) {
+    registration.from_command_line = true;
+    state_.apps.add(registration);
+  }
+}
 
 fault_decision app::plan(const request_t& req) {
   std::string_view target = req.target();
@@ -137,12 +145,21 @@ fault_decision app::plan(const request_t& req) {
 
 outgoing_response app::handle(const request_t& req, const connection_info& conn,
                               const fault_decision& fault) {
-  const std::int64_t now = clock_();
+  const std::int64_t now = clock_() + state_.clock_offset.load(std::memory_order_relaxed);
   if (is_control_target(req.target())) return handle_control(req, state_, now);
 
   exchange x{req, conn, now};
   x.request_id = make_request_id(now);
   x.who = identify(req[http::field::authorization]);
+  x.bucket = x.who.key;
+  if (x.who.authenticated) {
+    // All tokens of one installation share its rate limit (facts §3.1).
+    if (auto issued = state_.apps.find_token(x.who.key)) {
+      x.installation = issued->installation;
+      x.bucket = "installation:" + issued->installation;
+      x.token_expired = now >= issued->expires_at;
+    }
+  }
   std::string_view host = req[http::field::host];
   x.base = std::string(conn.tls ? "https://" : "http://") +
            std::string(host_is_safe(host) ? host : std::string_view(conn.local_authority)) +
@@ -187,11 +204,11 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
     case fault_kind::secondary_limit:
       v.r = error_result(fault.status == 429 ? 429 : 403, secondary_limit_message, secondary_limit_doc);
       if (fault.retry_after > 0) v.r.extra_headers.emplace_back("Retry-After", std::to_string(fault.retry_after));
-      v.rate = state_.limits.peek(x.who.key, x.res, x.now);
+      v.rate = state_.limits.peek(x.bucket, x.res, x.now);
       return finish(x, v);
     case fault_kind::status:
       v.r = error_result(fault.status, http::obsolete_reason(static_cast<http::status>(fault.status)));
-      v.rate = state_.limits.peek(x.who.key, x.res, x.now);
+      v.rate = state_.limits.peek(x.bucket, x.res, x.now);
       return finish(x, v);
     case fault_kind::none: break;
   }
@@ -207,7 +224,7 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
     v.r.pretty_printable = false;
     return finish(x, v);
   }
-  if (x.who.malformed || (x.who.authenticated && state_.revoked.is_revoked(x.who.key))) {
+  if (x.who.malformed || x.token_expired || (x.who.authenticated && state_.revoked.is_revoked(x.who.key))) {
     v.r = error_result(401, "Bad credentials", x.layout.graphql ? "https://docs.github.com/graphql"
                                                                  : "https://docs.github.com/rest");
     v.rate = state_.limits.peek(anonymous_account, resource::core, x.now);
@@ -215,7 +232,7 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
   }
   if (!x.layout.in_layout) {
     v.r = error_result(404, "Not Found");
-    v.rate = state_.limits.peek(x.who.key, x.res, x.now);
+    v.rate = state_.limits.peek(x.bucket, x.res, x.now);
     return finish(x, v);
   }
   if (!x.layout.graphql && x.layout.api_path == "/rate_limit" && x.method == "GET") return serve_rate_limit(x);
@@ -225,21 +242,23 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
 outgoing_response app::serve_rate_limit(exchange& x) {
   // Not counted against the primary limit (facts §3.2).
   route_verdict v;
-  v.r.body = boost::json::serialize(state_.limits.status_json(x.who.key, x.now));
+  v.r.body = boost::json::serialize(state_.limits.status_json(x.bucket, x.now));
   v.r.validator = validator_kind::none;
   v.r.cache = cache_policy::no_cache;
   v.r.vary = vary_policy::encoding_only;
   v.r.accepted_scopes = "";
-  v.rate = state_.limits.peek(x.who.key, resource::core, x.now);
+  v.rate = state_.limits.peek(x.bucket, resource::core, x.now);
   return finish(x, v);
 }
 
 outgoing_response app::serve_route(exchange& x) {
   const request_t& req = x.req;
   route_request rr{x.method, x.url, x.layout.segments, x.layout.graphql, x.base,
-                   req[http::field::accept], req.body(), x.who, x.now};
+                   req[http::field::accept], req.body(), x.who, x.now,
+                   req[http::field::authorization], state_.graphql.query.load(),
+                   state_.graphql.mutation.load()};
   route_verdict v;
-  v.r = route(rr, state_.data);
+  v.r = is_installation_token_request(rr) ? route_installation_token(rr, state_.apps) : route(rr, state_.data);
 
   const bool success = v.r.status >= 200 && v.r.status < 300;
   if (success && v.r.validator == validator_kind::body_sha256) {
@@ -257,16 +276,21 @@ outgoing_response app::serve_route(exchange& x) {
   }
 
   if (v.r.status == 401 || v.r.free) {  // authentication precedes rate limiting
-    v.rate = state_.limits.peek(v.r.status == 401 ? anonymous_account : std::string_view(x.who.key),
+    v.rate = state_.limits.peek(v.r.status == 401 ? anonymous_account : std::string_view(x.bucket),
                                 v.r.status == 401 ? resource::core : x.res, x.now);
     return finish(x, v);
   }
   // A 304 is free only with a valid Authorization (facts §1.2); other
   // successes and redirects spend.
   const bool spend = v.not_modified ? !x.who.authenticated : (v.r.status >= 200 && v.r.status < 400);
-  admission a = state_.limits.admit(x.who.key, x.res, v.r.cost, spend, x.now);
+  admission a = state_.limits.admit(x.bucket, x.res, v.r.cost, spend, x.now);
   if (!a.allowed) return rate_limited(x, a.snapshot, x.layout.graphql);
   if (spend) x.credits = v.r.cost;
+  // DELETE /installation/token revokes the token it is sent with (GitHub's
+  // "Revoke an installation access token").
+  if (x.method == "DELETE" && v.r.status == 204 && x.who.authenticated && !x.layout.graphql &&
+      x.layout.api_path == "/installation/token")
+    state_.revoked.revoke(x.who.key);
   v.rate = a.snapshot;
   return finish(x, v);
 }
@@ -275,12 +299,14 @@ outgoing_response app::rate_limited(exchange& x, const rate_snapshot& snapshot, 
   route_verdict v;
   v.rate = snapshot;
   v.rate->remaining = 0;
+  // facts §3.3: "API rate limit exceeded for installation ID 12770951."
+  const std::string subject = x.installation.empty() ? "user ID " + std::to_string(x.who.user_id)
+                                                     : "installation ID " + x.installation;
   if (graphql) {
     // GraphQL reports exhaustion in a 200 body (facts §4).
     v.r.body = boost::json::serialize(boost::json::object{
         {"errors", boost::json::array{boost::json::object{
-                       {"type", "RATE_LIMITED"},
-                       {"message", "API rate limit exceeded for user ID " + std::to_string(x.who.user_id) + "."}}}}});
+                       {"type", "RATE_LIMITED"}, {"message", "API rate limit exceeded for " + subject + "."}}}}});
     v.r.media_type = "github.v4; format=json";
     v.r.validator = validator_kind::none;
     v.r.cache = cache_policy::none;
@@ -288,8 +314,9 @@ outgoing_response app::rate_limited(exchange& x, const rate_snapshot& snapshot, 
     return finish(x, v);
   }
   std::string message =
-      x.who.authenticated
-          ? "API rate limit exceeded for user ID " + std::to_string(x.who.user_id) +
+      !x.installation.empty() ? "API rate limit exceeded for " + subject + "."
+      : x.who.authenticated
+          ? "API rate limit exceeded for " + subject +
                 ". If you reach out to GitHub Support for help, please include the request ID " +
                 x.request_id + " and timestamp " + utc_timestamp(x.now) + "."
           : "API rate limit exceeded for " + x.conn.client_address +

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "fake_state.h"
 #include "faults.h"
@@ -21,11 +22,15 @@ struct app_config {
   limit_table limits = default_limits();
   bool log_requests = true;
   std::size_t request_log_capacity = 1000;
+  std::vector<app_registration> apps;          // --app-key: verify App JWTs against these
+  std::int64_t installation_token_ttl = 3600;  // --installation-token-ttl
 };
 
 class app {
  public:
-  using clock_fn = std::function<std::int64_t()>;  // Unix seconds; injectable for tests
+  // Unix seconds; injectable for tests. The control API's offset
+  // (POST /_fake/clock) is added to it.
+  using clock_fn = std::function<std::int64_t()>;
 
   explicit app(app_config config, clock_fn clock = {});
 

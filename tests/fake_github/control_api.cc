@@ -5,7 +5,9 @@
 
 #include <boost/json.hpp>
 
+#include "app_jwt.h"
 #include "json_fields.h"
+#include "time_format.h"
 
 namespace fake_github {
 namespace json = boost::json;
@@ -46,6 +48,41 @@ resource resource_param(const json::object& body) {
   return *r;
 }
 
+// An id given as a JSON number or string ("app_id": 123 or "123").
+std::string id_text(const json::value& v, std::string_view field) {
+  if (v.is_int64() && v.get_int64() > 0) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_string() && !v.get_string().empty()) return std::string(v.get_string());
+  throw std::invalid_argument("field \"" + std::string(field) + "\" must be a positive number or a non-empty string");
+}
+
+app_registration app_from_json(const json::object& body) {
+  app_registration app;
+  app.source = "control api";
+  if (const json::value* id = body.if_contains("app_id"); id && !id->is_null()) {
+    app.app_id = id_text(*id, "app_id");
+    if (app.app_id.find_first_not_of("0123456789") != std::string::npos)
+      throw std::invalid_argument("\"app_id\" must be digits");
+  }
+  app.client_id = string_field(body, "client_id").value_or("");
+  auto pem = string_field(body, "public_key_pem");
+  if (!pem || pem->empty()) throw std::invalid_argument("\"public_key_pem\" is required");
+  app.key = load_rsa_public_key(*pem);
+  if (const json::value* ids = body.if_contains("installations"); ids && !ids->is_null()) {
+    if (!ids->is_array()) throw std::invalid_argument("field \"installations\" must be an array");
+    for (const auto& id : ids->get_array()) app.installations.push_back(id_text(id, "installations"));
+  }
+  return app;
+}
+
+json::object clock_json(std::int64_t now, std::int64_t offset) {
+  return {{"now", now}, {"offset_seconds", offset}, {"date", http_date(now)}, {"iso8601", iso8601(now)}};
+}
+
+json::object graphql_cost_json(const graphql_costs& costs) {
+  return {{"query", costs.query.load()}, {"mutation", costs.mutation.load()}};
+}
+
 json::object snapshot_json(std::string_view token, const rate_snapshot& s) {
   return {{"token", token},   {"resource", resource_name(s.res)}, {"limit", s.limit},
           {"used", s.used},   {"remaining", s.remaining},        {"reset", s.reset}};
@@ -69,7 +106,61 @@ outgoing_response dispatch(const request_t& req, fake_state& state, std::int64_t
     auto result = state.data.change(*target_path);
     return ok(json::object{{"path", result.key}, {"version", result.version}, {"known", result.known}}, req);
   }
-  if (path == "/_fake/counters" && method == verb::get) return ok(state.observed.counters_json(), req);
+  if (path == "/_fake/counters" && method == verb::get) {
+    json::object counters = state.observed.counters_json();
+    for (auto& kv : state.apps.counters_json()) counters[kv.key()] = std::move(kv.value());
+    return ok(std::move(counters), req);
+  }
+  if (path == "/_fake/apps") {
+    if (method == verb::post) {
+      app_registration app = app_from_json(body_object(req));
+      json::object echo = app.to_json();
+      state.apps.add(std::move(app));
+      return ok(std::move(echo), req);
+    }
+    if (method == verb::get) return ok(state.apps.to_json(now), req);
+  }
+  if (path == "/_fake/apps/token_ttl") {
+    if (method == verb::post) {
+      auto seconds = int_field(body_object(req), "seconds");
+      if (!seconds || *seconds < 1 || *seconds > 366 * 24 * 3600)
+        throw std::invalid_argument("\"seconds\" must be within 1..31622400");
+      state.apps.set_token_ttl(*seconds);
+    } else if (method != verb::get) {
+      return fail(404, "unknown control endpoint", req);
+    }
+    return ok(json::object{{"token_ttl", state.apps.token_ttl()}}, req);
+  }
+  if (path == "/_fake/clock") {
+    const std::int64_t before = state.clock_offset.load();
+    if (method == verb::post) {
+      json::object body = body_object(req);
+      auto advance = int_field(body, "advance_seconds");
+      auto offset = int_field(body, "offset_seconds");
+      if (advance.has_value() == offset.has_value())
+        throw std::invalid_argument("give exactly one of \"advance_seconds\" and \"offset_seconds\"");
+      const std::int64_t bound = 10LL * 366 * 24 * 3600;
+      std::int64_t target = advance ? before + *advance : *offset;
+      if (target < -bound || target > bound) throw std::invalid_argument("clock offset beyond ten years");
+      state.clock_offset.store(target);
+      return ok(clock_json(now - before + target, target), req);
+    }
+    if (method == verb::get) return ok(clock_json(now, before), req);
+  }
+  if (path == "/_fake/graphql_cost") {
+    if (method == verb::post) {
+      json::object body = body_object(req);
+      auto query_cost = int_field(body, "query");
+      auto mutation_cost = int_field(body, "mutation");
+      for (auto cost : {query_cost, mutation_cost})
+        if (cost && (*cost < 1 || *cost > 1'000'000)) throw std::invalid_argument("costs must be within 1..1000000");
+      if (query_cost) state.graphql.query.store(static_cast<int>(*query_cost));
+      if (mutation_cost) state.graphql.mutation.store(static_cast<int>(*mutation_cost));
+    } else if (method != verb::get) {
+      return fail(404, "unknown control endpoint", req);
+    }
+    return ok(graphql_cost_json(state.graphql), req);
+  }
   if (path == "/_fake/limits" && method == verb::post) {
     json::object body = body_object(req);
     auto token = string_field(body, "token");

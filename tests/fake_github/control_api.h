@@ -1,5 +1,6 @@
 // The test-control endpoints under /_fake/ (never a GitHub path): reset,
-// data changes, counters, limits, revocations, faults and the request log.
+// data changes, counters, limits, revocations, faults, the request log,
+// GitHub Apps and token lifetime, the clock offset and GraphQL costs.
 // Not counted, no authentication. See README.md for the contract.
 #pragma once
 

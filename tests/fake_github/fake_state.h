@@ -2,28 +2,46 @@
 // synchronised; see its header for the guarantees.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include "accounts.h"
 #include "dataset.h"
 #include "faults.h"
+#include "github_apps.h"
 #include "observations.h"
 #include "rate_limits.h"
 
 namespace fake_github {
 
-struct fake_state {
-  fake_state(limit_table authenticated_defaults, std::size_t request_log_capacity)
-      : limits(authenticated_defaults), observed(request_log_capacity) {}
+// GraphQL points per document (facts §3.4: queries 1, mutations 5), settable
+// through POST /_fake/graphql_cost.
+struct graphql_costs {
+  static constexpr int default_query = 1;
+  static constexpr int default_mutation = 5;
+  std::atomic<int> query{default_query};
+  std::atomic<int> mutation{default_mutation};
+};
 
-  // POST /_fake/reset: limits, counters, request log, faults, data changes
-  // and revocations back to the start-up state.
+struct fake_state {
+  fake_state(limit_table authenticated_defaults, std::size_t request_log_capacity,
+             std::int64_t installation_token_ttl)
+      : limits(authenticated_defaults), observed(request_log_capacity), apps(installation_token_ttl) {}
+
+  // POST /_fake/reset: limits, counters, request log, faults, data changes,
+  // revocations, control-API Apps, issued tokens, the token TTL, the clock
+  // offset and GraphQL costs back to the start-up state.
   void reset() {
     limits.reset();
     observed.reset();
     faults.clear();
     data.reset();
     revoked.reset();
+    apps.reset();
+    clock_offset.store(0);
+    graphql.query.store(graphql_costs::default_query);
+    graphql.mutation.store(graphql_costs::default_mutation);
   }
 
   dataset data;
@@ -31,6 +49,11 @@ struct fake_state {
   fault_table faults;
   observations observed;
   revocations revoked;
+  github_apps apps;
+  // Seconds added to the app's clock (POST /_fake/clock): rate-limit windows,
+  // token expiry, JWT checks, Date and request ids all read the shifted time.
+  std::atomic<std::int64_t> clock_offset{0};
+  graphql_costs graphql;
 };
 
 }  // namespace fake_github

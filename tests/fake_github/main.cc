@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -39,6 +40,27 @@ std::shared_ptr<boost::asio::ssl::context> make_tls(const fake_github::options& 
   return tls;
 }
 
+std::vector<fake_github::app_registration> load_apps(const fake_github::options& o) {
+  std::vector<fake_github::app_registration> apps;
+  for (const auto& spec : o.app_keys) {
+    std::ifstream in(spec.path, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in) throw std::runtime_error("--app-key: cannot read " + spec.path);
+    fake_github::app_registration app;
+    app.app_id = spec.app_id;
+    app.client_id = spec.client_id;
+    app.source = "command line: " + spec.path;
+    try {
+      app.key = fake_github::load_rsa_public_key(pem.str());
+    } catch (const std::exception& e) {
+      throw std::runtime_error("--app-key " + spec.path + ": " + e.what());
+    }
+    apps.push_back(std::move(app));
+  }
+  return apps;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,6 +83,8 @@ int main(int argc, char** argv) {
     config.limits[static_cast<std::size_t>(fake_github::resource::search)] = opts.search_limit;
     config.limits[static_cast<std::size_t>(fake_github::resource::code_search)] = opts.code_search_limit;
     config.limits[static_cast<std::size_t>(fake_github::resource::graphql)] = opts.graphql_limit;
+    config.apps = load_apps(opts);
+    config.installation_token_ttl = opts.installation_token_ttl;
     fake_github::app application(config);
 
     // Signals are armed before the port is announced, so a test that sends

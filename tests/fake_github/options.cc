@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <string_view>
 
 namespace fake_github {
 namespace {
@@ -16,12 +17,44 @@ std::int64_t parse_number(const std::string& flag, const std::string& text, std:
   return n;
 }
 
+bool all_digits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// "PATH", or "ISSUERS=PATH" where ISSUERS is "APP_ID", "CLIENT_ID" or
+// "APP_ID,CLIENT_ID" (an all-digit issuer is the App ID).
+app_key_option parse_app_key(const std::string& text) {
+  app_key_option key;
+  std::string issuers;
+  if (auto eq = text.find('='); eq != std::string::npos) {
+    issuers = text.substr(0, eq);
+    key.path = text.substr(eq + 1);
+  } else {
+    key.path = text;
+  }
+  std::size_t from = 0;
+  while (!issuers.empty() && from <= issuers.size()) {
+    std::size_t comma = issuers.find(',', from);
+    std::string one = issuers.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    std::string& slot = all_digits(one) ? key.app_id : key.client_id;
+    if (one.empty() || !slot.empty())
+      throw std::invalid_argument("--app-key: expected [APP_ID][,CLIENT_ID]=PATH, got \"" + text + "\"");
+    slot = one;
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  if (key.path.empty()) throw std::invalid_argument("--app-key: missing PATH in \"" + text + "\"");
+  return key;
+}
+
 }  // namespace
 
 const char* usage() {
   return "usage: fake_github [--address 127.0.0.1] [--port 0] [--port-file PATH] [--threads N]\n"
          "                   [--tls-cert FILE --tls-key FILE] [--ghes] [--core-limit N]\n"
-         "                   [--search-limit N] [--code-search-limit N] [--graphql-limit N] [--quiet]\n";
+         "                   [--search-limit N] [--code-search-limit N] [--graphql-limit N]\n"
+         "                   [--app-key [APP_ID][,CLIENT_ID]=PEM_PATH]... [--installation-token-ttl SECONDS]\n"
+         "                   [--quiet]\n";
 }
 
 options parse_options(const std::vector<std::string>& args) {
@@ -49,6 +82,9 @@ options parse_options(const std::vector<std::string>& args) {
     else if (flag == "--search-limit") o.search_limit = parse_number(flag, value(), 0, 1'000'000'000);
     else if (flag == "--code-search-limit") o.code_search_limit = parse_number(flag, value(), 0, 1'000'000'000);
     else if (flag == "--graphql-limit") o.graphql_limit = parse_number(flag, value(), 0, 1'000'000'000);
+    else if (flag == "--app-key") o.app_keys.push_back(parse_app_key(value()));
+    else if (flag == "--installation-token-ttl")
+      o.installation_token_ttl = parse_number(flag, value(), 1, 366 * 24 * 3600);
     else if (flag == "--quiet") o.quiet = true;
     else if (flag == "--help" || flag == "-h") o.help = true;
     else throw std::invalid_argument("unknown argument \"" + args[i] + "\"");

@@ -9,6 +9,13 @@
 
 namespace fake_github {
 
+// --app-key [APP_ID][,CLIENT_ID]=PATH, or --app-key PATH (any issuer).
+struct app_key_option {
+  std::string app_id;
+  std::string client_id;
+  std::string path;
+};
+
 struct options {
   std::string address = "127.0.0.1";
   unsigned short port = 0;
@@ -21,6 +28,8 @@ struct options {
   std::int64_t search_limit = 30;
   std::int64_t code_search_limit = 10;
   std::int64_t graphql_limit = 5000;
+  std::vector<app_key_option> app_keys;
+  std::int64_t installation_token_ttl = 3600;  // facts §5: "will expire after 1 hour"
   bool quiet = false;
   bool help = false;
 };

@@ -14,6 +14,7 @@
 
 #include "accounts.h"
 #include "dataset.h"
+#include "github_apps.h"
 #include "github_headers.h"
 
 namespace fake_github {
@@ -28,6 +29,9 @@ struct route_request {
   std::string_view body;
   const account& who;
   std::int64_t now = 0;  // Unix seconds
+  std::string_view authorization;  // the raw header (App JWTs must come as Bearer)
+  int graphql_query_cost = 1;      // POST /_fake/graphql_cost
+  int graphql_mutation_cost = 5;
 };
 
 enum class validator_kind { body_sha256, blob_sha, none };
@@ -63,5 +67,9 @@ route_result route(const route_request& request, dataset& data);
 // Declared here, defined in routes_write.cc.
 route_result route_graphql(const route_request& request);
 route_result route_write(const route_request& request, dataset& data);
+
+// POST /app/installations/{id}/access_tokens; defined in routes_app.cc.
+bool is_installation_token_request(const route_request& request);
+route_result route_installation_token(const route_request& request, github_apps& apps);
 
 }  // namespace fake_github

@@ -1,15 +1,11 @@
 // Writes (POST/PUT/PATCH/DELETE) and GraphQL. Every write answer echoes the
 // received body's length and SHA-256 so tests can check bodies are forwarded
 // byte for byte.
-#include <algorithm>
-#include <atomic>
-
 #include <boost/json.hpp>
 
 #include "body_codec.h"
 #include "dataset_json.h"
 #include "routes.h"
-#include "time_format.h"
 
 namespace fake_github {
 namespace json = boost::json;
@@ -49,28 +45,6 @@ route_result created_issue(const route_request& req, dataset& data, int repo) {
   return r;
 }
 
-// POST /app/installations/{id}/access_tokens (facts §5): any JWT-looking
-// bearer gets a fresh installation token valid for an hour.
-route_result installation_token(const route_request& req, const std::string& installation) {
-  static std::atomic<std::uint64_t> issued{0};
-  const std::string& jwt = req.who.key;
-  if (!req.who.authenticated || std::count(jwt.begin(), jwt.end(), '.') != 2)
-    return error_result(401, "A JSON web token could not be decoded");
-  std::uint64_t serial = ++issued;
-  std::string token = "ghs_fake" + installation + "x" + std::to_string(serial);
-  token.resize(std::max<std::size_t>(token.size(), 40), '0');
-  std::int64_t expires = req.now + 3600;
-  json::object body{{"token", token},
-                    {"expires_at", iso8601(expires)},
-                    {"permissions", {{"contents", "read"}, {"issues", "write"}, {"metadata", "read"}}},
-                    {"repository_selection", "all"}};
-  route_result r;
-  r.status = 201;
-  r.body = json::serialize(body);
-  r.accepted_scopes = "";
-  return r;
-}
-
 }  // namespace
 
 route_result route_write(const route_request& req, dataset& data) {
@@ -79,9 +53,6 @@ route_result route_write(const route_request& req, dataset& data) {
     if (auto repo = data.find_repo(segs[1], segs[2])) return created_issue(req, data, *repo);
     return error_result(404, "Not Found");
   }
-  if (req.method == "POST" && segs.size() == 4 && segs[0] == "app" && segs[1] == "installations" &&
-      segs[3] == "access_tokens")
-    return installation_token(req, segs[2]);
   if (req.method == "DELETE") {
     route_result r;
     r.status = 204;
@@ -129,8 +100,11 @@ route_result route_graphql(const route_request& req) {
     r.body = R"({"errors":[{"message":"A query attribute must be specified and must be a string."}]})";
     return r;
   }
-  // Queries cost 1 point, mutations 5 (facts §3.4).
-  r.cost = std::string_view(query->get_string()).find("mutation") != std::string_view::npos ? 5 : 1;
+  // Queries cost 1 point, mutations 5 (facts §3.4), unless the control API
+  // set other costs.
+  r.cost = std::string_view(query->get_string()).find("mutation") != std::string_view::npos
+               ? req.graphql_mutation_cost
+               : req.graphql_query_cost;
   r.body = R"({"data":{"viewer":{"login":"octocat"}}})";
   return r;
 }
