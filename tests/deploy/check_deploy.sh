@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Checks the deployment artefacts in deploy/ with the tools an operator uses.
+#
+#   tests/deploy/check_deploy.sh kustomize|config|prometheus|grafana|all [SOURCE_DIR]
+#
+#   kustomize   `kubectl kustomize` renders the base and the Redis overlay, with
+#               the expected objects, and they fit together (tests/deploy/manifests.js)
+#   config      the config.yaml and registry.yaml inside the rendered ConfigMaps
+#               pass `github-proxy check-config` when GHP_PROXY_BINARY names the
+#               binary; the overlay's config differs from the base's only in `cache:`
+#   prometheus  `promtool check rules` and `promtool test rules`; every alert is
+#               tested firing and not firing; only SPEC §8 metric names
+#   grafana     the dashboard's queries use only SPEC §8 metrics and labels
+#
+# ctest runs each (tests/deploy/CMakeLists.txt, label `deploy`). A missing
+# tool is a failure, never a silent skip.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+command="${1:-all}"
+src="$(cd "${2:-$here/../..}" && pwd)"
+work="$(mktemp -d -t github-proxy-deploy.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+  echo "check_deploy.sh $command: $*" >&2
+  exit 1
+}
+need() {
+  command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (needed to check $2)"
+}
+
+# Renders a kustomization to $work/NAME.yaml and, as JSON, to $work/NAME.json.
+render() {
+  local name="$1" dir="$2"
+  kubectl kustomize "$dir" > "$work/$name.yaml" || fail "kubectl kustomize $dir failed"
+  to_json "$work/$name.yaml" > "$work/$name.json"
+}
+
+# YAML manifests → a stream of JSON objects, without a YAML library: kubectl
+# converts them. `annotate --local` never contacts a cluster; the empty
+# kubeconfig makes sure no real one is read.
+to_json() {
+  : > "$work/kubeconfig"
+  KUBECONFIG="$work/kubeconfig" kubectl annotate --local -f "$1" -o json github-proxy.test/rendered=true \
+    || fail "kubectl could not read $1"
+}
+
+check_kustomize() {
+  need kubectl "the Kubernetes manifests"
+  need node "the Kubernetes manifests"
+  local variant kind
+  to_json "$src/deploy/kubernetes/base/secret.example.yaml" > "$work/secret.json"
+  render base "$src/deploy/kubernetes/base"
+  render redis "$src/deploy/kubernetes/overlays/redis"
+  for variant in base redis; do
+    for kind in Deployment Service ConfigMap PodDisruptionBudget HorizontalPodAutoscaler; do
+      grep -q "^kind: $kind\$" "$work/$variant.yaml" || fail "$variant: renders no $kind"
+    done
+    node "$here/manifests.js" check "$variant" "$work/$variant.json" "$work/secret.json" \
+      || fail "$variant: the rendered manifests do not fit together (above)"
+  done
+  grep -q '^  name: github-proxy-redis$' "$work/redis.yaml" || fail "redis overlay: no github-proxy-redis objects"
+  grep -q 'redis://github-proxy-redis:6379/0' "$work/redis.yaml" || fail "redis overlay: config has no redis URL"
+  echo "kustomize: base and overlays/redis render and fit together"
+}
+
+# A config without comments and without its `cache:` section.
+without_cache() {
+  awk '/^cache:/ { skip = 1; next } /^[^ #]/ { skip = 0 } !skip && !/^ *#/' "$1"
+}
+
+check_config() {
+  need kubectl "the configs in the Kubernetes manifests"
+  need node "the configs in the Kubernetes manifests"
+  local variant dir
+  render base "$src/deploy/kubernetes/base"
+  render redis "$src/deploy/kubernetes/overlays/redis"
+  for variant in base redis; do
+    # The Deployment mounts everything under /etc/github-proxy/; here the
+    # same tree lives under $dir/etc/.
+    dir="$work/$variant-files"
+    mkdir -p "$dir/etc/registry" "$dir/etc/secrets"
+    node "$here/manifests.js" extract "$work/$variant.json" github-proxy-config config.yaml \
+      > "$dir/config.rendered.yaml" || fail "$variant: no config.yaml in the rendered ConfigMap"
+    node "$here/manifests.js" extract "$work/$variant.json" github-proxy-registry registry.yaml \
+      > "$dir/etc/registry/registry.yaml" || fail "$variant: no registry.yaml in the rendered ConfigMap"
+    sed "s#/etc/github-proxy/#$dir/etc/#g" "$dir/config.rendered.yaml" > "$dir/etc/config.yaml"
+    # A GitHub App private key, as the Secret provides it.
+    node -e 'const { generateKeyPairSync } = require("crypto");
+      process.stdout.write(generateKeyPairSync("rsa", { modulusLength: 2048,
+        publicKeyEncoding: { type: "spki", format: "pem" },
+        privateKeyEncoding: { type: "pkcs1", format: "pem" } }).privateKey);' \
+      > "$dir/etc/secrets/general-app.pem"
+  done
+  diff -u <(without_cache "$work/base-files/config.rendered.yaml") \
+          <(without_cache "$work/redis-files/config.rendered.yaml") \
+    || fail "overlays/redis/config.yaml must equal the base's config.yaml outside the cache: section"
+
+  if [ -z "${GHP_PROXY_BINARY:-}" ]; then
+    echo "config: GHP_PROXY_BINARY is not set: configs extracted and compared, not run through check-config"
+    return
+  fi
+  [ -x "$GHP_PROXY_BINARY" ] || fail "GHP_PROXY_BINARY=$GHP_PROXY_BINARY is not an executable (build the github-proxy target)"
+  for variant in base redis; do
+    # Only the variables the Deployment sets: no GITHUB_PROXY_* override from
+    # this shell may hide a problem in the file.
+    env -i PATH="$PATH" GITHUB_PROXY_BOT_PAT=dummy-token-for-check-config \
+      "$GHP_PROXY_BINARY" check-config "$work/$variant-files/etc/config.yaml" \
+      || fail "$variant: github-proxy check-config rejects the rendered config (above)"
+  done
+  echo "config: base and overlays/redis configs pass github-proxy check-config"
+}
+
+check_prometheus() {
+  need promtool "the Prometheus rules"
+  need node "the Prometheus rules"
+  local dir="$src/deploy/prometheus" alert missing=0
+  promtool check rules "$dir/alerts.yaml" || fail "promtool check rules failed"
+  (cd "$dir" && promtool test rules alerts_test.yaml) || fail "promtool test rules failed"
+  # Each alert is tested at least once where it fires and once where it must not.
+  for alert in $(sed -n 's/^ *- alert: *\([A-Za-z0-9_]*\).*$/\1/p' "$dir/alerts.yaml"); do
+    awk -v want="$alert" '
+      /^ *alertname:/ { name = $2 }
+      /^ *exp_alerts: *\[\] *$/ { if (name == want) quiet = 1; next }
+      /^ *exp_alerts: *$/ { if (name == want) fires = 1 }
+      END { exit !(quiet && fires) }' "$dir/alerts_test.yaml" || {
+      echo "alerts_test.yaml: $alert needs a case where it fires and one where it does not" >&2
+      missing=1
+    }
+  done
+  [ "$missing" -eq 0 ] || fail "untested alerts (above)"
+  node "$here/metric_names.js" rules "$dir/alerts.yaml" "$dir/alerts_test.yaml" \
+    || fail "the rules name metrics or labels that SPEC §8 does not define"
+  echo "prometheus: rules valid, every alert tested firing and not firing"
+}
+
+check_grafana() {
+  need node "the Grafana dashboard"
+  node "$here/metric_names.js" dashboard "$src/deploy/grafana/github-proxy.json" \
+    || fail "the dashboard names metrics or labels that SPEC §8 does not define"
+  echo "grafana: dashboard uses only SPEC §8 metrics"
+}
+
+case "$command" in
+  kustomize) check_kustomize ;;
+  config) check_config ;;
+  prometheus) check_prometheus ;;
+  grafana) check_grafana ;;
+  all)
+    check_kustomize
+    check_config
+    check_prometheus
+    check_grafana
+    ;;
+  *)
+    echo "usage: $0 kustomize|config|prometheus|grafana|all [SOURCE_DIR]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+// Checks that the dashboard and the alert rules use only the metrics and
+// labels of SPEC §8, so that a renamed metric breaks a test instead of a
+// panel or an alert in production.
+//
+//   node metric_names.js dashboard deploy/grafana/github-proxy.json
+//   node metric_names.js rules deploy/prometheus/alerts.yaml [more files]
+//
+// `dashboard` parses every PromQL expression: every identifier that is not a
+// PromQL function, keyword or label must be a SPEC §8 metric. `rules` scans
+// YAML text for github_proxy_* names and the label names in their selectors
+// (there is no YAML parser in node's standard library; promtool checks the
+// syntax). Exit 1 with one line per problem.
+"use strict";
+const fs = require("fs");
+
+// SPEC §8: metric → labels. Scrape targets add their own labels (job,
+// instance, and Kubernetes service discovery's), which are allowed everywhere.
+const counters = {
+  github_proxy_requests_total: ["client", "method", "code", "cache"],
+  github_proxy_upstream_requests_total: ["credential", "resource", "code"],
+  github_proxy_rate_limit_credits_saved_total: ["client"],
+  github_proxy_rejected_requests_total: ["client", "reason"],
+  github_proxy_client_upstream_credits_total: ["client"],
+  github_proxy_cache_backend_errors_total: ["backend", "op"],
+  github_proxy_registry_reloads_total: ["result"],
+};
+const gauges = {
+  github_proxy_rate_limit_remaining: ["credential", "resource"],
+  github_proxy_rate_limit_limit: ["credential", "resource"],
+  github_proxy_rate_limit_used: ["credential", "resource"],
+  github_proxy_rate_limit_reset_timestamp_seconds: ["credential", "resource"],
+  github_proxy_credential_state: ["credential", "state"],
+  github_proxy_cache_entries: ["backend"],
+  github_proxy_cache_bytes: ["backend"],
+  github_proxy_registry_clients: [],
+  github_proxy_build_info: ["version"],
+};
+const histograms = {
+  github_proxy_request_duration_seconds: ["cache"],
+  github_proxy_upstream_duration_seconds: ["resource"],
+};
+const targetLabels = ["job", "instance", "namespace", "pod", "container", "service", "endpoint", "node"];
+
+const metrics = new Map();
+for (const [name, labels] of Object.entries({ ...counters, ...gauges })) metrics.set(name, labels);
+for (const [name, labels] of Object.entries(histograms)) {
+  metrics.set(`${name}_bucket`, [...labels, "le"]);
+  metrics.set(`${name}_sum`, labels);
+  metrics.set(`${name}_count`, labels);
+}
+
+// The panels SPEC §9 asks for must keep their metric.
+const dashboardMustUse = [
+  "github_proxy_requests_total",
+  "github_proxy_rate_limit_credits_saved_total",
+  "github_proxy_rate_limit_remaining",
+  "github_proxy_credential_state",
+  "github_proxy_rejected_requests_total",
+  "github_proxy_request_duration_seconds_bucket",
+  "github_proxy_upstream_duration_seconds_bucket",
+  "github_proxy_cache_entries",
+  "github_proxy_cache_bytes",
+  "github_proxy_cache_backend_errors_total",
+];
+
+const functions = new Set(`abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil
+  changes clamp clamp_max clamp_min cos cosh count_over_time day_of_month day_of_week day_of_year
+  days_in_month deg delta deriv exp floor histogram_count histogram_fraction histogram_quantile
+  histogram_stddev histogram_stdvar histogram_sum holt_winters hour idelta increase irate label_join
+  label_replace last_over_time ln log10 log2 mad_over_time max_over_time min_over_time minute month
+  pi predict_linear present_over_time quantile_over_time rad rate resets round scalar sgn sin sinh
+  sort sort_desc sqrt stddev_over_time stdvar_over_time sum_over_time tan tanh time timestamp vector
+  year sum min max avg group stddev stdvar count count_values bottomk topk quantile`.split(/\s+/));
+const keywords = new Set("and or unless bool offset by without on ignoring group_left group_right inf nan".split(" "));
+const grafanaVariables = new Set(["__rate_interval", "__interval", "__range", "__range_s", "__interval_ms"]);
+
+const problems = [];
+const used = new Set();
+const definedVariables = new Set();
+
+function checkSelector(where, name, matchers) {
+  const labels = metrics.get(name);
+  if (!labels) {
+    problems.push(`${where}: ${name} is not a SPEC §8 metric`);
+    return;
+  }
+  used.add(name);
+  for (const m of matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)) {
+    const label = m[1];
+    if (label !== "__name__" && !labels.includes(label) && !targetLabels.includes(label)) {
+      problems.push(`${where}: ${name} has no label "${label}" (SPEC §8: ${labels.join(", ") || "none"})`);
+    }
+  }
+}
+
+function withoutStrings(text, quotes) {
+  const pattern = quotes === "double" ? /"(?:[^"\\\n]|\\.)*"/g : /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
+  return text.replace(pattern, '""');
+}
+
+function checkExpression(where, expr) {
+  const code = withoutStrings(expr, "all");
+  for (const m of code.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
+    if (!functions.has(m[1]) && !keywords.has(m[1])) checkSelector(where, m[1], m[2]);
+  }
+  const stripped = code
+    .replace(/\{[^}]*\}/g, " ")                 // label matchers
+    .replace(/\[[^\]]*\]/g, " ")                // ranges and subqueries
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ")
+    .replace(/\$\{?[a-zA-Z_][a-zA-Z0-9_]*\}?/g, " ")  // Grafana variables
+    .replace(/(?<![\w.])\d[\w.]*/g, " ");       // numbers and durations (offset 1d)
+  for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
+    const [, word, call] = m;
+    if (call) {
+      if (!functions.has(word)) problems.push(`${where}: unknown PromQL function ${word}()`);
+    } else if (!keywords.has(word)) {
+      if (metrics.has(word)) used.add(word);
+      else problems.push(`${where}: ${word} is not a SPEC §8 metric`);
+    }
+  }
+  for (const m of expr.matchAll(/\$\{?([a-zA-Z_][a-zA-Z0-9_]*)/g)) {
+    if (!grafanaVariables.has(m[1]) && !definedVariables.has(m[1])) {
+      problems.push(`${where}: undefined dashboard variable $${m[1]}`);
+    }
+  }
+}
+
+function checkDashboard(file) {
+  const dashboard = JSON.parse(fs.readFileSync(file, "utf8"));
+  const variables = (dashboard.templating && dashboard.templating.list) || [];
+  for (const v of variables) definedVariables.add(v.name);
+
+  if (!(dashboard.schemaVersion >= 36)) problems.push(`${file}: schemaVersion ${dashboard.schemaVersion} is older than 36`);
+  if (!dashboard.uid || !dashboard.title) problems.push(`${file}: needs a uid and a title`);
+  const datasourceVar = variables.find((v) => v.type === "datasource" && v.query === "prometheus");
+  if (!datasourceVar) problems.push(`${file}: no datasource variable of type prometheus`);
+  const clientVar = variables.find((v) => v.name === "client");
+  const clientQuery = clientVar && (clientVar.definition || (clientVar.query && clientVar.query.query) || clientVar.query);
+  if (!clientVar || !/label_values\(\s*github_proxy_requests_total\s*,\s*client\s*\)/.test(String(clientQuery))) {
+    problems.push(`${file}: needs a 'client' variable from label_values(github_proxy_requests_total, client)`);
+  }
+  for (const v of variables) {
+    if (v.type !== "query") continue;
+    const query = String(v.definition || (v.query && v.query.query) || v.query);
+    const m = /label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)/.exec(query);
+    if (!m) problems.push(`${file}: variable ${v.name}: expected label_values(METRIC, LABEL), got ${query}`);
+    else checkSelector(`${file}: variable ${v.name}`, m[1], `${m[2]}=""`);
+  }
+
+  const panels = [];
+  (function collect(list) {
+    for (const p of list || []) {
+      panels.push(p);
+      collect(p.panels);
+    }
+  })(dashboard.panels);
+  const ids = new Set();
+  const cells = new Map();
+  let expressions = 0;
+  for (const p of panels) {
+    const where = `${file}: panel ${p.id} "${p.title}"`;
+    if (ids.has(p.id)) problems.push(`${where}: duplicate panel id`);
+    ids.add(p.id);
+    const g = p.gridPos;
+    if (!g || g.x < 0 || g.w < 1 || g.x + g.w > 24 || g.h < 1) {
+      problems.push(`${where}: gridPos ${JSON.stringify(g)} is outside the 24-column grid`);
+    } else {
+      for (let y = g.y; y < g.y + g.h; y++) {
+        for (let x = g.x; x < g.x + g.w; x++) {
+          const key = `${x},${y}`;
+          if (cells.has(key)) problems.push(`${where}: overlaps panel ${cells.get(key)}`);
+          cells.set(key, p.id);
+        }
+      }
+    }
+    if (p.type === "row") continue;
+    const uid = p.datasource && p.datasource.uid;
+    if (uid !== "${datasource}" && uid !== "$datasource") problems.push(`${where}: datasource is not the \${datasource} variable`);
+    if (!Array.isArray(p.targets) || p.targets.length === 0) problems.push(`${where}: no queries`);
+    const refIds = new Set();
+    for (const t of p.targets || []) {
+      if (refIds.has(t.refId)) problems.push(`${where}: duplicate refId ${t.refId}`);
+      refIds.add(t.refId);
+      if (typeof t.expr !== "string" || t.expr.trim() === "") {
+        problems.push(`${where}: query ${t.refId} has no expr`);
+        continue;
+      }
+      expressions++;
+      checkExpression(`${where} query ${t.refId}`, t.expr);
+    }
+  }
+  if (expressions === 0) problems.push(`${file}: no expressions found`);
+  for (const name of dashboardMustUse) {
+    if (!used.has(name)) problems.push(`${file}: no panel uses ${name}`);
+  }
+  return `${panels.length} panels, ${expressions} expressions`;
+}
+
+function checkRules(file) {
+  const text = withoutStrings(fs.readFileSync(file, "utf8"), "double");
+  let count = 0;
+  const lines = text.split("\n");
+  lines.forEach((line, i) => {
+    for (const m of line.matchAll(/\b(github_proxy_[a-z0-9_]+)(\s*\{([^}]*)\})?/g)) {
+      count++;
+      checkSelector(`${file}:${i + 1}`, m[1], m[3] || "");
+    }
+  });
+  if (count === 0) problems.push(`${file}: no github_proxy_ metric found`);
+  return `${count} metric references`;
+}
+
+const [mode, ...files] = process.argv.slice(2);
+if (!["dashboard", "rules"].includes(mode) || files.length === 0) {
+  console.error("usage: metric_names.js dashboard FILE.json | rules FILE.yaml...");
+  process.exit(2);
+}
+for (const file of files) {
+  const summary = mode === "dashboard" ? checkDashboard(file) : checkRules(file);
+  console.log(`${file}: ${summary}`);
+}
+if (problems.length > 0) {
+  for (const p of problems) console.error(p);
+  console.error(`${problems.length} problem(s)`);
+  process.exit(1);
+}
