@@ -14,7 +14,7 @@ BUILD_PACKAGES := build-essential cmake pkg-config ccache \
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev \
   libssl-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev \
   libre2-dev zlib1g-dev libjwt-dev libgtest-dev libgmock-dev
-TEST_PACKAGES := redis-server wrk curl openssl
+TEST_PACKAGES := redis-server wrk curl openssl nginx-light prometheus nodejs npm gh kubectl
 
 .PHONY: all deps deps-test configure build build-all run test demo bench clean help
 
@@ -27,12 +27,15 @@ help:
 	@echo "make demo   start the fake GitHub and the proxy in front of it (no GitHub token needed)"
 	@echo "make bench  wrk benchmark: proxy vs the fake GitHub directly"
 
+# A package apt has no candidate for (kubectl comes from Kubernetes' own apt
+# repository) is reported, not fatal: the tests that need it fail by name.
 define install_missing
 	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing packages:" $$missing; \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  available=$$(for p in $$missing; do apt-cache show $$p >/dev/null 2>&1 && echo $$p || echo "no apt candidate for $$p" >&2; done); \
+	  [ -z "$$available" ] || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$available; \
 	fi
 endef
 

@@ -15,15 +15,76 @@
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/auth/registry_reloader.h"
 #include "github_proxy/auth/tools.h"
+#include "github_proxy/cache/memory_store.h"
 #include "github_proxy/config/config.h"
+#include "github_proxy/credentials/budget.h"
+#include "github_proxy/credentials/clock.h"
+#include "github_proxy/credentials/pool.h"
 #include "github_proxy/credentials/secrets.h"
 #include "github_proxy/metrics/metrics.h"
+#include "github_proxy/redis/redis_backend.h"
+#include "proxy/app_token_issuer.h"
 #include "proxy/request_pipeline.h"
 #include "server/server.h"
 
 namespace {
 
 using namespace github_proxy;
+
+// The cache backend of `cache.backend`, its failures counted in
+// github_proxy_cache_backend_errors_total and its size sampled on scrape.
+// github_proxy_rate_limit_* and github_proxy_credential_state, sampled from
+// the pool on every scrape.
+void export_pool_metrics(const credentials::pool& pool, metrics::families& metrics) {
+  metrics.on_scrape([&pool, &metrics] {
+    for (const auto& c : pool.report()) {
+      const std::string name(c.name);
+      for (std::size_t s = 0; s < credentials::credential_state_count; ++s) {
+        const auto state = static_cast<credentials::credential_state>(s);
+        metrics.credential_state.Add({{"credential", name}, {"state", std::string(credentials::to_string(state))}})
+            .Set(state == c.state ? 1 : 0);
+      }
+      for (const auto& b : c.buckets) {
+        const std::map<std::string, std::string> labels{{"credential", name},
+                                                        {"resource", std::string(credentials::to_string(b.r))}};
+        metrics.rate_limit_remaining.Add(labels).Set(static_cast<double>(b.view.remaining));
+        metrics.rate_limit_limit.Add(labels).Set(static_cast<double>(b.view.limit));
+        metrics.rate_limit_used.Add(labels).Set(static_cast<double>(b.view.used));
+        if (b.view.reset) {
+          metrics.rate_limit_reset.Add(labels).Set(static_cast<double>(credentials::to_epoch_seconds(*b.view.reset)));
+        }
+      }
+    }
+  });
+}
+
+std::unique_ptr<cache::cache_backend> make_cache(const config::config& cfg, metrics::families& metrics,
+                                                 std::shared_ptr<spdlog::logger> log) {
+  std::unique_ptr<cache::cache_backend> backend;
+  if (cfg.cache.backend == config::cache_backend::redis) {
+    std::array<prometheus::Counter*, 3> errors{
+        &metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "get"}}),
+        &metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "put"}}),
+        &metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "erase"}})};
+    redis::backend_hooks hooks;
+    hooks.on_error = [errors](std::string_view op) {
+      errors[op == "get" ? 0 : op == "put" ? 1 : 2]->Increment();
+    };
+    hooks.logger = std::move(log);
+    backend = redis::make_redis_backend(cfg.cache.redis, std::move(hooks));
+  } else {
+    backend = cache::make_memory_backend(cfg.cache.memory.max_bytes);
+  }
+  const std::string name(backend->name());
+  auto& entries = metrics.cache_entries.Add({{"backend", name}});
+  auto& bytes = metrics.cache_bytes.Add({{"backend", name}});
+  metrics.on_scrape([&entries, &bytes, b = backend.get()] {
+    const auto stats = b->stats();
+    entries.Set(static_cast<double>(stats.entries));
+    bytes.Set(static_cast<double>(stats.bytes));
+  });
+  return backend;
+}
 
 constexpr const char* usage = R"(github-proxy — a caching, credential-pooling proxy for the GitHub API
 
@@ -89,11 +150,6 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   auto loggers = logging::make_loggers(cfg.logging);
   auto& log = *loggers.main;
 
-  auto credential = credentials::first_token_credential(cfg);
-  if (!credential) {
-    log.error("{}", credential.error);
-    return 1;
-  }
 
   metrics::families metrics(GITHUB_PROXY_VERSION);
   auto& registry_clients = metrics.registry_clients.Add({});
@@ -112,8 +168,23 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     return 1;
   }
 
+  std::unique_ptr<cache::cache_backend> cache_backend;
+  try {
+    cache_backend = make_cache(cfg, metrics, loggers.main);
+  } catch (const std::exception& e) {
+    log.error("cache: {}", e.what());
+    return 1;
+  }
+  proxy::flight_table flights;
+  // Budgets are counted in this process; with Redis they would be shared
+  // by the replicas (see README "Budgets").
+  credentials::memory_budget_ledger budgets(credentials::system_clock_source());
+
   proxy::shared_state shared;
   shared.cfg = &cfg;
+  shared.cache = cache_backend.get();
+  shared.flights = &flights;
+  shared.budgets = &budgets;
   shared.rest = *upstream::parse_endpoint(cfg.upstream.url);  // validated by load_config
   shared.graphql = *upstream::parse_endpoint(cfg.upstream.graphql_url);
   shared.rest_url_prefix = shared.rest.url_prefix();
@@ -122,14 +193,37 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   shared.metrics = &metrics;
   shared.log = loggers.main;
   shared.access_log = loggers.access;
-  shared.credential = {credential->name, "token " + credential->secret};
   shared.user_agent = std::string("github-proxy/") + GITHUB_PROXY_VERSION;
+
+  // The credential pool reads every secret now; a bad one stops the start.
+  credentials::pool_options pool_options;
+  pool_options.on_renewal = [log = loggers.main](const credentials::renewal_event& e) {
+    if (e.error) {
+      log->warn("credential {}: installation token renewal failed: {} (HTTP {})", e.credential,
+                e.error.message(), e.status);
+    } else {
+      log->info("credential {}: installation token renewed", e.credential);
+    }
+  };
+  auto built = credentials::pool::from_config(
+      cfg, credentials::system_clock_source(),
+      proxy::make_app_token_issuer(shared.rest, &upstream_tls, cfg.upstream, shared.user_agent), pool_options);
+  if (!built.value) {
+    print_errors(built.errors);
+    return 1;
+  }
+  auto& pool = *built.value;
+  shared.pool = &pool;
+  export_pool_metrics(pool, metrics);
 
   server::server_options options;
   options.cfg = &cfg;
   options.shared = &shared;
   options.log = loggers.main;
-  options.ready = [&registry] { return registry.current() != nullptr; };
+  options.on_hangup = [&pool, &log] {
+    for (const auto& e : pool.reload_secrets()) log.error("{}", e.to_string());
+  };
+  options.ready = [&registry, &pool] { return registry.current() != nullptr && pool.any_usable(); };
   std::unique_ptr<server::server> srv;
   try {
     srv = std::make_unique<server::server>(options);

@@ -72,8 +72,54 @@ families::families(std::string_view version)
       client_connections(prometheus::BuildGauge()
                              .Name("github_proxy_client_connections")
                              .Help("Open client connections.")
-                             .Register(*registry)) {
+                             .Register(*registry)),
+      credits_saved_total(prometheus::BuildCounter()
+                     .Name("github_proxy_rate_limit_credits_saved_total")
+                     .Help("Requests answered without spending a rate-limit credit (upstream 304s and coalesced requests).")
+                     .Register(*registry)),
+      etag_derivations_total(prometheus::BuildCounter()
+                     .Name("github_proxy_etag_derivations_total")
+                     .Help("Revalidations sent with an ETag derived for another credential, by GitHub's answer.")
+                     .Register(*registry)),
+      cache_entries(prometheus::BuildGauge()
+                     .Name("github_proxy_cache_entries")
+                     .Help("Entries in the cache backend.")
+                     .Register(*registry)),
+      cache_bytes(prometheus::BuildGauge()
+                     .Name("github_proxy_cache_bytes")
+                     .Help("Bytes held by the cache backend.")
+                     .Register(*registry)),
+      cache_backend_errors_total(prometheus::BuildCounter()
+                     .Name("github_proxy_cache_backend_errors_total")
+                     .Help("Cache backend operations that failed; the request went on uncached.")
+                     .Register(*registry)),
+      client_upstream_credits_total(prometheus::BuildCounter()
+                     .Name("github_proxy_client_upstream_credits_total")
+                     .Help("Rate-limit credits spent upstream on behalf of each client.")
+                     .Register(*registry)),
+      rate_limit_remaining(prometheus::BuildGauge()
+                     .Name("github_proxy_rate_limit_remaining")
+                     .Help("X-RateLimit-Remaining last seen per credential and resource.")
+                     .Register(*registry)),
+      rate_limit_limit(prometheus::BuildGauge()
+                     .Name("github_proxy_rate_limit_limit")
+                     .Help("X-RateLimit-Limit last seen per credential and resource.")
+                     .Register(*registry)),
+      rate_limit_used(prometheus::BuildGauge()
+                     .Name("github_proxy_rate_limit_used")
+                     .Help("X-RateLimit-Used last seen per credential and resource.")
+                     .Register(*registry)),
+      rate_limit_reset(prometheus::BuildGauge()
+                     .Name("github_proxy_rate_limit_reset_timestamp_seconds")
+                     .Help("X-RateLimit-Reset (Unix time) last seen per credential and resource.")
+                     .Register(*registry)),
+      credential_state(prometheus::BuildGauge()
+                     .Name("github_proxy_credential_state")
+                     .Help("1 for the current state of each pool credential.")
+                     .Register(*registry)) {
   build_info.Add({{"version", std::string(version)}}).Set(1);
+  derivation_not_modified = &etag_derivations_total.Add({{"result", "not_modified"}});
+  derivation_modified = &etag_derivations_total.Add({{"result", "modified"}});
   for (std::size_t i = 0; i < cache_outcome_count; ++i) {
     request_duration[i] = &request_duration_seconds.Add(
         {{"cache", std::string(to_string(static_cast<cache_outcome>(i)))}}, latency_buckets());
@@ -85,7 +131,10 @@ families::families(std::string_view version)
   }
 }
 
+void families::on_scrape(std::function<void()> sampler) { samplers_.push_back(std::move(sampler)); }
+
 std::string families::serialize() const {
+  for (const auto& sample : samplers_) sample();
   return prometheus::TextSerializer().Serialize(registry->Collect());
 }
 

@@ -60,6 +60,18 @@ prometheus::Counter& request_counters::rejected(std::string_view client, reject_
   return *slot;
 }
 
+prometheus::Counter& request_counters::credits_saved(std::string_view client) {
+  auto& slot = client_entry(client).credits_saved;
+  if (!slot) slot = &families_.credits_saved_total.Add({{"client", std::string(client)}});
+  return *slot;
+}
+
+prometheus::Counter& request_counters::client_credits(std::string_view client) {
+  auto& slot = client_entry(client).client_credits;
+  if (!slot) slot = &families_.client_upstream_credits_total.Add({{"client", std::string(client)}});
+  return *slot;
+}
+
 }  // namespace github_proxy::metrics
 
 namespace github_proxy::metrics {

@@ -36,7 +36,8 @@ metrics::reject_reason reason_of(auth::verdict_kind kind) {
 }  // namespace
 
 request_pipeline::request_pipeline(const shared_state& shared, asio::any_io_executor executor)
-    : shared_(shared), counters_(*shared.metrics) {
+    : shared_(shared), executor_(executor), counters_(*shared.metrics) {
+  if (shared.cache) store_ = shared.cache->for_thread(executor);
   const auto limits = limits_for(*shared.cfg);
   rest_pool_ = std::make_unique<upstream::connection_pool>(executor, shared.rest,
                                                            shared.upstream_tls, limits);
@@ -51,6 +52,7 @@ request_pipeline::~request_pipeline() = default;
 void request_pipeline::close_idle_connections() {
   rest_pool_->close_idle();
   if (graphql_pool_) graphql_pool_->close_idle();
+  store_.reset();
 }
 
 asio::awaitable<void> request_pipeline::handle(request& req, response_writer& out,
@@ -72,7 +74,10 @@ asio::awaitable<void> request_pipeline::handle(request& req, response_writer& ou
                                 req.body()};
   const auto verdict = auth::authorize(shared_.registry->current(), view,
                                        std::chrono::system_clock::now());
-  if (verdict.who) record.client = verdict.who->name;
+  if (verdict.who) {
+    record.client = verdict.who->name;
+    record.budget = verdict.who->upstream_budget;
+  }
   if (verdict.kind != auth::verdict_kind::allowed) {
     counters_.rejected(record.client, reason_of(verdict.kind)).Increment();
     record.cache = cache_outcome::rejected;
@@ -84,7 +89,15 @@ asio::awaitable<void> request_pipeline::handle(request& req, response_writer& ou
     co_return;
   }
 
-  co_await forward(req, route, out, client, record);
+  // GET and HEAD go through the cache unless the policy says otherwise
+  // (SPEC §6: /search, /rate_limit, GraphQL, Range, …).
+  const auto method = req.method();
+  if (store_ && !route.graphql && (method == http::verb::get || method == http::verb::head) &&
+      cache::request_cacheability(req.method_string(), path_of(route.path_and_query), req.base()).cacheable) {
+    co_await serve_cacheable(req, route, out, client, record);
+  } else {
+    co_await forward(req, route, out, client, record);
+  }
   finish(req, record, started);
 }
 
@@ -113,6 +126,49 @@ asio::awaitable<void> request_pipeline::respond_error(response_writer& out, unsi
                                                                   : "github-proxy; fwd=miss");
   res.body() = error_body(static_cast<http::status>(status), message);
   res.keep_alive(keep_alive);
+  res.prepare_payload();
+  co_await out.write(res);
+}
+
+asio::awaitable<bool> request_pipeline::refuse_over_budget(const request& req, response_writer& out,
+                                                          exchange_record& record) {
+  if (!record.budget || !shared_.budgets) co_return false;
+  const auto status = co_await shared_.budgets->check(record.client, *record.budget);
+  if (!status.exceeded) co_return false;
+  counters_.rejected(record.client, metrics::reject_reason::budget).Increment();
+  record.cache = cache_outcome::rejected;
+  co_await respond_rate_limited(
+      out, req, status.retry_after,
+      fmt::format("Upstream budget exceeded for client {}: {} credits per {} s. Answers the cache can "
+                  "revalidate for free are still served.",
+                  record.client, record.budget->credits, record.budget->window.count()),
+      record);
+  co_return true;
+}
+
+asio::awaitable<void> request_pipeline::charge_credit(const exchange_record& record, unsigned status) {
+  if (!credentials::spends_upstream_credit(status)) co_return;
+  counters_.client_credits(record.client).Increment();
+  if (record.budget && shared_.budgets) co_await shared_.budgets->charge(record.client, *record.budget, 1);
+}
+
+asio::awaitable<void> request_pipeline::respond_rate_limited(response_writer& out, const request& req,
+                                                            std::chrono::seconds retry_after,
+                                                            std::string_view message,
+                                                            exchange_record& record) {
+  record.status = 429;
+  if (out.started()) co_return;
+  const auto seconds = std::max<std::int64_t>(1, retry_after.count());
+  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count() + seconds;
+  response res{http::status::too_many_requests, req.version()};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  res.set(http::field::retry_after, std::to_string(seconds));
+  res.set("X-RateLimit-Remaining", "0");
+  res.set("X-RateLimit-Reset", std::to_string(reset));
+  res.set("Cache-Status", "github-proxy; fwd=bypass");
+  res.body() = error_body(http::status::too_many_requests, message);
+  res.keep_alive(req.keep_alive());
   res.prepare_payload();
   co_await out.write(res);
 }

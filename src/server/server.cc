@@ -205,12 +205,8 @@ int server::run() {
                           }};
   asio::co_spawn(main_context(), run_admin(*listeners_->admin, std::move(handlers)), asio::detached);
 
-  auto& signals = listeners_->signals.emplace(main_context(), SIGTERM, SIGINT);
-  signals.async_wait([this](const beast::error_code& ec, int signo) {
-    if (ec) return;
-    options_.log->info("signal {} received: draining", signo);
-    begin_shutdown();
-  });
+  listeners_->signals.emplace(main_context(), SIGTERM, SIGINT, SIGHUP);
+  wait_for_signal();
 
   options_.log->info("github-proxy {} listening on {}:{}{} (admin {}:{}), {} threads",
                      GITHUB_PROXY_VERSION, cfg.listen.address, port_, client_tls_ ? " (TLS)" : "",
@@ -225,6 +221,20 @@ int server::run() {
   options_.log->info("stopped");
   options_.log->flush();
   return 0;
+}
+
+void server::wait_for_signal() {
+  listeners_->signals->async_wait([this](const beast::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      options_.log->info("SIGHUP received: re-reading secrets");
+      if (options_.on_hangup) options_.on_hangup();
+      wait_for_signal();
+      return;
+    }
+    options_.log->info("signal {} received: draining", signo);
+    begin_shutdown();
+  });
 }
 
 void server::begin_shutdown() {

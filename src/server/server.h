@@ -26,6 +26,8 @@ struct server_options {
   std::shared_ptr<spdlog::logger> log;
   // /readyz: true when the registry is loaded and a credential is usable.
   std::function<bool()> ready;
+  // SIGHUP: re-read secrets (credential token files, App keys).
+  std::function<void()> on_hangup;
 };
 
 class server {
@@ -50,6 +52,7 @@ class server {
  private:
   struct worker;
   struct listeners;
+  void wait_for_signal();
   void begin_shutdown();
 
   server_options options_;

@@ -5,6 +5,8 @@
 // the pointer (see `request_counters`).
 #pragma once
 
+#include <functional>
+
 #include <array>
 #include <memory>
 #include <string>
@@ -42,6 +44,23 @@ struct families {
   prometheus::Family<prometheus::Counter>& registry_reloads_total;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Gauge>& client_connections;
+  // The cache (SPEC §6, §8).
+  prometheus::Family<prometheus::Counter>& credits_saved_total;      // {client}
+  prometheus::Family<prometheus::Counter>& etag_derivations_total;   // {result}
+  prometheus::Family<prometheus::Gauge>& cache_entries;              // {backend}
+  prometheus::Family<prometheus::Gauge>& cache_bytes;                // {backend}
+  prometheus::Family<prometheus::Counter>& cache_backend_errors_total;  // {backend,op}
+  // The credential pool (SPEC §7, §8).
+  prometheus::Family<prometheus::Counter>& client_upstream_credits_total;  // {client}
+  prometheus::Family<prometheus::Gauge>& rate_limit_remaining;  // {credential,resource}
+  prometheus::Family<prometheus::Gauge>& rate_limit_limit;
+  prometheus::Family<prometheus::Gauge>& rate_limit_used;
+  prometheus::Family<prometheus::Gauge>& rate_limit_reset;
+  prometheus::Family<prometheus::Gauge>& credential_state;  // {credential,state}
+
+  // github_proxy_etag_derivations_total{result="not_modified"|"modified"}.
+  prometheus::Counter* derivation_not_modified = nullptr;
+  prometheus::Counter* derivation_modified = nullptr;
 
   // Histogram children, one per cache outcome, created up front.
   std::array<prometheus::Histogram*, cache_outcome_count> request_duration{};
@@ -52,8 +71,15 @@ struct families {
     return *upstream_duration_by_resource[static_cast<std::size_t>(resource)];
   }
 
+  // Called before every scrape, e.g. to sample gauges of state owned
+  // elsewhere (cache size, credential limits). Register at start-up only.
+  void on_scrape(std::function<void()> sampler);
+
   // Renders the Prometheus text exposition format.
   std::string serialize() const;
+
+ private:
+  std::vector<std::function<void()>> samplers_;
 };
 
 // Bounds used by every latency histogram (seconds).

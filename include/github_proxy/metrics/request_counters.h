@@ -33,6 +33,10 @@ class request_counters {
   prometheus::Counter& requests(std::string_view client, method_label method, unsigned status,
                                 cache_outcome cache);
   prometheus::Counter& rejected(std::string_view client, reject_reason reason);
+  // github_proxy_rate_limit_credits_saved_total{client}.
+  prometheus::Counter& credits_saved(std::string_view client);
+  // github_proxy_client_upstream_credits_total{client}.
+  prometheus::Counter& client_credits(std::string_view client);
   // github_proxy_upstream_requests_total{credential,resource,code}.
   prometheus::Counter& upstream(std::string_view credential, std::string_view resource,
                                 unsigned status);
@@ -50,6 +54,8 @@ class request_counters {
                method_label_count>
         requests;
     std::array<prometheus::Counter*, 4> rejected{};
+    prometheus::Counter* credits_saved = nullptr;
+    prometheus::Counter* client_credits = nullptr;
   };
   per_client& client_entry(std::string_view client);
   using code_list = std::vector<std::pair<unsigned, prometheus::Counter*>>;

@@ -1,0 +1,240 @@
+// The runtime credential pool (SPEC §7): the credentials of the config, what
+// each one's rate limits look like now, which one sends the next request,
+// and the GitHub App installation tokens, renewed in the background.
+//
+// Per request:
+//
+//   auto got = co_await pool.acquire(resource, preferred, tried);
+//   if (!got.granted) → 429 (exhausted: Retry-After from retry_at) or 503 (busy)
+//   send upstream with `Authorization: got.granted->authorization`
+//   answer:   auto v = pool.complete(*got.granted, status, headers, body);
+//             v.kind primary_limit / secondary_limit / bad_credential → retry
+//             once on another credential (add this name to `tried`)
+//   no answer (connect error, timeout): pool.abandon(*got.granted);
+//
+// Built from the pure parts beside it: select_credential (selection.h) over
+// credential_limits (rate_limit_state.h), classify_response (classify.h),
+// the installation_token state machine and app_jwt_signer (app_jwt.h).
+//
+// Time: every instant the pool compares or reports is GitHub's clock (the
+// injected clock corrected by the skew learnt from GitHub's `Date` headers),
+// because X-RateLimit-Reset and `expires_at` are GitHub's; `now()` gives it.
+//
+// Threading: every method may be called from any thread at any time. Each
+// credential has its own mutex, held only for O(1) work without I/O;
+// `acquire` takes them one after the other, never two at once. The caller's
+// executor must not run the calling coroutine on two threads at once (an
+// io_context per thread, or a strand), as for any Asio coroutine.
+// Lifetime: the pool's internals are shared with its leases and with App
+// renewals in flight, so either may outlive the pool object; the `clock`
+// and the executors that acquired must outlive those.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "github_proxy/config/config.h"
+#include "github_proxy/credentials/classify.h"
+#include "github_proxy/credentials/clock.h"
+#include "github_proxy/credentials/installation_token.h"
+#include "github_proxy/credentials/rate_limit_state.h"
+#include "github_proxy/credentials/resource.h"
+#include "github_proxy/credentials/selection.h"
+#include "github_proxy/credentials/token_issuer.h"
+
+namespace github_proxy::credentials {
+
+namespace detail {
+struct pool_state;
+}
+
+// One finished App token renewal, for logs and metrics.
+struct renewal_event {
+  std::string_view credential;
+  boost::system::error_code error;       // empty on success (credential_error, or the issuer's transport error)
+  unsigned status = 0;                   // the issuer's HTTP status; 0 without an answer
+  std::optional<time_point> expires_at;  // of the new token
+};
+
+// Pool-wide settings with production defaults (the config maps onto them).
+struct pool_options {
+  // Credits of each bucket left alone, by resource (selection.h: a hard
+  // reserve). 0 uses every credit.
+  std::array<std::int64_t, resource_count> reserve{};
+  // Requests in flight per credential, all resources together (GitHub's
+  // secondary limit: 100 concurrent requests).
+  std::uint32_t max_concurrent = 100;
+  // How long `acquire` waits, in total, for a request in flight to complete
+  // (outcome busy) or for an App's token renewal, before giving up.
+  std::chrono::milliseconds wait_timeout{10'000};
+  installation_token_policy renewal;
+  limits_policy limits;
+  // A 401 this soon after a token was issued is taken for GitHub's
+  // replication delay (octokit's auth-app retries those): the token is kept.
+  std::chrono::seconds replication_grace{10};
+  // Called after every renewal on the executor it ran on, with no lock held.
+  std::function<void(const renewal_event&)> on_renewal;
+
+  void set_reserve(std::int64_t credits) { reserve.fill(credits); }
+  void set_reserve(resource r, std::int64_t credits) { reserve[static_cast<std::size_t>(r)] = credits; }
+};
+
+enum class credential_kind { token, app };
+std::string_view to_string(credential_kind kind);
+
+// One request's use of a credential, from `acquire` to `complete` or
+// `abandon`. It owns the request's in-flight count: move-only, and a lease
+// destroyed while still open (the request coroutine was cancelled, an
+// exception) is abandoned, so the count always returns to 0.
+class lease {
+ public:
+  std::size_t index = 0;       // the credential's position in the config
+  std::string_view name;       // the credential's name (the metrics label); lives as long as the pool
+  std::string authorization;   // the whole header value: "token …" or "Bearer ghs_…" (wiped on destruction)
+  resource r = resource::core;  // the resource the request was counted against
+  // Which secret of the credential this is (App: the installation token's
+  // generation; token: bumped when reload_secrets reads a new one). A 401
+  // only breaks the secret it was answered for.
+  std::uint64_t generation = 0;
+
+  lease(lease&& other) noexcept;
+  lease& operator=(lease&& other) noexcept;
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+  ~lease();
+
+  // Still counted in flight: neither completed nor abandoned.
+  bool open() const { return state_ != nullptr; }
+
+ private:
+  friend class pool;
+  lease() = default;
+  void release();
+
+  std::shared_ptr<detail::pool_state> state_;
+};
+
+struct acquisition {
+  std::optional<lease> granted;  // set exactly when outcome == selected
+  // exhausted: no credential can serve this resource now (answer 429).
+  // busy: the wait for a request in flight or an App renewal timed out.
+  selection_outcome outcome = selection_outcome::exhausted;
+  // When exhausted: the earliest instant (GitHub's clock) a credential is
+  // expected back, its reset or cool-down end; empty when none will come
+  // back by itself (all broken).
+  std::optional<time_point> retry_at;
+  // retry_at − now(), at least 1 s, for Retry-After; empty with retry_at.
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+struct bucket_report {
+  resource r = resource::core;
+  bucket_view view;
+};
+
+// One credential for the metrics gauges (SPEC §8).
+struct credential_report {
+  std::string_view name;  // lives as long as the pool
+  credential_kind kind = credential_kind::token;
+  // github_proxy_credential_state: an App without a usable token whose last
+  // renewal failed counts as broken.
+  credential_state state = credential_state::ok;
+  std::optional<token_state> token;  // Apps: the installation token's lifecycle
+  std::uint32_t in_flight = 0;
+  std::vector<bucket_report> buckets;  // the observed resources only
+  // Apps: why the last renewal failed (empty after a success) and the
+  // issuer's HTTP status then (0: no answer).
+  boost::system::error_code renewal_error;
+  unsigned renewal_status = 0;
+};
+
+class pool {
+ public:
+  struct build_result {
+    std::unique_ptr<pool> value;              // set when errors is empty
+    std::vector<config::config_error> errors;  // `file:line: credential NAME: …`, never a secret
+  };
+
+  // Reads every secret now: token_env / token_file of the tokens, and each
+  // App's private_key_file (proved by signing once). `issuer` may be null
+  // only when no App is configured. Never throws for a bad secret.
+  static build_result from_config(const config::config& cfg, const clock& time,
+                                  std::shared_ptr<token_issuer> issuer, pool_options options = {});
+
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  // Picks the credential for one request of resource `r` (select_credential:
+  // most headroom, reserve, concurrency cap), preferring `preferred` (a
+  // credential name, may be empty) while it is usable and skipping the names
+  // in `exclude` (already tried for this request). An App without a usable
+  // token is skipped while another credential can serve; when none can, the
+  // call starts the App's renewal (one in flight per App, shared by every
+  // thread) and waits for it. An App whose token nears its expiry keeps
+  // serving while its renewal runs in the background. When every usable
+  // credential is busy (cap, or headroom held by requests in flight) the call
+  // waits for a completion. Both waits together last at most
+  // `wait_timeout`. Completes on the caller's executor; a cancelled caller
+  // gets outcome busy (or the cancellation exception) and no lease.
+  boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred = {},
+                                              std::span<const std::string_view> exclude = {});
+
+  // The upstream answered `l`'s request: records X-RateLimit-* and the
+  // verdict of classify_response (pass the decoded body: GraphQL's 200
+  // RATE_LIMITED and the secondary-limit texts are in it), and closes the
+  // lease. A 401 breaks the token it was sent with (a PAT until
+  // reload_secrets reads a new one; an App's installation token is dropped
+  // and renewed), unless that secret has since been replaced or was issued
+  // within replication_grace. Returns the verdict: the caller retries once on
+  // another credential for primary_limit, secondary_limit and bad_credential.
+  // A closed lease changes nothing (the verdict is still computed).
+  verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers, std::string_view body);
+
+  // The upstream failed without an answer: closes the lease, nothing else.
+  void abandon(lease& l);
+
+  // For /readyz: some credential's secret works or may work — a token not
+  // broken, or an App holding a usable token or whose last renewal did not
+  // fail (before its first one, or while one runs). Exhausted and cooling credentials
+  // count: they come back by themselves, and meanwhile the proxy answers
+  // 429 with Retry-After (taking every replica out of its Service would turn
+  // that into connection errors).
+  bool any_usable() const;
+
+  // For the metrics gauges; takes each credential's lock in turn.
+  std::vector<credential_report> report() const;
+
+  // SIGHUP: re-reads token_env / token_file and the Apps' private keys. A
+  // changed token replaces the old one and ends its broken state; a new key
+  // is used from the next renewal, and an App backing off after failed
+  // renewals is retried at once. A secret that cannot be read keeps the old
+  // one; the errors come back (never containing a secret).
+  std::vector<config::config_error> reload_secrets();
+
+  std::size_t size() const;
+  std::string_view name(std::size_t index) const;
+  credential_kind kind(std::size_t index) const;
+  // GitHub's time as the pool sees it: the clock plus the learnt skew.
+  time_point now() const;
+
+ private:
+  explicit pool(std::shared_ptr<detail::pool_state> state);
+
+  std::shared_ptr<detail::pool_state> state_;
+};
+
+}  // namespace github_proxy::credentials

@@ -1,0 +1,415 @@
+#include "github_proxy/credentials/pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/container/small_vector.hpp>
+#include <openssl/crypto.h>
+
+#include "credentials/app_renewal.h"
+#include "credentials/pool_state.h"
+#include "credentials/wake_list.h"
+#include "github_proxy/credentials/secrets.h"
+
+namespace github_proxy::credentials {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+// How often `acquire` re-selects at once when the credential it chose changed
+// between selection and claiming it, before it waits for a notification.
+constexpr int max_contended_retries = 16;
+
+void wipe(std::string& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
+}
+
+void consider(std::optional<time_point>& earliest, std::optional<time_point> at, time_point now) {
+  if (at && *at > now && (!earliest || *at < *earliest)) earliest = at;
+}
+
+bool contains(std::span<const std::string_view> names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+namespace detail {
+
+pool_state::pool_state(const clock& time, std::shared_ptr<token_issuer> issuer, pool_options options)
+    : time(time), issuer(std::move(issuer)), options(options) {
+  for (std::size_t i = 0; i < resource_count; ++i) {
+    policies[i] = selection_policy{options.reserve[i], options.max_concurrent};
+  }
+}
+
+credential_slot::~credential_slot() { wipe(authorization); }
+
+void pool_state::end(std::size_t index, resource r) {
+  auto& slot = *slots[index];
+  {
+    const std::lock_guard lock(slot.mutex);
+    slot.limits.end(r);
+  }
+  wake.notify();
+}
+
+pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferred,
+                                            std::span<const std::string_view> exclude) {
+  const auto now = this->now();
+  const auto& policy = policies[static_cast<std::size_t>(r)];
+  boost::container::small_vector<candidate, 8> candidates;
+  boost::container::small_vector<std::size_t, 8> owners;
+  std::optional<std::size_t> preferred_position;
+  attempt out;
+
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    auto& slot = *slots[i];
+    if (contains(exclude, slot.config.name)) continue;
+    const std::lock_guard lock(slot.mutex);
+    if (slot.app) {
+      auto& app = *slot.app;
+      // Due: no usable token, or the current one reached its renew_at (it
+      // keeps serving while the renewal runs).
+      if (app.token.try_begin_renewal(now)) out.renewals.push_back(i);
+      switch (app.token.check(now)) {
+        case installation_token::access::use:
+          break;
+        case installation_token::access::wait: {
+          // Worth waiting for only if the App could then serve this resource.
+          const auto state = slot.limits.state(r, now);
+          if (state == credential_state::ok || state == credential_state::broken) {
+            out.renewal_pending = true;
+          } else {
+            consider(out.retry_at, slot.limits.bucket(r, now).available_at, now);
+          }
+          continue;
+        }
+        case installation_token::access::unavailable:
+          consider(out.retry_at, app.token.next_attempt_at(), now);
+          continue;
+      }
+    }
+    if (!preferred.empty() && slot.config.name == preferred) preferred_position = candidates.size();
+    candidates.push_back(make_candidate(slot.limits, r, now, slot.last_selected));
+    owners.push_back(i);
+  }
+
+  const auto chosen = select_credential(std::span<const candidate>(candidates.data(), candidates.size()), policy,
+                                        preferred_position, now);
+  if (chosen.outcome != selection_outcome::selected) {
+    out.busy = chosen.outcome == selection_outcome::busy;
+    consider(out.retry_at, chosen.retry_at, now);
+    return out;
+  }
+
+  // Claim it. Another thread may have taken its last slot or recorded a limit
+  // since the candidates were built: check it again under its lock.
+  const std::size_t index = owners[chosen.index];
+  auto& slot = *slots[index];
+  const std::lock_guard lock(slot.mutex);
+  if (slot.app && slot.app->token.check(now) != installation_token::access::use) {
+    out.contended = true;
+    return out;
+  }
+  const auto again = make_candidate(slot.limits, r, now, slot.last_selected);
+  if (select_credential(std::span<const candidate>(&again, 1), policy, 0, now).outcome != selection_outcome::selected) {
+    out.contended = true;
+    return out;
+  }
+  slot.limits.begin(r);
+  slot.last_selected = stamp.fetch_add(1, std::memory_order_relaxed) + 1;
+  out.granted = true;
+  out.index = index;
+  if (slot.app) {
+    out.authorization = slot.app->authorization;
+    out.generation = slot.app->lease_generation();
+  } else {
+    out.authorization = slot.authorization;
+    out.generation = slot.generation;
+  }
+  return out;
+}
+
+bool pool_state::breaks(credential_slot& slot, std::uint64_t generation, time_point now) {
+  if (!slot.app) return generation == slot.generation;  // else: a reloaded token since
+  auto& app = *slot.app;
+  if (generation != app.lease_generation() || app.token.check(now) != installation_token::access::use) {
+    return false;  // a token that has since been replaced, dropped or has expired
+  }
+  if (now - app.issued_at < options.replication_grace) return false;
+  app.token.invalidate(app.token_generation);
+  return true;
+}
+
+}  // namespace detail
+
+std::string_view to_string(credential_kind kind) {
+  return kind == credential_kind::app ? "app" : "token";
+}
+
+// --- lease ---------------------------------------------------------------
+
+lease::lease(lease&& other) noexcept
+    : index(other.index),
+      name(other.name),
+      authorization(std::move(other.authorization)),
+      r(other.r),
+      generation(other.generation),
+      state_(std::move(other.state_)) {
+  other.authorization.clear();
+}
+
+lease& lease::operator=(lease&& other) noexcept {
+  if (this != &other) {
+    release();
+    wipe(authorization);
+    index = other.index;
+    name = other.name;
+    authorization = std::move(other.authorization);
+    other.authorization.clear();
+    r = other.r;
+    generation = other.generation;
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+lease::~lease() {
+  release();
+  wipe(authorization);
+}
+
+void lease::release() {
+  if (!state_) return;
+  const auto state = std::move(state_);
+  state->end(index, r);
+}
+
+// --- pool ----------------------------------------------------------------
+
+pool::pool(std::shared_ptr<detail::pool_state> state) : state_(std::move(state)) {}
+pool::~pool() = default;
+
+pool::build_result pool::from_config(const config::config& cfg, const clock& time,
+                                     std::shared_ptr<token_issuer> issuer, pool_options options) {
+  build_result out;
+  auto state = std::make_shared<detail::pool_state>(time, std::move(issuer), options);
+  state->source_file = cfg.source_file;
+  const auto fail = [&](const config::credential_config& credential, std::string message) {
+    out.errors.push_back(config::config_error{cfg.source_file, credential.source_line, std::move(message)});
+  };
+  for (const auto& credential : cfg.credentials) {
+    auto slot = std::make_unique<detail::credential_slot>(credential, options.limits);
+    if (credential.type == config::credential_type::token) {
+      auto secret = read_token(credential);
+      if (!secret.value) {
+        fail(credential, secret.error);
+      } else {
+        slot->authorization = "token " + *secret.value;
+        wipe(*secret.value);
+      }
+    } else {
+      if (!state->issuer) {
+        fail(credential, "credential " + credential.name + ": GitHub Apps need an upstream to request tokens from");
+      }
+      auto signer = app_jwt_signer::load(credential);
+      if (!signer) {
+        fail(credential, detail::describe_key_error(credential, signer.error()));
+      } else {
+        slot->app = std::make_unique<detail::app_slot>(
+            credential.installation_id, std::make_shared<const app_jwt_signer>(std::move(*signer)),
+            options.renewal);
+      }
+    }
+    state->slots.push_back(std::move(slot));
+  }
+  if (out.errors.empty()) out.value.reset(new pool(std::move(state)));
+  return out;
+}
+
+asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferred,
+                                           std::span<const std::string_view> exclude) {
+  auto& s = *state_;
+  const auto executor = co_await asio::this_coro::executor;
+  const auto deadline = std::chrono::steady_clock::now() + s.options.wait_timeout;
+  int contended = 0;
+  for (;;) {
+    const auto observed = s.wake.generation();
+    auto step = s.try_acquire(r, preferred, exclude);
+    // Renewals run detached: a caller that gives up (or is cancelled) does
+    // not cancel the renewal the other waiters count on.
+    for (const auto index : step.renewals) asio::co_spawn(executor, detail::renew(state_, index), asio::detached);
+
+    if (step.granted) {
+      acquisition out;
+      out.outcome = selection_outcome::selected;
+      lease granted;
+      granted.index = step.index;
+      granted.name = s.slots[step.index]->config.name;
+      granted.authorization = std::move(step.authorization);
+      granted.r = r;
+      granted.generation = step.generation;
+      granted.state_ = state_;
+      out.granted.emplace(std::move(granted));
+      co_return out;
+    }
+    if (step.contended && ++contended < max_contended_retries) continue;
+    if (!step.busy && !step.renewal_pending && !step.contended) {
+      acquisition out;
+      out.outcome = selection_outcome::exhausted;
+      out.retry_at = step.retry_at;
+      if (step.retry_at) {
+        out.retry_after = std::max(std::chrono::seconds(1), *step.retry_at - s.now());
+      }
+      co_return out;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      acquisition out;
+      out.outcome = selection_outcome::busy;
+      co_return out;
+    }
+    contended = 0;
+    co_await s.wake.wait(observed, deadline);
+    const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (cancelled != asio::cancellation_type::none) {
+      acquisition out;
+      out.outcome = selection_outcome::busy;
+      co_return out;
+    }
+  }
+}
+
+verdict pool::complete(lease& l, unsigned status, const http::fields& headers, std::string_view body) {
+  auto& s = *state_;
+  if (const auto date = headers.find(http::field::date); date != headers.end()) {
+    s.skew.observe(date->value(), s.time.now());
+  }
+  const auto now = s.now();
+  const auto v = classify_response(status, headers, body, l.r);
+  if (!l.open() || l.state_ != state_) return v;
+  const auto reported = parse_rate_limit_headers(headers);
+  auto& slot = *s.slots[l.index];
+  {
+    const std::lock_guard lock(slot.mutex);
+    slot.limits.end(l.r);
+    verdict recorded = v;
+    if (v.kind == verdict_kind::bad_credential && !s.breaks(slot, l.generation, now)) {
+      recorded.kind = verdict_kind::ok;
+    }
+    slot.limits.on_response(l.r, reported, recorded, now);
+  }
+  l.state_.reset();
+  s.wake.notify();
+  return v;
+}
+
+void pool::abandon(lease& l) {
+  if (l.state_ != state_) return;
+  l.release();
+}
+
+bool pool::any_usable() const {
+  const auto now = state_->now();
+  for (const auto& slot : state_->slots) {
+    const std::lock_guard lock(slot->mutex);
+    if (slot->app) {
+      if (slot->app->usable_or_renewable(now)) return true;
+    } else if (slot->limits.state(now) != credential_state::broken) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<credential_report> pool::report() const {
+  const auto now = state_->now();
+  std::vector<credential_report> out;
+  out.reserve(state_->slots.size());
+  for (const auto& slot : state_->slots) {
+    credential_report entry;
+    entry.name = slot->config.name;
+    entry.kind = slot->app ? credential_kind::app : credential_kind::token;
+    entry.buckets.reserve(4);
+    const std::lock_guard lock(slot->mutex);
+    entry.state = slot->limits.state(now);
+    if (slot->app) {
+      entry.token = slot->app->token.state(now);
+      entry.renewal_error = slot->app->renewal_error;
+      entry.renewal_status = slot->app->renewal_status;
+      if (!slot->app->usable_or_renewable(now)) entry.state = credential_state::broken;
+    }
+    entry.in_flight = slot->limits.in_flight();
+    for (std::size_t i = 0; i < resource_count; ++i) {
+      const auto r = static_cast<resource>(i);
+      auto view = slot->limits.bucket(r, now);
+      if (view.observed || view.in_flight > 0) entry.buckets.push_back(bucket_report{r, view});
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::vector<config::config_error> pool::reload_secrets() {
+  auto& s = *state_;
+  std::vector<config::config_error> errors;
+  const auto fail = [&](const config::credential_config& credential, std::string message) {
+    errors.push_back(config::config_error{s.source_file, credential.source_line, std::move(message)});
+  };
+  bool changed = false;
+  for (auto& slot : s.slots) {
+    // Files are read without holding the credential's lock.
+    if (!slot->app) {
+      auto secret = read_token(slot->config);
+      if (!secret.value) {
+        fail(slot->config, secret.error);
+        continue;
+      }
+      std::string authorization = "token " + *secret.value;
+      wipe(*secret.value);
+      const std::lock_guard lock(slot->mutex);
+      if (authorization != slot->authorization) {
+        std::swap(authorization, slot->authorization);
+        ++slot->generation;
+        slot->limits.renewed();
+        changed = true;
+      }
+      wipe(authorization);
+      continue;
+    }
+    auto signer = app_jwt_signer::load(slot->config);
+    if (!signer) {
+      fail(slot->config, detail::describe_key_error(slot->config, signer.error()));
+      continue;
+    }
+    auto shared = std::make_shared<const app_jwt_signer>(std::move(*signer));
+    const std::lock_guard lock(slot->mutex);
+    slot->app->signer = std::move(shared);
+    if (slot->app->token.state(s.now()) == token_state::failed) {
+      slot->app->restart(s.options.renewal);  // retry at once, with the key just read
+      changed = true;
+    }
+  }
+  if (changed) s.wake.notify();
+  return errors;
+}
+
+std::size_t pool::size() const { return state_->slots.size(); }
+
+std::string_view pool::name(std::size_t index) const { return state_->slots.at(index)->config.name; }
+
+credential_kind pool::kind(std::size_t index) const {
+  return state_->slots.at(index)->app ? credential_kind::app : credential_kind::token;
+}
+
+time_point pool::now() const { return state_->now(); }
+
+}  // namespace github_proxy::credentials

@@ -1,0 +1,24 @@
+// The credential pool's one own upstream request: POST
+// …/app/installations/{id}/access_tokens for a GitHub App (SPEC §7,
+// github-api-facts.md §5), sent over a fresh connection to the REST
+// upstream on the executor of the request that started the renewal.
+// Renewals happen about once an hour per App, so no pool is kept.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "github_proxy/config/config.h"
+#include "github_proxy/credentials/token_issuer.h"
+#include "github_proxy/upstream/endpoint.h"
+
+namespace github_proxy::proxy {
+
+// `rest` and `tls` must outlive the issuer.
+std::shared_ptr<credentials::token_issuer> make_app_token_issuer(const upstream::endpoint& rest,
+                                                                boost::asio::ssl::context* tls,
+                                                                const config::upstream_config& cfg,
+                                                                std::string user_agent);
+
+}  // namespace github_proxy::proxy

@@ -1,0 +1,116 @@
+#include "proxy/flight_table.h"
+
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace github_proxy::proxy {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t shard_count = 64;
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace
+
+struct flight_table::flight {
+  std::mutex mutex;
+  bool done = false;
+  shared_answer answer;
+  // Each follower's timer, cancelled on the follower's executor.
+  std::vector<std::shared_ptr<asio::steady_timer>> followers;
+};
+
+struct flight_table::shard {
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<flight>, string_hash, std::equal_to<>> flights;
+};
+
+flight_table::flight_table() : shards_(std::make_unique<shard[]>(shard_count)) {}
+flight_table::~flight_table() = default;
+
+flight_table::shard& flight_table::shard_for(std::string_view key) const {
+  return shards_[std::hash<std::string_view>{}(key) % shard_count];
+}
+
+flight_table::joined flight_table::join(std::string_view key) {
+  auto& s = shard_for(key);
+  std::lock_guard lock(s.mutex);
+  if (auto it = s.flights.find(key); it != s.flights.end()) return {std::nullopt, it->second};
+  auto f = std::make_shared<flight>();
+  s.flights.emplace(std::string(key), f);
+  joined out;
+  out.lead.emplace(this, std::move(f), std::string(key));
+  return out;
+}
+
+void flight_table::finish(const std::string& key, const std::shared_ptr<flight>& f, shared_answer answer) {
+  {
+    auto& s = shard_for(key);
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
+  }
+  std::vector<std::shared_ptr<asio::steady_timer>> followers;
+  {
+    std::lock_guard lock(f->mutex);
+    f->done = true;
+    f->answer = std::move(answer);
+    followers.swap(f->followers);
+  }
+  for (auto& timer : followers) {
+    // A timer may only be touched on its own executor.
+    auto executor = timer->get_executor();
+    asio::post(executor, [timer = std::move(timer)] { timer->cancel(); });
+  }
+}
+
+asio::awaitable<std::optional<shared_answer>> flight_table::wait(std::shared_ptr<flight> f,
+                                                                 asio::any_io_executor executor,
+                                                                 std::chrono::steady_clock::time_point deadline) {
+  auto timer = std::make_shared<asio::steady_timer>(executor, deadline);
+  {
+    std::lock_guard lock(f->mutex);
+    if (f->done) co_return f->answer;
+    if (f->followers.size() >= max_followers) co_return std::nullopt;
+    f->followers.push_back(timer);
+  }
+  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  std::lock_guard lock(f->mutex);
+  if (f->done) co_return f->answer;
+  co_return std::nullopt;  // deadline passed; the leader will cancel a finished timer harmlessly
+}
+
+std::size_t flight_table::size() const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < shard_count; ++i) {
+    std::lock_guard lock(shards_[i].mutex);
+    n += shards_[i].flights.size();
+  }
+  return n;
+}
+
+flight_table::leadership::leadership(flight_table* table, std::shared_ptr<flight> f, std::string key)
+    : table_(table), flight_(std::move(f)), key_(std::move(key)) {}
+
+flight_table::leadership::~leadership() {
+  if (table_ && flight_) table_->finish(key_, flight_, nullptr);
+}
+
+void flight_table::leadership::publish(shared_answer answer) {
+  if (!table_ || !flight_) return;
+  table_->finish(key_, flight_, std::move(answer));
+  flight_.reset();
+}
+
+}  // namespace github_proxy::proxy

@@ -1,0 +1,91 @@
+// Coalescing (SPEC §6): concurrent requests for one cache key share one
+// upstream exchange. The first request for a key leads: it fetches and then
+// publishes what it got; requests arriving meanwhile follow: they wait for
+// that answer instead of asking GitHub again.
+//
+// The table is shared by every I/O thread (a request for a key on thread A
+// and one on thread B coalesce too), split into shards with a mutex each;
+// the locks are held only to look a key up, never across I/O. A follower
+// waits on a timer of its own executor, which the leader cancels through
+// that executor when it finishes, so every completion resumes on the
+// follower's own thread.
+//
+// Bounds: at most `max_followers` requests wait on one flight (later ones
+// fetch on their own), and a follower never waits past its deadline.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "github_proxy/cache/entry.h"
+
+namespace github_proxy::proxy {
+
+// What a finished leader shares: the answer to serve (a stored or confirmed
+// entry, or a small answer that was not stored, such as a 404). Null when
+// the leader has nothing to share (it failed, or streamed a large body to
+// its own client): followers then fetch on their own.
+using shared_answer = std::shared_ptr<const cache::entry>;
+
+class flight_table {
+ public:
+  static constexpr std::size_t max_followers = 4096;
+
+  flight_table();
+  ~flight_table();
+  flight_table(const flight_table&) = delete;
+  flight_table& operator=(const flight_table&) = delete;
+
+  struct flight;
+
+  // A leader's obligation to publish. Publishing nothing (destroying the
+  // ticket unpublished, e.g. on an exception) releases the followers with
+  // a null answer.
+  class leadership {
+   public:
+    leadership() = default;
+    leadership(flight_table* table, std::shared_ptr<flight> f, std::string key);
+    leadership(leadership&&) noexcept = default;
+    leadership& operator=(leadership&&) = delete;
+    ~leadership();
+    void publish(shared_answer answer);
+
+   private:
+    flight_table* table_ = nullptr;
+    std::shared_ptr<flight> flight_;
+    std::string key_;
+  };
+
+  struct joined {
+    std::optional<leadership> lead;   // set: this request leads
+    std::shared_ptr<flight> follow;   // set: this request follows
+  };
+
+  // Leads a new flight for `key`, or follows the one in progress.
+  joined join(std::string_view key);
+
+  // Waits for the leader on `executor` until `deadline`. nullopt: the wait
+  // timed out or the flight had too many followers; fetch alone.
+  static boost::asio::awaitable<std::optional<shared_answer>> wait(
+      std::shared_ptr<flight> f, boost::asio::any_io_executor executor,
+      std::chrono::steady_clock::time_point deadline);
+
+  // Flights in progress (tests and debugging).
+  std::size_t size() const;
+
+ private:
+  struct shard;
+  shard& shard_for(std::string_view key) const;
+  void finish(const std::string& key, const std::shared_ptr<flight>& f, shared_answer answer);
+
+  std::unique_ptr<shard[]> shards_;
+};
+
+}  // namespace github_proxy::proxy

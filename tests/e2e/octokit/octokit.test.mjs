@@ -1,0 +1,176 @@
+// End-to-end: Octokit (@octokit/rest + @octokit/plugin-throttling) against
+// github-proxy in front of the fake GitHub, on both URL layouts. Run with
+// `node --test` through tests/e2e/run_e2e.sh, which installs the pinned
+// packages and sets GHP_E2E_PROXY_BINARY / GHP_E2E_FAKE_BINARY.
+// The proxy's own 429 answers are in proxy_429.test.mjs.
+import assert from "node:assert/strict";
+import { after, before, describe } from "node:test";
+
+import { OWNER, assertOnProxy, checker, eventually, makeOctokit, rejection } from "./client.mjs";
+import { Workspace, startFake, startProxy } from "./harness.mjs";
+
+const CLIENT = { name: "octokit", token: "ghpx_e2e_octokit_client_token_0001" };
+const CLIENTS = [CLIENT];
+
+const ws = new Workspace();
+let fake; // api.github.com layout
+let fakeGhes; // GitHub Enterprise Server layout (--ghes)
+let proxy; // → fake
+let proxyGhes; // → fakeGhes
+let proxyExhausted; // → fake, with an upstream credential the tests exhaust
+
+const check = checker(ws);
+
+before(async () => {
+  fake = await startFake(ws);
+  fakeGhes = await startFake(ws, { ghes: true });
+  proxy = await startProxy(ws, { upstreamUrl: fake.url, clients: CLIENTS });
+  proxyGhes = await startProxy(ws, { upstreamUrl: fakeGhes.url, clients: CLIENTS });
+  proxyExhausted = await startProxy(ws, {
+    upstreamUrl: fake.url,
+    clients: CLIENTS,
+    upstreamToken: "ghp_e2e_upstream_token_exhausted",
+  });
+});
+
+after(async () => {
+  await ws.close();
+});
+
+const LAYOUTS = [
+  { upstream: "api.github.com layout", prefix: "" },
+  { upstream: "api.github.com layout", prefix: "/api/v3" },
+  { upstream: "GHES layout (--ghes)", prefix: "" },
+  { upstream: "GHES layout (--ghes)", prefix: "/api/v3" },
+];
+
+for (const layout of LAYOUTS) {
+  describe(`baseUrl http://127.0.0.1:PORT${layout.prefix}, upstream ${layout.upstream}`, () => {
+    const target = () => (layout.upstream.startsWith("GHES") ? proxyGhes : proxy);
+    const baseUrl = () => target().origin + layout.prefix;
+
+    check("repos.get, then a conditional request gets 304", async () => {
+      const { octokit, record } = makeOctokit(baseUrl(), CLIENT.token);
+      const res = await octokit.rest.repos.get({ owner: OWNER, repo: "repo-0" });
+      assert.equal(res.status, 200);
+      assert.equal(res.data.full_name, "octo-org/repo-0");
+      assert.equal(res.data.id, 1000);
+      assert.match(res.headers["cache-status"] ?? "", /^github-proxy/);
+      const etag = res.headers.etag;
+      assert.ok(etag, "no ETag");
+
+      const notModified = await rejection(
+        octokit.rest.repos.get({ owner: OWNER, repo: "repo-0", headers: { "if-none-match": etag } }),
+      );
+      assert.ok(notModified, "conditional request with the ETag did not get 304");
+      assert.equal(notModified.status, 304);
+
+      assert.equal(record.fetched.length, 2);
+      assertOnProxy(record.fetched, target(), layout.prefix);
+      assertOnProxy(record.hooked, target(), layout.prefix);
+    });
+
+    check("paginate over 250 issues: 3 pages of 100, every page through the proxy", async () => {
+      const { octokit, record } = makeOctokit(baseUrl(), CLIENT.token);
+      const labels = { client: CLIENT.name, method: "GET", code: "200" };
+      const counted = await target().metric("github_proxy_requests_total", labels);
+
+      const issues = await octokit.paginate(octokit.rest.issues.listForRepo, {
+        owner: OWNER,
+        repo: "repo-0",
+        per_page: 100,
+      });
+      assert.equal(issues.length, 250);
+      assert.deepEqual(
+        issues.map((issue) => issue.number),
+        Array.from({ length: 250 }, (_, i) => 250 - i),
+      );
+
+      assert.equal(record.hooked.length, 3, `pages: ${record.hooked.join(" ")}`);
+      assert.equal(record.fetched.length, 3, `requests: ${record.fetched.join(" ")}`);
+      assertOnProxy(record.hooked, target(), layout.prefix);
+      assertOnProxy(record.fetched, target(), layout.prefix);
+      // Pages 2 and 3 come from the rewritten Link header.
+      assert.equal(new URL(record.fetched[0]).pathname, `${layout.prefix}/repos/octo-org/repo-0/issues`);
+      for (const [i, page] of [[1, 2], [2, 3]]) {
+        const url = new URL(record.fetched[i]);
+        assert.equal(url.pathname, `${layout.prefix}/repositories/1000/issues`);
+        assert.equal(url.searchParams.get("page"), String(page));
+        assert.equal(url.searchParams.get("per_page"), "100");
+      }
+
+      const now = await eventually(
+        () => target().metric("github_proxy_requests_total", labels),
+        (v) => v >= counted + 3,
+      );
+      assert.equal(now - counted, 3, "github_proxy_requests_total did not count the 3 pages");
+    });
+
+    check("graphql { viewer { login } }", async () => {
+      const { octokit, record } = makeOctokit(baseUrl(), CLIENT.token);
+      const data = await octokit.graphql("{ viewer { login } }");
+      assert.deepEqual(data, { viewer: { login: "octocat" } });
+      assert.equal(record.fetched.length, 1);
+      // Octokit maps a .../api/v3 baseUrl to .../api/graphql.
+      const url = new URL(record.fetched[0]);
+      assert.equal(url.host, target().host);
+      assert.equal(url.pathname, layout.prefix ? "/api/graphql" : "/graphql");
+    });
+  });
+}
+
+describe("throttling plugin", () => {
+  check("secondary limit from GitHub (429, Retry-After: 1): the throttling plugin is called, waits, retries through the proxy, 200", async () => {
+    await fake.control("POST", "/_fake/faults", {
+      path_prefix: "/repos/octo-org/repo-50",
+      count: 1,
+      secondary_limit: true,
+      status: 429,
+      retry_after: 1,
+    });
+    const { octokit, record } = makeOctokit(`${proxy.origin}/api/v3`, CLIENT.token, {
+      // Retry (a proxy that parks the credential for Retry-After may answer
+      // the first retry itself), but only after short waits: never an hour.
+      onSecondaryRateLimit: (retryAfter, _o, _k, retryCount) => retryCount < 3 && retryAfter <= 5,
+      onRateLimit: (retryAfter, _o, _k, retryCount) => retryCount < 3 && retryAfter <= 5,
+    });
+    const res = await octokit.rest.repos.get({ owner: OWNER, repo: "repo-50" });
+    assert.equal(res.status, 200);
+    assert.equal(res.data.name, "repo-50");
+    const calls = record.secondaryRateLimit.length + record.rateLimit.length;
+    assert.ok(calls >= 1, `no throttling callback: ${JSON.stringify(record)}`);
+    assert.equal(record.fetched.length, calls + 1);
+    assertOnProxy(record.fetched, proxy, "/api/v3");
+  });
+
+  check("onRateLimit: a rate-limited answer through the proxy (only credential exhausted upstream)", async () => {
+    await fake.control("POST", "/_fake/limits", {
+      token: proxyExhausted.upstreamToken,
+      resource: "core",
+      remaining: 0,
+      reset_in: 3600,
+    });
+    const { octokit, record } = makeOctokit(proxyExhausted.origin, CLIENT.token);
+    const error = await rejection(octokit.rest.repos.get({ owner: OWNER, repo: "repo-0" }));
+    assert.ok(error, "request succeeded although the only upstream credential is exhausted");
+    // GitHub's own 403, or the proxy's 429 once it knows the pool is exhausted.
+    assert.ok([403, 429].includes(error.status), `status ${error.status}`);
+    assert.equal(error.response.headers["x-ratelimit-remaining"], "0");
+    assert.equal(record.rateLimit.length, 1, `throttling callbacks: ${JSON.stringify(record)}`);
+    assertOnProxy(record.fetched, proxyExhausted);
+  });
+});
+
+describe("upstream side", () => {
+  check("the fake GitHub never saw a proxy token, only the upstream credentials", async () => {
+    for (const [upstream, tokens] of [
+      [fake, [proxy.upstreamToken, proxyExhausted.upstreamToken]],
+      [fakeGhes, [proxyGhes.upstreamToken]],
+    ]) {
+      const counters = await upstream.control("GET", "/_fake/counters");
+      const seen = Object.keys(counters.tokens);
+      for (const client of CLIENTS) assert.ok(!seen.includes(client.token), `${client.name}'s token reached GitHub`);
+      for (const token of seen) assert.ok(tokens.includes(token), `unexpected upstream token ${token}`);
+    }
+  });
+});

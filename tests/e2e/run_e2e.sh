@@ -1,0 +1,504 @@
+#!/usr/bin/env bash
+# End-to-end tests with real clients (Octokit, gh, curl) against github-proxy
+# in front of the fake GitHub (tests/fake_github).
+#
+#   tests/e2e/run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [SUITE...]
+#
+# SUITE: octokit (Octokit on both URL layouts, pagination, GraphQL, the
+# throttling plugin on GitHub's rate limits), octokit-429 (the proxy's own 429:
+# client budgets, exhausted credential pool), gh, curl, or all (the default).
+#
+# --work-dir holds the npm packages (installed with `npm ci` from
+# tests/e2e/octokit/package-lock.json when missing or when the lock file
+# changed) and is kept between runs; default ${TMPDIR:-/tmp}/github-proxy-e2e-$UID.
+# Nothing is written into the source tree. Every run gets its own directory
+# under the work dir, removed on success (kept, with the daemons' logs
+# printed, on failure, or always when GHP_E2E_KEEP=1).
+#
+# Every process listens on 127.0.0.1 on a port chosen by the kernel, and is
+# stopped by its PID at the end. Exit status: 0 when every suite passed.
+# A missing tool (node, npm, gh, curl, openssl) is a failure, not a skip.
+set -euo pipefail
+
+die() {
+  echo "run_e2e.sh: $*" >&2
+  exit 1
+}
+
+work_dir="${TMPDIR:-/tmp}/github-proxy-e2e-$UID"
+if [ "${1:-}" = "--work-dir" ]; then
+  [ $# -ge 2 ] || die "--work-dir needs a directory"
+  work_dir="$2"
+  shift 2
+fi
+[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|all]..."
+proxy_src="$1"
+fake_src="$2"
+source_dir="$3"
+shift 3
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(all)
+if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl); fi
+for s in "${suites[@]}"; do
+  case "$s" in octokit | octokit-429 | gh | curl) ;; *) die "unknown suite '$s'" ;; esac
+done
+
+[ -x "$proxy_src" ] || die "proxy binary '$proxy_src' is not an executable file"
+[ -x "$fake_src" ] || die "fake GitHub binary '$fake_src' is not an executable file"
+e2e_src="$source_dir/tests/e2e"
+[ -f "$e2e_src/octokit/package-lock.json" ] || die "'$source_dir' is not the github-proxy source tree"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed by the $2 end-to-end tests${3:+; $3})"
+}
+for s in "${suites[@]}"; do
+  case "$s" in
+    octokit | octokit-429)
+      need node "$s" "Node.js >= 20"
+      need npm "$s"
+      node_major="$(node -p 'process.versions.node.split(".")[0]')"
+      [ "$node_major" -ge 20 ] || die "Node.js $(node --version) is too old: @octokit/rest needs >= 20"
+      ;;
+    gh) need gh gh "Debian package gh"; need openssl gh; need curl gh ;;
+    curl) need curl curl ;;
+  esac
+done
+need sha256sum e2e
+need flock e2e
+
+# Requests go to 127.0.0.1 only, never through a proxy from the environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
+mkdir -p "$work_dir"
+work_dir="$(cd "$work_dir" && pwd)"
+run_dir="$(mktemp -d "$work_dir/run.XXXXXX")"
+
+# The binaries are copied: a rebuild during the run cannot swap them.
+mkdir -p "$run_dir/bin"
+cp "$proxy_src" "$run_dir/bin/github-proxy"
+cp "$fake_src" "$run_dir/bin/fake_github"
+proxy_bin="$run_dir/bin/github-proxy"
+fake_bin="$run_dir/bin/fake_github"
+
+pids=()
+logs=()
+failed=0
+
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+
+finish() {
+  local status=$?
+  stop_all
+  if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ -n "${GHP_E2E_KEEP:-}" ]; then
+    if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+      local log
+      for log in "${logs[@]}"; do
+        [ -f "$log" ] || continue
+        echo "---- $log (last lines) ----" >&2
+        tail -n 25 "$log" >&2 || true
+      done
+    fi
+    echo "run_e2e.sh: kept $run_dir" >&2
+  else
+    rm -rf "$run_dir"
+  fi
+  [ "$failed" -eq 0 ] || exit 1
+  exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_for_file() { # FILE PID NAME
+  local file="$1" pid="$2" name="$3"
+  for _ in $(seq 1 400); do
+    [ -s "$file" ] && return 0
+    kill -0 "$pid" 2>/dev/null || die "$name exited before it was ready"
+    sleep 0.05
+  done
+  die "$name: $file did not appear in 20 s"
+}
+
+# start_fake NAME [ARGS...] → sets fake_port
+start_fake() {
+  local name="$1"
+  shift
+  local port_file="$run_dir/$name.port"
+  logs+=("$run_dir/$name.log")
+  "$fake_bin" --address 127.0.0.1 --port 0 --port-file "$port_file" --threads 2 --quiet "$@" \
+    >"$run_dir/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for_file "$port_file" "$!" "$name"
+  fake_port="$(tr -d '[:space:]' <"$port_file")"
+}
+
+sha256_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# start_proxy NAME UPSTREAM_URL LISTEN_EXTRA CLIENT:TOKEN... → sets proxy_port, admin_port
+start_proxy() {
+  local name="$1" upstream="$2" listen_extra="$3"
+  shift 3
+  local registry="$run_dir/$name-registry.yaml" config="$run_dir/$name.yaml" ready="$run_dir/$name.ready"
+  {
+    echo "version: 1"
+    echo "clients:"
+    local pair
+    for pair in "$@"; do
+      echo "  - name: ${pair%%:*}"
+      echo "    token_sha256: $(sha256_of "${pair#*:}")"
+    done
+  } >"$registry"
+  cat >"$config" <<YAML
+listen:
+  address: 127.0.0.1
+  port: 0
+  threads: 2
+${listen_extra}admin:
+  address: 127.0.0.1
+  port: 0
+upstream:
+  url: $upstream
+  connect_timeout: 2s
+  request_timeout: 10s
+registry:
+  file: $registry
+  reload_interval: 1s
+credentials:
+  - name: upstream-1
+    type: token
+    token_env: GHP_E2E_UPSTREAM_TOKEN
+logging:
+  level: info
+  format: json
+YAML
+  logs+=("$run_dir/$name.log")
+  GHP_E2E_UPSTREAM_TOKEN="ghp_e2e_upstream_token_1" \
+    "$proxy_bin" serve --config "$config" --ready-file "$ready" >"$run_dir/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for_file "$ready" "$!" "$name"
+  proxy_port="$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$ready")"
+  admin_port="$(sed -n 's/.*"admin_port":\([0-9]*\).*/\1/p' "$ready")"
+  [[ -n "$proxy_port" && -n "$admin_port" ]] || die "$name: unreadable ready file: $(cat "$ready")"
+}
+
+# metric ADMIN_PORT NAME LABEL=VALUE... → the sum of the matching samples
+metric() {
+  local port="$1" name="$2"
+  shift 2
+  curl -sS --max-time 10 "http://127.0.0.1:$port/metrics" | awk -v name="$name" -v want="$*" '
+    BEGIN { n = split(want, w, " ") }
+    /^#/ || NF < 2 { next }
+    {
+      brace = index($0, "{")
+      metric_name = brace ? substr($0, 1, brace - 1) : $1
+      if (metric_name != name) next
+      ok = 1
+      for (i = 1; i <= n; i++) {
+        split(w[i], kv, "=")
+        if (index($0, kv[1] "=\"" kv[2] "\"") == 0) ok = 0
+      }
+      if (ok) total += $NF
+    }
+    END { printf "%d\n", total }'
+}
+
+# eventually_metric EXPECTED ADMIN_PORT NAME LABELS... : counters move once the answer is written
+eventually_metric() {
+  local expected="$1" value
+  shift
+  for _ in $(seq 1 60); do
+    value="$(metric "$@")"
+    [ "$value" -ge "$expected" ] && break
+    sleep 0.05
+  done
+  echo "$value"
+}
+
+checks=0
+check_failed=0
+pass() { checks=$((checks + 1)); echo "ok   $*"; }
+fail() { checks=$((checks + 1)); check_failed=$((check_failed + 1)); echo "FAIL $*" >&2; }
+expect_eq() { # WHAT EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+expect_match() { # WHAT REGEX TEXT
+  if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: '$3' does not match /$2/"; fi
+}
+
+# header NAME FILE → the value of the (last) header NAME in a curl -D dump
+header() { { grep -i "^$1:" "$2" || true; } | tail -n 1 | cut -d: -f2- | sed -e 's/^ *//' -e 's/\r$//'; }
+
+# ---- octokit ----------------------------------------------------------------
+
+node_deps() {
+  local deps="$work_dir/octokit-deps"
+  mkdir -p "$deps"
+  (
+    flock 9
+    local want have=""
+    want="$(sha256sum "$e2e_src/octokit/package-lock.json" | cut -d' ' -f1)"
+    [ -f "$deps/.lock-sha256" ] && have="$(cat "$deps/.lock-sha256")"
+    if [ ! -d "$deps/node_modules" ] || [ "$want" != "$have" ]; then
+      echo "run_e2e.sh: npm ci into $deps"
+      rm -rf "$deps/node_modules" "$deps/.lock-sha256"
+      cp "$e2e_src/octokit/package.json" "$e2e_src/octokit/package-lock.json" "$deps/"
+      (cd "$deps" && npm ci --no-audit --no-fund --loglevel=error) ||
+        die "npm ci failed in $deps (the npm registry must be reachable the first time)"
+      echo "$want" >"$deps/.lock-sha256"
+    fi
+  ) 9>"$work_dir/octokit-deps.lock"
+  octokit_deps="$deps"
+}
+
+run_node_suite() { # SUITE FILE
+  node_deps
+  local dir="$run_dir/$1"
+  mkdir -p "$dir"
+  cp "$e2e_src"/octokit/*.mjs "$e2e_src/octokit/package.json" "$dir/"
+  ln -s "$octokit_deps/node_modules" "$dir/node_modules"
+  echo "== $1: node --test $2"
+  if (cd "$dir" && GHP_E2E_PROXY_BINARY="$proxy_bin" GHP_E2E_FAKE_BINARY="$fake_bin" TMPDIR="$dir" \
+    node --test --test-reporter=spec "$2"); then
+    echo "== $1: passed"
+  else
+    echo "== $1: FAILED" >&2
+    failed=1
+  fi
+}
+
+# ---- gh -----------------------------------------------------------------------
+
+make_test_pki() { # DIR: ca.pem, server.pem, server.key for localhost and 127.0.0.1
+  local dir="$1"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 \
+    -subj "/CN=github-proxy e2e test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    >/dev/null 2>&1 || die "openssl: cannot make the test CA"
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
+    -subj "/CN=localhost" >/dev/null 2>&1 || die "openssl: cannot make the server key"
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+    "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -out "$dir/server.pem" -days 2 -extfile "$dir/server.ext" >/dev/null 2>&1 ||
+    die "openssl: cannot sign the server certificate"
+}
+
+# gh with nothing from the caller's environment or ~/.config/gh.
+run_gh() { # CONFIG_DIR HOST TOKEN [ENV=VALUE...] -- ARGS...
+  local config_dir="$1" host="$2" token="$3"
+  shift 3
+  local extra=()
+  while [ "$1" != "--" ]; do extra+=("$1"); shift; done
+  shift
+  env -u GH_TOKEN -u GITHUB_TOKEN -u GH_ENTERPRISE_TOKEN -u GITHUB_ENTERPRISE_TOKEN -u GH_REPO \
+    -u GH_DEBUG -u DEBUG -u GH_PAGER -u PAGER \
+    GH_CONFIG_DIR="$config_dir" GH_HOST="$host" GH_ENTERPRISE_TOKEN="$token" \
+    GH_NO_UPDATE_NOTIFIER=1 GH_PROMPT_DISABLED=1 NO_COLOR=1 GH_PAGER=cat \
+    "${extra[@]}" timeout 60 gh "$@"
+}
+
+gh_suite() {
+  echo "== gh: $(gh --version | head -n 1)"
+  local dir="$run_dir/gh"
+  mkdir -p "$dir"
+  # A Unix socket path must fit in sun_path (108 bytes).
+  local sock="$dir/proxy.sock"
+  if [ ${#sock} -gt 100 ]; then
+    sock="$(mktemp -d /tmp/ghp-e2e.XXXXXX)/proxy.sock"
+  fi
+  make_test_pki "$dir"
+  start_fake gh-fake
+  local unix_token="ghpx_e2e_gh_unix_token_0001" tls_token="ghpx_e2e_gh_tls_token_0002"
+  start_proxy gh-proxy "http://127.0.0.1:$fake_port" \
+    "  tls: { cert_file: $dir/server.pem, key_file: $dir/server.key }
+  unix_socket: $sock
+" "gh-unix:$unix_token" "gh-tls:$tls_token"
+  local log="$run_dir/gh-proxy.log" out
+
+  # 1. http_unix_socket: gh dials the proxy's Unix socket for an enterprise host.
+  mkdir -p "$dir/config-unix"
+  printf 'http_unix_socket: %s\n' "$sock" >"$dir/config-unix/config.yml"
+  local host="github-proxy.e2e.test"
+  local gh_unix=(run_gh "$dir/config-unix" "$host" "$unix_token" --)
+
+  if out="$("${gh_unix[@]}" api repos/octo-org/repo-0 2>"$dir/err")"; then
+    expect_match "gh (unix socket) api repos/octo-org/repo-0: JSON object" '^\{.*"full_name":"octo-org/repo-0"' "$out"
+  else
+    fail "gh (unix socket) api repos/octo-org/repo-0: $(cat "$dir/err")"
+  fi
+  if out="$("${gh_unix[@]}" api repos/octo-org/repo-0 --jq '[.id, .full_name, .owner.login] | @tsv' 2>"$dir/err")"; then
+    expect_eq "gh (unix socket) api repos/octo-org/repo-0 --jq: parsed fields" $'1000\tocto-org/repo-0\tocto-org' "$out"
+  else
+    fail "gh (unix socket) api --jq: $(cat "$dir/err")"
+  fi
+  if out="$("${gh_unix[@]}" api -i repos/octo-org/repo-0 2>"$dir/err")"; then
+    expect_match "gh (unix socket) api -i: Cache-Status from the proxy" $'Cache-Status: github-proxy' "$out"
+  else
+    fail "gh (unix socket) api -i: $(cat "$dir/err")"
+  fi
+  local before
+  before="$(metric "$admin_port" github_proxy_requests_total client=gh-unix method=GET code=200)"
+  if "${gh_unix[@]}" api --paginate repos/octo-org/repo-0/issues --jq '.[].number' >"$dir/issues-unix" 2>"$dir/err"; then
+    expect_eq "gh (unix socket) api --paginate: 250 issues" 250 "$(wc -l <"$dir/issues-unix" | tr -d ' ')"
+    expect_eq "gh (unix socket) api --paginate: 250 distinct numbers" 250 "$(sort -un "$dir/issues-unix" | wc -l | tr -d ' ')"
+    expect_eq "gh (unix socket) api --paginate: newest first" "250 1" "$(head -n 1 "$dir/issues-unix") $(tail -n 1 "$dir/issues-unix")"
+  else
+    fail "gh (unix socket) api --paginate: $(cat "$dir/err")"
+  fi
+  expect_eq "gh (unix socket) paginate: 3 requests counted for client gh-unix" 3 \
+    "$(($(eventually_metric $((before + 3)) "$admin_port" github_proxy_requests_total client=gh-unix method=GET code=200) - before))"
+  expect_eq "gh (unix socket) paginate: pages 2 and 3 followed the rewritten Link through the proxy" 2 \
+    "$(grep '"client":"gh-unix"' "$log" | grep -c '"path":"/api/v3/repositories/1000/issues?per_page=&page="' || true)"
+  if out="$("${gh_unix[@]}" api graphql -f query='{ viewer { login } }' --jq .data.viewer.login 2>"$dir/err")"; then
+    expect_eq "gh (unix socket) api graphql: viewer.login" octocat "$out"
+  else
+    fail "gh (unix socket) api graphql: $(cat "$dir/err")"
+  fi
+  expect_eq "gh (unix socket): GraphQL went to /api/graphql" 1 \
+    "$(grep '"client":"gh-unix"' "$log" | grep -c '"path":"/api/graphql"' || true)"
+
+  # 2. TLS listener with a test CA: gh's own https client, GH_HOST=localhost:PORT.
+  mkdir -p "$dir/config-tls"
+  : >"$dir/config-tls/config.yml"
+  local gh_tls=(run_gh "$dir/config-tls" "localhost:$proxy_port" "$tls_token" SSL_CERT_FILE="$dir/ca.pem" --)
+  if out="$("${gh_tls[@]}" api repos/octo-org/repo-0 --jq .full_name 2>"$dir/err")"; then
+    expect_eq "gh (TLS) api repos/octo-org/repo-0" octo-org/repo-0 "$out"
+  else
+    fail "gh (TLS) api repos/octo-org/repo-0: $(cat "$dir/err")"
+  fi
+  before="$(metric "$admin_port" github_proxy_requests_total client=gh-tls method=GET code=200)"
+  if "${gh_tls[@]}" api --paginate repos/octo-org/repo-0/issues --jq '.[].number' >"$dir/issues-tls" 2>"$dir/err"; then
+    expect_eq "gh (TLS) api --paginate: 250 distinct issues" 250 "$(sort -un "$dir/issues-tls" | wc -l | tr -d ' ')"
+  else
+    fail "gh (TLS) api --paginate: $(cat "$dir/err")"
+  fi
+  expect_eq "gh (TLS) paginate: 3 requests counted for client gh-tls" 3 \
+    "$(($(eventually_metric $((before + 3)) "$admin_port" github_proxy_requests_total client=gh-tls method=GET code=200) - before))"
+
+  # 3. A wrong token is refused by the proxy, and gh says so.
+  if "${gh_unix[@]/$unix_token/ghpx_e2e_wrong_token}" api repos/octo-org/repo-0 >/dev/null 2>"$dir/err"; then
+    fail "gh with an unknown proxy token succeeded"
+  else
+    expect_match "gh with an unknown proxy token: 401 Bad credentials" 'Bad credentials.*401|401.*Bad credentials' "$(tr '\n' ' ' <"$dir/err")"
+  fi
+
+  local counters
+  counters="$(curl -sS --max-time 10 "http://127.0.0.1:$fake_port/_fake/counters")"
+  if [[ "$counters" != *'"tokens"'* ]]; then
+    fail "gh: cannot read the fake GitHub's counters: $counters"
+  elif [[ "$counters" == *ghpx_* ]]; then
+    fail "gh: a proxy token reached the fake GitHub"
+  else
+    pass "gh: no proxy token reached the fake GitHub"
+  fi
+  [[ "$sock" == "$dir/"* ]] || rm -rf "$(dirname "$sock")"
+}
+
+# ---- curl ---------------------------------------------------------------------
+
+curl_suite() {
+  echo "== curl: $(curl --version | head -n 1 | cut -d' ' -f1-2)"
+  local dir="$run_dir/curl"
+  mkdir -p "$dir"
+  start_fake curl-fake
+  local token="ghpx_e2e_curl_token_0001"
+  start_proxy curl-proxy "http://127.0.0.1:$fake_port" "" "curl:$token"
+  local base="http://127.0.0.1:$proxy_port" code etag last_modified
+  local c=(curl -sS --max-time 20 -A github-proxy-e2e/1)
+
+  # Basic auth, the token as the password (as git and many CI tools send it).
+  code="$("${c[@]}" -u "x:$token" -D "$dir/h1" -o "$dir/b1" -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl -u x:TOKEN → 200" 200 "$code"
+  expect_match "curl -u x:TOKEN: the repository" '"full_name": ?"octo-org/repo-0"' "$(cat "$dir/b1")"
+  etag="$(header ETag "$dir/h1")"
+  last_modified="$(header Last-Modified "$dir/h1")"
+  expect_match "curl: strong ETag" '^"[0-9a-f]{64}"$' "$etag"
+  expect_match "curl: Cache-Status from the proxy" '^github-proxy' "$(header Cache-Status "$dir/h1")"
+
+  # Other forms of the same token.
+  code="$("${c[@]}" -u "$token:" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl -u TOKEN: (token as the user name) → 200" 200 "$code"
+  code="$("${c[@]}" -u "$token:x-oauth-basic" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl -u TOKEN:x-oauth-basic → 200" 200 "$code"
+  code="$("${c[@]}" -H "Authorization: Bearer $token" -o /dev/null -w '%{http_code}' "$base/api/v3/repos/octo-org/repo-0")"
+  expect_eq "curl Authorization: Bearer, /api/v3 layout → 200" 200 "$code"
+  code="$("${c[@]}" -u "x:ghpx_e2e_wrong_token" -o "$dir/b401" -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl -u x:WRONG → 401" 401 "$code"
+  expect_match "curl -u x:WRONG: GitHub-shaped body" '"message": ?"Bad credentials"' "$(cat "$dir/b401")"
+  code="$("${c[@]}" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl without a token → 401" 401 "$code"
+
+  # Conditional requests with the validators of the first answer.
+  local counted
+  counted="$(metric "$admin_port" github_proxy_requests_total client=curl code=304)"
+  code="$("${c[@]}" -u "x:$token" -H "If-None-Match: $etag" -D "$dir/h2" -o /dev/null \
+    -w '%{http_code} %{size_download}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl If-None-Match: ETAG → 304, empty body" "304 0" "$code"
+  expect_eq "curl 304: same ETag" "$etag" "$(header ETag "$dir/h2")"
+  code="$("${c[@]}" -u "x:$token" -H "If-None-Match: \"0000\", $etag" -o /dev/null \
+    -w '%{http_code} %{size_download}' "$base/api/v3/repos/octo-org/repo-0")"
+  expect_eq "curl If-None-Match: list, /api/v3 layout → 304" "304 0" "$code"
+  code="$("${c[@]}" -u "x:$token" -H "If-Modified-Since: $last_modified" -o /dev/null \
+    -w '%{http_code} %{size_download}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl If-Modified-Since: Last-Modified → 304" "304 0" "$code"
+  code="$("${c[@]}" -u "x:$token" -H 'If-None-Match: "not-the-etag"' -o "$dir/b3" \
+    -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl If-None-Match: another ETag → 200" 200 "$code"
+  expect_eq "curl If-None-Match: another ETag: the same body" "$(sha256sum <"$dir/b1")" "$(sha256sum <"$dir/b3")"
+  expect_eq "curl: the 304s are counted for client curl" 3 \
+    "$(($(eventually_metric $((counted + 3)) "$admin_port" github_proxy_requests_total client=curl code=304) - counted))"
+
+  # gzip: weak ETag; a conditional request with it is a 304 too.
+  code="$("${c[@]}" --compressed -u "x:$token" -D "$dir/h4" -o "$dir/b4" -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl --compressed → 200" 200 "$code"
+  local weak
+  weak="$(header ETag "$dir/h4")"
+  if [ "$(header Content-Encoding "$dir/h4")" = "gzip" ]; then
+    expect_match "curl --compressed: weak ETag" '^W/"[0-9a-f]{64}"$' "$weak"
+  fi
+  expect_eq "curl --compressed: the same document" "$(sha256sum <"$dir/b1")" "$(sha256sum <"$dir/b4")"
+  code="$("${c[@]}" --compressed -u "x:$token" -H "If-None-Match: $weak" -o /dev/null \
+    -w '%{http_code} %{size_download}' "$base/repos/octo-org/repo-0")"
+  expect_eq "curl --compressed If-None-Match: W/ETAG → 304, empty body" "304 0" "$code"
+
+  local counters
+  counters="$(curl -sS --max-time 10 "http://127.0.0.1:$fake_port/_fake/counters")"
+  if [[ "$counters" != *'"tokens"'* ]]; then
+    fail "curl: cannot read the fake GitHub's counters: $counters"
+  elif [[ "$counters" == *"$token"* ]]; then
+    fail "curl: the proxy token reached the fake GitHub"
+  else
+    pass "curl: the proxy token never reached the fake GitHub"
+  fi
+}
+
+run_shell_suite() { # NAME FUNCTION
+  checks=0
+  check_failed=0
+  "$2"
+  echo "== $1: $((checks - check_failed)) passed, $check_failed failed"
+  [ "$check_failed" -eq 0 ] || failed=1
+  stop_all
+}
+
+for s in "${suites[@]}"; do
+  case "$s" in
+    octokit) run_node_suite octokit octokit.test.mjs ;;
+    octokit-429) run_node_suite octokit-429 proxy_429.test.mjs ;;
+    gh) run_shell_suite gh gh_suite ;;
+    curl) run_shell_suite curl curl_suite ;;
+  esac
+done
