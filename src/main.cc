@@ -23,6 +23,7 @@
 #include "github_proxy/credentials/secrets.h"
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/redis/redis_backend.h"
+#include "credentials/redis_budget_ledger.h"
 #include "proxy/app_token_issuer.h"
 #include "proxy/request_pipeline.h"
 #include "server/server.h"
@@ -176,15 +177,31 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     return 1;
   }
   proxy::flight_table flights;
-  // Budgets are counted in this process; with Redis they would be shared
-  // by the replicas (see README "Budgets").
+  // Budgets: counted in this process with the memory cache; shared by the
+  // replicas in Redis with the Redis cache (this ledger is then the
+  // fallback while Redis is down).
   credentials::memory_budget_ledger budgets(credentials::system_clock_source());
+  std::optional<credentials::redis_ledger_settings> redis_budgets;
+  if (cfg.cache.backend == config::cache_backend::redis) {
+    try {
+      redis_budgets = credentials::redis_ledger_settings_from(cfg.cache.redis);
+    } catch (const std::exception& e) {
+      log.error("cache.redis: {}", e.what());
+      return 1;
+    }
+    auto& check_errors = metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "budget_check"}});
+    auto& charge_errors = metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "budget_charge"}});
+    redis_budgets->on_error = [&check_errors, &charge_errors](std::string_view op) {
+      (op == "budget_check" ? check_errors : charge_errors).Increment();
+    };
+  }
 
   proxy::shared_state shared;
   shared.cfg = &cfg;
   shared.cache = cache_backend.get();
   shared.flights = &flights;
   shared.budgets = &budgets;
+  if (redis_budgets) shared.redis_budgets = &*redis_budgets;
   shared.rest = *upstream::parse_endpoint(cfg.upstream.url);  // validated by load_config
   shared.graphql = *upstream::parse_endpoint(cfg.upstream.graphql_url);
   shared.rest_url_prefix = shared.rest.url_prefix();

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/logging.h"
+#include "credentials/redis_budget_ledger.h"
 #include "github_proxy/credentials/resource.h"
 #include "proxy/forwarding.h"
 
@@ -38,6 +39,12 @@ metrics::reject_reason reason_of(auth::verdict_kind kind) {
 request_pipeline::request_pipeline(const shared_state& shared, asio::any_io_executor executor)
     : shared_(shared), executor_(executor), counters_(*shared.metrics) {
   if (shared.cache) store_ = shared.cache->for_thread(executor);
+  budgets_ = shared.budgets;
+  if (shared.budgets && shared.redis_budgets) {
+    redis_budgets_ = std::make_unique<credentials::redis_budget_ledger>(
+        executor, *shared.redis_budgets, credentials::system_clock_source(), *shared.budgets);
+    budgets_ = redis_budgets_.get();
+  }
   const auto limits = limits_for(*shared.cfg);
   rest_pool_ = std::make_unique<upstream::connection_pool>(executor, shared.rest,
                                                            shared.upstream_tls, limits);
@@ -53,6 +60,8 @@ void request_pipeline::close_idle_connections() {
   rest_pool_->close_idle();
   if (graphql_pool_) graphql_pool_->close_idle();
   store_.reset();
+  budgets_ = shared_.budgets;
+  redis_budgets_.reset();
 }
 
 asio::awaitable<void> request_pipeline::handle(request& req, response_writer& out,
@@ -132,8 +141,8 @@ asio::awaitable<void> request_pipeline::respond_error(response_writer& out, unsi
 
 asio::awaitable<bool> request_pipeline::refuse_over_budget(const request& req, response_writer& out,
                                                           exchange_record& record) {
-  if (!record.budget || !shared_.budgets) co_return false;
-  const auto status = co_await shared_.budgets->check(record.client, *record.budget);
+  if (!record.budget || !budgets_) co_return false;
+  const auto status = co_await budgets_->check(record.client, *record.budget);
   if (!status.exceeded) co_return false;
   counters_.rejected(record.client, metrics::reject_reason::budget).Increment();
   record.cache = cache_outcome::rejected;
@@ -149,7 +158,7 @@ asio::awaitable<bool> request_pipeline::refuse_over_budget(const request& req, r
 asio::awaitable<void> request_pipeline::charge_credit(const exchange_record& record, unsigned status) {
   if (!credentials::spends_upstream_credit(status)) co_return;
   counters_.client_credits(record.client).Increment();
-  if (record.budget && shared_.budgets) co_await shared_.budgets->charge(record.client, *record.budget, 1);
+  if (record.budget && budgets_) co_await budgets_->charge(record.client, *record.budget, 1);
 }
 
 asio::awaitable<void> request_pipeline::respond_rate_limited(response_writer& out, const request& req,

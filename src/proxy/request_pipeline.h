@@ -34,6 +34,10 @@
 #include "proxy/flight_table.h"
 #include "proxy/forwarding.h"
 
+namespace github_proxy::credentials {
+struct redis_ledger_settings;  // credentials/redis_budget_ledger.h
+}
+
 namespace github_proxy::proxy {
 
 struct shared_state {
@@ -52,7 +56,10 @@ struct shared_state {
   cache::cache_backend* cache = nullptr;
   flight_table* flights = nullptr;  // coalescing across I/O threads
   // Per-client upstream budgets (SPEC §5 "Budgets"); null: not enforced.
-  credentials::budget_ledger* budgets = nullptr;
+  // The in-process ledger, used alone with the memory cache, and as the
+  // fallback of the per-thread Redis ledgers when `redis_budgets` is set.
+  credentials::memory_budget_ledger* budgets = nullptr;
+  const credentials::redis_ledger_settings* redis_budgets = nullptr;
 };
 
 // What the access log and the metrics record of one request.
@@ -190,6 +197,8 @@ class request_pipeline {
   const shared_state& shared_;
   boost::asio::any_io_executor executor_;
   std::unique_ptr<cache::cache_store> store_;  // null: no cache
+  std::unique_ptr<credentials::budget_ledger> redis_budgets_;  // this thread's, with Redis
+  credentials::budget_ledger* budgets_ = nullptr;             // the one to use; null: none
   std::unique_ptr<upstream::connection_pool> rest_pool_;
   std::unique_ptr<upstream::connection_pool> graphql_pool_;  // null when same origin
   metrics::request_counters counters_;
