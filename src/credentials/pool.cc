@@ -62,8 +62,21 @@ void pool_state::end(std::size_t index, resource r) {
   wake.notify();
 }
 
+// A free revalidation ignores a spent bucket and the reserve: GitHub
+// answers a 304 whatever the remaining credits.
+static candidate for_free_revalidation(candidate c, std::int64_t reserve) {
+  if (c.state == credential_state::exhausted) {
+    c.state = credential_state::ok;
+    c.available_at.reset();
+  }
+  if (c.state == credential_state::ok) {
+    c.remaining = std::max<std::int64_t>(c.remaining, reserve + static_cast<std::int64_t>(c.in_flight_resource) + 1);
+  }
+  return c;
+}
+
 pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferred,
-                                            std::span<const std::string_view> exclude) {
+                                            std::span<const std::string_view> exclude, bool free_revalidation) {
   const auto now = this->now();
   const auto& policy = policies[static_cast<std::size_t>(r)];
   boost::container::small_vector<candidate, 8> candidates;
@@ -99,7 +112,8 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
       }
     }
     if (!preferred.empty() && slot.config.name == preferred) preferred_position = candidates.size();
-    candidates.push_back(make_candidate(slot.limits, r, now, slot.last_selected));
+    auto c = make_candidate(slot.limits, r, now, slot.last_selected);
+    candidates.push_back(free_revalidation ? for_free_revalidation(c, policy.reserve) : c);
     owners.push_back(i);
   }
 
@@ -120,7 +134,8 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
     out.contended = true;
     return out;
   }
-  const auto again = make_candidate(slot.limits, r, now, slot.last_selected);
+  auto again = make_candidate(slot.limits, r, now, slot.last_selected);
+  if (free_revalidation) again = for_free_revalidation(again, policy.reserve);
   if (select_credential(std::span<const candidate>(&again, 1), policy, 0, now).outcome != selection_outcome::selected) {
     out.contended = true;
     return out;
@@ -237,14 +252,14 @@ pool::build_result pool::from_config(const config::config& cfg, const clock& tim
 }
 
 asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferred,
-                                           std::span<const std::string_view> exclude) {
+                                           std::span<const std::string_view> exclude, bool free_revalidation) {
   auto& s = *state_;
   const auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + s.options.wait_timeout;
   int contended = 0;
   for (;;) {
     const auto observed = s.wake.generation();
-    auto step = s.try_acquire(r, preferred, exclude);
+    auto step = s.try_acquire(r, preferred, exclude, free_revalidation);
     // Renewals run detached: a caller that gives up (or is cancelled) does
     // not cancel the renewal the other waiters count on.
     for (const auto index : step.renewals) asio::co_spawn(executor, detail::renew(state_, index), asio::detached);

@@ -103,7 +103,8 @@ struct pool_state {
     std::optional<time_point> retry_at;
     boost::container::small_vector<std::size_t, 2> renewals;  // Apps whose renewal this round claimed
   };
-  attempt try_acquire(resource r, std::string_view preferred, std::span<const std::string_view> exclude);
+  attempt try_acquire(resource r, std::string_view preferred, std::span<const std::string_view> exclude,
+                      bool free_revalidation);
 
   // Under slot.mutex: does a 401 for the secret `generation` break the
   // credential? For an App this also drops the token.

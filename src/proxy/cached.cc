@@ -159,7 +159,8 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   // arguments (PR 100611 and relatives).
   const relay_context relay{out, req, route, client, status_not_stored};
   const std::string_view preferred = cached ? std::string_view(cached->credential) : std::string_view{};
-  auto pooled = co_await send_pooled(up, false, resource, preferred, validators, relay, record);
+  const bool revalidating = cached != nullptr;
+  auto pooled = co_await send_pooled(up, false, resource, preferred, validators, relay, record, revalidating);
   if (pooled.refused) {
     fetch.refusal = std::move(pooled);
     co_return fetch;

@@ -24,13 +24,14 @@ bool moves_to_another_credential(verdict_kind kind) {
 
 asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     request& up, bool graphql, credentials::resource r, std::string_view preferred,
-    const credential_hook& prepare, relay_context relay, exchange_record& record) {
+    const credential_hook& prepare, relay_context relay, exchange_record& record, bool free_revalidation) {
   pooled_answer result;
   std::optional<pooled_answer> first;  // GitHub's answer to the first credential
   std::array<std::string_view, 1> tried{};
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto got = co_await shared_.pool->acquire(r, attempt == 0 ? preferred : std::string_view{},
-                                              std::span<const std::string_view>(tried.data(), attempt));
+                                              std::span<const std::string_view>(tried.data(), attempt),
+                                              free_revalidation);
     if (!got.granted) {
       // Nobody else can send it: the client gets GitHub's own answer to the
       // first credential, or the pool's 429/503 when nothing was sent.

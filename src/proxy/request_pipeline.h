@@ -133,9 +133,12 @@ class request_pipeline {
   // one. GitHub saying the credential is limited or broken moves the
   // request once to another credential (SPEC §7 "Rotation"); charges the
   // client's budget for what the final answer cost.
+  // `free_revalidation`: a conditional request of the cache, which GitHub
+  // answers with a free 304 even when the credential's bucket is spent.
   boost::asio::awaitable<pooled_answer> send_pooled(request& up, bool graphql, credentials::resource r,
                                                     std::string_view preferred, const credential_hook& prepare,
-                                                    relay_context relay, exchange_record& record);
+                                                    relay_context relay, exchange_record& record,
+                                                    bool free_revalidation = false);
   // 429 (every credential exhausted) or 503 (all busy), SPEC §5 "Errors".
   boost::asio::awaitable<void> answer_refusal(const pooled_answer& pooled, const request& req,
                                               response_writer& out, exchange_record& record);

@@ -190,8 +190,14 @@ class pool {
   // waits for a completion. Both waits together last at most
   // `wait_timeout`. Completes on the caller's executor; a cancelled caller
   // gets outcome busy (or the cancellation exception) and no lease.
+  //
+  // `free_revalidation`: the request is a conditional one the cache expects
+  // GitHub to answer with a free 304 (SPEC §5 "Budgets", §6), so a bucket
+  // that is spent (exhausted) or down to its reserve may still send it;
+  // cooling and broken credentials are still skipped.
   boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred = {},
-                                              std::span<const std::string_view> exclude = {});
+                                              std::span<const std::string_view> exclude = {},
+                                              bool free_revalidation = false);
 
   // The upstream answered `l`'s request: records X-RateLimit-* and the
   // verdict of classify_response (pass the decoded body: GraphQL's 200
@@ -209,8 +215,10 @@ class pool {
 
   // For /readyz: some credential's secret works or may work — a token not
   // broken, or an App holding a usable token or whose last renewal did not
-  // fail (before its first one, or while one runs). Exhausted and cooling credentials
-  // count: they come back by themselves, and meanwhile the proxy answers
+  // fail (none yet, or the last one succeeded; retries after a failure do
+  // not make it ready again until one succeeds, so readiness does not flap
+  // with the backoff). Exhausted and cooling credentials count: they come
+  // back by themselves, and meanwhile the proxy answers
   // 429 with Retry-After (taking every replica out of its Service would turn
   // that into connection errors).
   bool any_usable() const;
