@@ -14,7 +14,10 @@ BUILD_PACKAGES := build-essential cmake pkg-config ccache \
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev \
   libssl-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev \
   libre2-dev zlib1g-dev libjwt-dev libgtest-dev libgmock-dev
-TEST_PACKAGES := redis-server wrk curl openssl nginx-light prometheus nodejs npm gh kubectl
+TEST_PACKAGES := redis-server wrk curl openssl nginx-light prometheus gh kubectl
+# Node.js may come from outside Debian (the e2e tests need node >= 20): only
+# a missing command is installed from apt.
+TEST_COMMANDS := node:nodejs npm:npm
 
 .PHONY: all deps deps-test configure build build-all run test demo bench clean help
 
@@ -44,6 +47,7 @@ deps:
 
 deps-test: deps
 	$(call install_missing,$(TEST_PACKAGES))
+	$(call install_missing,$(foreach c,$(TEST_COMMANDS),$(if $(shell command -v $(word 1,$(subst :, ,$(c)))),,$(word 2,$(subst :, ,$(c))))))
 
 configure:
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DGHP_WERROR=$(WERROR) >/dev/null
