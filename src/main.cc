@@ -248,6 +248,9 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     log.error("listen.tls: {}", e.what());
     return 1;
   }
+  auto& connections = metrics.client_connections.Add({});
+  metrics.on_scrape([&connections, &server = *srv] { connections.Set(static_cast<double>(server.open_connections())); });
+
   // The registry is loaded before any listener accepts a connection.
   auth::registry_reloader reloader(srv->main_context().get_executor(), registry, cfg.registry.file,
                                    cfg.registry.reload_interval, loggers.main,

@@ -32,6 +32,8 @@ struct server_options {
 
 class server {
  public:
+  // Client connections open now (github_proxy_client_connections).
+  std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   explicit server(server_options options);
   ~server();
   server(const server&) = delete;
