@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 
 #include "github_proxy/cache/key.h"
+#include "github_proxy/credentials/classify.h"
 #include "proxy/request_pipeline.h"
 
 namespace github_proxy::proxy {
@@ -27,7 +28,6 @@ constexpr std::string_view status_coalesced = "github-proxy; hit; detail=coalesc
 constexpr std::string_view status_stored = "github-proxy; fwd=miss; stored";
 constexpr std::string_view status_not_stored = "github-proxy; fwd=miss";
 constexpr std::string_view status_changed_stored = "github-proxy; fwd=stale; fwd-status=200; stored";
-constexpr std::string_view status_changed = "github-proxy; fwd=stale; fwd-status=200";
 
 // Does the client take gzip? (RFC 9110 §12.5.3; q=0 refuses.)
 bool accepts_gzip(std::string_view accept_encoding) {
@@ -77,7 +77,7 @@ struct request_pipeline::cache_fetch {
   upstream_answer failure;                     // when nothing usable came back
   std::optional<pooled_answer> refusal;        // when no credential could send it
   cache_outcome outcome = cache_outcome::miss;
-  std::string_view cache_status = status_not_stored;
+  std::string cache_status{status_not_stored};
 };
 
 asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
@@ -176,6 +176,24 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
     fetch.failure = std::move(answer);
     co_return fetch;
   }
+  if (pooled.rate_limited && cached) {
+    // Every credential GitHub was asked refused the revalidation for its
+    // rate limit: like no credential at all (429, or the stale entry), and
+    // the entry stays for when the credits are back.
+    pooled.refused = true;
+    pooled.outcome = credentials::selection_outcome::exhausted;
+    if (!pooled.retry_after) {
+      const auto limits = credentials::parse_rate_limit_headers(answer.head);
+      if (limits.reset) {
+        pooled.retry_after = std::max(std::chrono::seconds(1),
+                                      std::chrono::duration_cast<std::chrono::seconds>(
+                                          *limits.reset - std::chrono::time_point_cast<std::chrono::seconds>(
+                                                              std::chrono::system_clock::now())));
+      }
+    }
+    fetch.refusal = std::move(pooled);
+    co_return fetch;
+  }
 
   const auto now = std::chrono::system_clock::now();
   if (answer.status == 304 && cached) {
@@ -209,9 +227,10 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   }
   // Not storable (a 404, a redirect, no validator, no-store): served as it
   // came; an entry it replaces is gone upstream.
-  if (cached && store_ && answer.status >= 400 && answer.status < 500) co_await store_->erase(target.key);
+  if (cached && store_ && (answer.status == 404 || answer.status == 410)) co_await store_->erase(target.key);
   fetch.answer = unstored_answer(answer.status, answer.head, std::move(answer.body));
-  fetch.cache_status = cached ? status_changed : status_not_stored;
+  fetch.cache_status = cached ? fmt::format("github-proxy; fwd=stale; fwd-status={}", answer.status)
+                              : std::string(status_not_stored);
   co_return fetch;
 }
 

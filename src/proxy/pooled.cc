@@ -27,11 +27,17 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     const credential_hook& prepare, relay_context relay, exchange_record& record, bool free_revalidation) {
   pooled_answer result;
   std::optional<pooled_answer> first;  // GitHub's answer to the first credential
+  verdict_kind first_kind = verdict_kind::ok;
   std::array<std::string_view, 1> tried{};
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto got = co_await shared_.pool->acquire(r, attempt == 0 ? preferred : std::string_view{},
                                               std::span<const std::string_view>(tried.data(), attempt),
                                               free_revalidation);
+    if (!got.granted && attempt == 1 && first_kind == verdict_kind::bad_credential) {
+      // A 401 and no other credential: the same one once more, which
+      // renews an App's installation token (or finds a reloaded secret).
+      got = co_await shared_.pool->acquire(r, {}, {}, free_revalidation);
+    }
     if (!got.granted) {
       // Nobody else can send it: the client gets GitHub's own answer to the
       // first credential, or the pool's 429/503 when nothing was sent.
@@ -58,12 +64,16 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     const auto& fields = answer.streamed ? answer.limit_fields : answer.head;
     const auto verdict = shared_.pool->complete(lease, answer.status, fields,
                                                 answer.streamed ? std::string_view{} : answer.body);
+    result.rate_limited = verdict.kind == verdict_kind::primary_limit ||
+                          verdict.kind == verdict_kind::secondary_limit;
     if (attempt == 0 && !answer.streamed && !answer.failed && moves_to_another_credential(verdict.kind)) {
       tried[0] = lease.name;
+      first_kind = verdict.kind;
       first = std::move(result);
       continue;
     }
-    co_await charge_credit(record, answer.status);
+    // A rate-limit refusal costs GitHub no credit, so the client neither.
+    if (!result.rate_limited) co_await charge_credit(record, answer.status);
     co_return result;
   }
   co_return result;
@@ -80,7 +90,7 @@ asio::awaitable<void> request_pipeline::answer_refusal(const pooled_answer& pool
   const auto retry_after = pooled.retry_after.value_or(std::chrono::seconds(60));
   co_await respond_rate_limited(out, req, retry_after,
                                 "API rate limit exceeded for every credential of the proxy. Retry after the "
-                                "time in Retry-After; revalidations the cache answers for free still work.",
+                                "time in Retry-After.",
                                 record);
 }
 

@@ -114,6 +114,9 @@ class request_pipeline {
     bool refused = false;
     credentials::selection_outcome outcome = credentials::selection_outcome::selected;
     std::optional<std::chrono::seconds> retry_after;
+    // GitHub refused `answer` for a rate limit (and no other credential
+    // could send it).
+    bool rate_limited = false;
     // The credential that got `answer` (the cache records it).
     std::string_view credential;
     std::string authorization;
