@@ -28,7 +28,7 @@ help:
 	@echo "make test   install, build and run every test"
 	@echo "make build  build $(BUILD_DIR)/github-proxy"
 	@echo "make demo   start the fake GitHub and the proxy in front of it (no GitHub token needed)"
-	@echo "make bench  wrk benchmark: proxy vs the fake GitHub directly"
+	@echo "make bench  wrk: pass-through, cache hits (memory, Redis) and nginx proxy_cache_revalidate, side by side"
 
 # A package apt has no candidate for (kubectl comes from Kubernetes' own apt
 # repository) is reported, not fatal: the tests that need it fail by name.

@@ -202,6 +202,9 @@ prefill() {  # port token
   # report is not needed here.
   kill "$wrk_pid" 2>/dev/null || true
   wait "$wrk_pid" 2>/dev/null || true
+  local alive=() pid
+  for pid in "${pids[@]}"; do [ "$pid" = "$wrk_pid" ] || alive+=("$pid"); done
+  pids=("${alive[@]}")
 }
 
 scenario_label() {
