@@ -5,19 +5,10 @@
 
 #include <stdexcept>
 
+#include "common/sha256.h"
+
 namespace github_proxy::auth {
 namespace {
-
-// Fetched once: an explicit fetch avoids the provider lookup that
-// `EVP_sha256()` repeats on every digest in OpenSSL 3.
-const EVP_MD* sha256_md() {
-  static EVP_MD* const md = [] {
-    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (fetched == nullptr) throw std::runtime_error("OpenSSL: SHA256 unavailable");
-    return fetched;
-  }();
-  return md;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -31,23 +22,14 @@ int hex_value(char c) {
 sha256_digest sha256(std::string_view data) {
   sha256_digest digest{};
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, sha256_md(), nullptr) != 1 ||
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, common::sha256_md(), nullptr) != 1 ||
       length != digest.size()) {
     throw std::runtime_error("OpenSSL: SHA256 failed");
   }
   return digest;
 }
 
-std::string to_hex(const sha256_digest& digest) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(digest.size() * 2);
-  for (unsigned char byte : digest) {
-    text.push_back(digits[byte >> 4]);
-    text.push_back(digits[byte & 0x0f]);
-  }
-  return text;
-}
+std::string to_hex(const sha256_digest& digest) { return common::lower_hex(digest.data(), digest.size()); }
 
 std::optional<sha256_digest> parse_sha256_hex(std::string_view text) {
   constexpr std::string_view prefix = "sha256:";

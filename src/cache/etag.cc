@@ -6,9 +6,12 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
-#include "cache/sha256.h"
+#include "common/sha256.h"
 
 namespace github_proxy::cache {
+
+using common::sha256_hasher;
+using common::sha256_hex;
 
 namespace http = boost::beast::http;
 using boost::beast::iequals;

@@ -10,9 +10,12 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
-#include "cache/sha256.h"
+#include "common/sha256.h"
 
 namespace github_proxy::cache {
+
+using common::sha256_hasher;
+using common::sha256_hex;
 namespace {
 
 namespace urls = boost::urls;

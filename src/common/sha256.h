@@ -2,12 +2,21 @@
 // derivation and hashed cache keys. Private to the cache module.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include <openssl/evp.h>
 
-namespace github_proxy::cache {
+namespace github_proxy::common {
+
+// OpenSSL's SHA-256, fetched once: an explicit fetch avoids the provider
+// lookup that `EVP_sha256()` repeats on every digest in OpenSSL 3.
+const EVP_MD* sha256_md();
+
+// Lower-case hex of `size` bytes.
+std::string lower_hex(const unsigned char* bytes, std::size_t size);
+
 
 class sha256_hasher {
  public:
@@ -26,4 +35,4 @@ class sha256_hasher {
 
 std::string sha256_hex(std::string_view bytes);
 
-}  // namespace github_proxy::cache
+}  // namespace github_proxy::common

@@ -1,14 +1,11 @@
-#include "cache/sha256.h"
+#include "common/sha256.h"
 
 #include <array>
 #include <new>
 #include <stdexcept>
 
-namespace github_proxy::cache {
-namespace {
+namespace github_proxy::common {
 
-// Fetched once: an explicit fetch avoids the provider lookup that
-// `EVP_sha256()` repeats on every digest in OpenSSL 3.
 const EVP_MD* sha256_md() {
   static EVP_MD* const md = [] {
     EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -18,7 +15,16 @@ const EVP_MD* sha256_md() {
   return md;
 }
 
-}  // namespace
+std::string lower_hex(const unsigned char* bytes, std::size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * size);
+  for (std::size_t i = 0; i < size; ++i) {
+    out.push_back(digits[bytes[i] >> 4]);
+    out.push_back(digits[bytes[i] & 0x0f]);
+  }
+  return out;
+}
 
 sha256_hasher::sha256_hasher() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr) throw std::bad_alloc();
@@ -41,16 +47,9 @@ std::string sha256_hasher::hex() {
   unsigned int length = 0;
   if (EVP_DigestFinal_ex(ctx_, digest.data(), &length) != 1 || length != 32)
     throw std::runtime_error("OpenSSL: SHA256 final failed");
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(digits[digest[i] >> 4]);
-    out.push_back(digits[digest[i] & 0x0f]);
-  }
-  return out;
+  return lower_hex(digest.data(), length);
 }
 
 std::string sha256_hex(std::string_view bytes) { return sha256_hasher().update(bytes).hex(); }
 
-}  // namespace github_proxy::cache
+}  // namespace github_proxy::common
