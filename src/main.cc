@@ -230,7 +230,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     return 1;
   }
   auto& pool = *built.value;
-  shared.pool = &pool;
+  shared.credentials = &pool;
   export_pool_metrics(pool, metrics);
 
   server::server_options options;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <vector>
+#include "common/http_fields.h"
 
 namespace github_proxy::auth {
 namespace {
@@ -16,13 +17,8 @@ namespace {
 constexpr std::size_t token_bytes = 32;    // 256 bits (SPEC §2)
 constexpr std::size_t base62_length = 43;  // ceil(256 / log2(62))
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
+using common::trim;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

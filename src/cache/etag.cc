@@ -7,6 +7,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include "common/sha256.h"
+#include "common/http_fields.h"
 
 namespace github_proxy::cache {
 
@@ -18,13 +19,8 @@ using boost::beast::iequals;
 
 namespace {
 
-constexpr std::string_view whitespace = " \t";
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(whitespace);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(whitespace) - first + 1);
-}
+using common::trim;
 
 void add_vary(vary_inputs& out, std::string_view list) {
   for (auto token : http::token_list(list)) {

@@ -11,6 +11,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "common/sha256.h"
+#include "common/http_fields.h"
 
 namespace github_proxy::cache {
 
@@ -73,11 +74,7 @@ std::string escape_header_value(std::string_view in) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
+using common::trim;
 
 std::string lower(std::string_view s) {
   std::string out(s);

@@ -13,6 +13,7 @@
 
 #include "cache/gzip.h"
 #include "cache/http_date.h"
+#include "common/http_fields.h"
 
 namespace github_proxy::cache {
 
@@ -23,12 +24,6 @@ namespace {
 
 // Inflating a stored body to derive an ETag is bounded like any buffer.
 constexpr std::size_t max_uncompressed_body = 256ull * 1024 * 1024;
-
-// RFC 9110 §7.6.1 connection-specific fields, plus the legacy ones (the
-// same set as proxy/forwarding.cc, which strips them on the wire).
-constexpr std::array<std::string_view, 9> hop_by_hop_fields = {
-    "connection", "keep-alive",  "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te",         "trailer",     "transfer-encoding", "upgrade"};
 
 // Describe the stored body or the credential that fetched it: a 304 never
 // replaces them (facts §1.5: GitHub's 304s do not carry them anyway).
@@ -41,26 +36,16 @@ bool one_of(const std::array<std::string_view, N>& names, std::string_view name)
   return std::any_of(names.begin(), names.end(), [&](std::string_view n) { return iequals(n, name); });
 }
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
+using common::trim;
 
-// Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+// Hop-by-hop fields, including those named in Connection (RFC 9110 §7.6.1).
 class hop_by_hop {
  public:
-  explicit hop_by_hop(const http::fields& fields) {
-    for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it)
-      for (auto token : http::token_list(it->value())) named_.emplace_back(token);
-  }
-  bool operator()(std::string_view name) const {
-    return one_of(hop_by_hop_fields, name) ||
-           std::any_of(named_.begin(), named_.end(), [&](std::string_view n) { return iequals(n, name); });
-  }
+  explicit hop_by_hop(const http::fields& fields) : named_(fields) {}
+  bool operator()(std::string_view name) const { return named_.hop_by_hop(name); }
 
  private:
-  std::vector<std::string_view> named_;
+  common::connection_options named_;
 };
 
 // A Cache-Control directive by name (RFC 9111 §5.2), on any of the lines.

@@ -1,23 +1,20 @@
 #include "proxy/app_token_issuer.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
-#include "github_proxy/upstream/connection_pool.h"
-#include "proxy/forwarding.h"
+#include "github_proxy/upstream/client.h"
+#include "proxy/routing.h"
 
 namespace github_proxy::proxy {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace http = boost::beast::http;
 
 namespace {
 
 // GitHub's answer is under 2 KiB; anything near this is not GitHub.
-constexpr std::uint64_t max_answer_bytes = 1024 * 1024;
+constexpr std::size_t max_answer_bytes = 1024 * 1024;
 
 class app_token_issuer final : public credentials::token_issuer {
  public:
@@ -28,54 +25,43 @@ class app_token_issuer final : public credentials::token_issuer {
   asio::awaitable<credentials::issuer_response> request_installation_token(std::string_view installation_id,
                                                                           std::string jwt) override {
     credentials::issuer_response out;
-    auto executor = co_await asio::this_coro::executor;
-    upstream::pool_limits limits;
-    limits.max_connections = 1;
-    limits.connect_timeout = cfg_.connect_timeout;
-    upstream::connection_pool pool(executor, rest_, tls_, limits);
-    const auto deadline = std::chrono::steady_clock::now() + cfg_.request_timeout;
-    auto got = co_await pool.acquire(deadline);
-    if (!got.conn) {
-      out.error = got.error == upstream::acquire_error::timeout ? asio::error::timed_out
-                                                                : asio::error::connection_refused;
-      co_return out;
-    }
-    auto conn = std::move(got.conn);
-    conn->lowest_layer().expires_at(deadline);
+    // A client of its own on the caller's executor, with one connection:
+    // renewals happen about once an hour per App, so none is kept open.
+    upstream::client_options options;
+    options.max_connections = 1;
+    options.connect_timeout = cfg_.connect_timeout;
+    options.request_timeout = cfg_.request_timeout;
+    const auto executor = co_await asio::this_coro::executor;
+    auto client = upstream::make_pooled_client(executor, rest_, rest_, tls_, options);
 
-    http::request<http::empty_body> req{http::verb::post,
-                                        upstream_target(rest_.base_path, "/app/installations/" +
-                                                                              std::string(installation_id) +
-                                                                              "/access_tokens"),
-                                        11};
+    request req{http::verb::post,
+                upstream_target(rest_.base_path, "/app/installations/" + std::string(installation_id) +
+                                                     "/access_tokens"),
+                11};
     req.set(http::field::host, rest_.host_header);
     req.set(http::field::user_agent, user_agent_);
     req.set(http::field::accept, "application/vnd.github+json");
     req.set(http::field::authorization, "Bearer " + jwt);
-    req.content_length(0);
     req.keep_alive(false);
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(max_answer_bytes);
-    auto [wec, wn] = co_await conn->visit(
-        [&](auto& stream) { return http::async_write(stream, req, asio::as_tuple(asio::use_awaitable)); });
-    beast::error_code ec = wec;
-    if (!ec) {
-      auto [rec, rn] = co_await conn->visit([&](auto& stream) {
-        return http::async_read(stream, conn->buffer(), parser, asio::as_tuple(asio::use_awaitable));
-      });
-      ec = rec;
-    }
-    pool.release(std::move(conn), false);
-    pool.close_idle();
-    if (ec) {
-      out.error = ec;
+    auto answer = co_await client->send(req, upstream::api::rest);
+    if (!answer.answered) {
+      out.error = answer.timed_out ? asio::error::timed_out : asio::error::connection_refused;
       co_return out;
     }
-    auto& res = parser.get();
-    out.status = res.result_int();
-    out.body = std::move(res.body());
-    if (auto date = res.find(http::field::date); date != res.end()) out.date = std::string(date->value());
+    std::string body;
+    const auto error = co_await upstream::read_whole(*answer.body, body, max_answer_bytes, answer.content_length);
+    answer.body.reset();
+    client->close_idle();
+    if (error) {
+      out.error = error;
+      co_return out;
+    }
+    out.status = answer.head.result_int();
+    out.body = std::move(body);
+    if (auto date = answer.head.find(http::field::date); date != answer.head.end()) {
+      out.date = std::string(date->value());
+    }
     co_return out;
   }
 

@@ -104,7 +104,7 @@ flight_table::leadership::leadership(flight_table* table, std::shared_ptr<flight
     : table_(table), flight_(std::move(f)), key_(std::move(key)) {}
 
 flight_table::leadership::~leadership() {
-  if (table_ && flight_) table_->finish(key_, flight_, nullptr);
+  if (table_ && flight_) table_->finish(key_, flight_, shared_answer{});
 }
 
 void flight_table::leadership::publish(shared_answer answer) {

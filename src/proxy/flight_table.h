@@ -24,15 +24,21 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "github_proxy/cache/after_fetch.h"
 #include "github_proxy/cache/entry.h"
 
 namespace github_proxy::proxy {
 
-// What a finished leader shares: the answer to serve (a stored or confirmed
-// entry, or a small answer that was not stored, such as a 404). Null when
-// the leader has nothing to share (it failed, or streamed a large body to
-// its own client): followers then fetch on their own.
-using shared_answer = std::shared_ptr<const cache::entry>;
+// What a finished leader publishes. `entry`: the answer followers may be
+// served as it is, set only when after_fetch called it shareable (a stored
+// or confirmed 200). Otherwise `fetched` tells what the leader's fetch
+// produced (a 5xx, a refusal, a failure …) so that each follower decides
+// for itself with after_fetch on its own entry: serve that stale, or fetch
+// alone. Both empty: the leader gave up (an exception, cancellation).
+struct shared_answer {
+  std::shared_ptr<const cache::entry> entry;
+  std::optional<cache::fetch_result> fetched;
+};
 
 class flight_table {
  public:
@@ -47,7 +53,7 @@ class flight_table {
 
   // A leader's obligation to publish. Publishing nothing (destroying the
   // ticket unpublished, e.g. on an exception) releases the followers with
-  // a null answer.
+  // an empty answer.
   class leadership {
    public:
     leadership() = default;

@@ -1,15 +1,23 @@
-// The request pipeline: authenticate → authorise → forward → respond.
+// The request pipeline: authenticate → authorise → (serve through the cache
+// | pass through) → send with a pooled credential → answer the client.
+// README.md "Request flow" maps each step to its function and file.
+//
+// Seams: the pipeline reaches GitHub through an `upstream::client`, picks
+// credentials from a `credentials::credential_source` and keeps entries in a
+// `cache::cache_store`, all interfaces; the unit tests in tests/unit/proxy/
+// run it in-process against test doubles of each.
 //
 // Threading: `shared_state` is built once and read by every I/O thread (the
-// registry store inside it is thread-safe). Each I/O thread owns one
-// `request_pipeline` with its own upstream connection pools and metric
-// children, so the request path takes no lock shared between threads.
+// registry store, the credential source and the flight table inside it are
+// thread-safe). Each I/O thread owns one `request_pipeline` with its own
+// upstream client, cache handle and metric children, so the request path
+// takes no lock shared between threads.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +27,7 @@
 #include <spdlog/logger.h>
 
 #include "github_proxy/auth/registry.h"
+#include "github_proxy/cache/after_fetch.h"
 #include "github_proxy/cache/cache_store.h"
 #include "github_proxy/cache/entry.h"
 #include "github_proxy/cache/policy.h"
@@ -29,10 +38,11 @@
 #include "github_proxy/credentials/resource.h"
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/metrics/request_counters.h"
-#include "github_proxy/upstream/connection_pool.h"
+#include "github_proxy/upstream/client.h"
 #include "github_proxy/upstream/endpoint.h"
 #include "proxy/flight_table.h"
-#include "proxy/forwarding.h"
+#include "proxy/rewriting.h"
+#include "proxy/routing.h"
 
 namespace github_proxy::credentials {
 struct redis_ledger_settings;  // credentials/redis_budget_ledger.h
@@ -50,14 +60,15 @@ struct shared_state {
   metrics::families* metrics = nullptr;
   std::shared_ptr<spdlog::logger> log;         // operational messages
   std::shared_ptr<spdlog::logger> access_log;  // one line per request; null = off
-  credentials::pool* pool = nullptr;  // the credentials requests are sent with
+  credentials::credential_source* credentials = nullptr;  // who sends each request
   std::string user_agent;  // "github-proxy/VERSION"
-  // The shared ETag cache (SPEC §6); null: every request passes through.
+  // The shared ETag cache (docs/contract.md §6); null: every request passes through.
   cache::cache_backend* cache = nullptr;
   flight_table* flights = nullptr;  // coalescing across I/O threads
-  // Per-client upstream budgets (SPEC §5 "Budgets"); null: not enforced.
-  // The in-process ledger, used alone with the memory cache, and as the
-  // fallback of the per-thread Redis ledgers when `redis_budgets` is set.
+  // Per-client upstream budgets (docs/contract.md §5 "Budgets"); null: not
+  // enforced. The in-process ledger, used alone with the memory cache, and
+  // as the fallback of the per-thread Redis ledgers when `redis_budgets` is
+  // set.
   credentials::memory_budget_ledger* budgets = nullptr;
   const credentials::redis_ledger_settings* redis_budgets = nullptr;
 };
@@ -73,9 +84,28 @@ struct exchange_record {
   std::optional<auth::budget> budget;  // the client's upstream_budget
 };
 
+// One client request on its way through the pipeline: what every step
+// needs, passed by reference instead of the same five parameters each time.
+struct request_context {
+  request& req;
+  response_writer& out;
+  const client_endpoint_info& client;
+  routed_path route;
+  exchange_record record;
+  std::chrono::steady_clock::time_point started;
+};
+
+// This I/O thread's upstream client: keep-alive pools to `shared.rest` and
+// `shared.graphql`, each with this thread's share of
+// upstream.max_connections_per_host.
+std::unique_ptr<upstream::client> make_upstream_client(const shared_state& shared,
+                                                       boost::asio::any_io_executor executor);
+
 class request_pipeline {
  public:
-  request_pipeline(const shared_state& shared, boost::asio::any_io_executor executor);
+  // `upstream` is this thread's client; see upstream::make_pooled_client.
+  request_pipeline(const shared_state& shared, boost::asio::any_io_executor executor,
+                   std::unique_ptr<upstream::client> upstream);
   ~request_pipeline();
 
   // Answers `req` through `out`. Returns normally even when the client went
@@ -94,7 +124,7 @@ class request_pipeline {
                                                 const client_endpoint_info& client);
 
  private:
-  // One upstream exchange (forward.cc).
+  // One upstream exchange with its body held or relayed (fetch_upstream.cc).
   struct upstream_answer {
     bool answered = false;   // a response head arrived
     bool timed_out = false;  // when not answered, or the body stalled
@@ -107,7 +137,7 @@ class request_pipeline {
     // to the client), for the credential pool.
     boost::beast::http::fields limit_fields;
   };
-  // An answer sent with a pool credential (pooled.cc).
+  // An answer sent with a pooled credential (send_pooled.cc).
   struct pooled_answer {
     upstream_answer answer;
     // No credential could send the request: why, and when one comes back.
@@ -121,92 +151,81 @@ class request_pipeline {
     std::string_view credential;
     std::string authorization;
   };
+  // Adapts the upstream request to the credential chosen (the cache's
+  // per-credential validators).
   using credential_hook = std::function<void(request& up, const credentials::lease& l)>;
-  // What the client sees of a streamed answer besides the upstream head.
-  struct relay_context {
-    response_writer& out;
-    const request& req;
-    const routed_path& route;
-    const client_endpoint_info& client;
-    std::string_view cache_status;
+  // How a send is made: the credential to prefer, the validators, whether
+  // GitHub is expected to answer with a free 304, and the Cache-Status of
+  // an answer too large to hold (relayed as it comes).
+  struct send_options {
+    std::string_view preferred;
+    const credential_hook* prepare = nullptr;
+    bool free_revalidation = false;
+    std::string_view streamed_cache_status;
   };
 
-  request upstream_request(request& req, const routed_path& route);
-  // Sends `up` with a pool credential; `prepare` adapts it to the chosen
-  // one. GitHub saying the credential is limited or broken moves the
-  // request once to another credential (SPEC §7 "Rotation"); charges the
-  // client's budget for what the final answer cost.
-  // `free_revalidation`: a conditional request of the cache, which GitHub
-  // answers with a free 304 even when the credential's bucket is spent.
-  boost::asio::awaitable<pooled_answer> send_pooled(request& up, bool graphql, credentials::resource r,
-                                                    std::string_view preferred, const credential_hook& prepare,
-                                                    relay_context relay, exchange_record& record,
-                                                    bool free_revalidation = false);
-  // 429 (every credential exhausted) or 503 (all busy), SPEC §5 "Errors".
-  boost::asio::awaitable<void> answer_refusal(const pooled_answer& pooled, const request& req,
-                                              response_writer& out, exchange_record& record);
-  boost::asio::awaitable<upstream_answer> exchange(request& up, bool graphql, credentials::resource r,
-                                                   relay_context relay, exchange_record& record);
-  // Rewrites Link/Location for the client and sets Cache-Status.
-  void prepare_for_client(boost::beast::http::fields& fields, const request& req,
-                          const routed_path& route, const client_endpoint_info& client,
-                          std::string_view cache_status) const;
-
-  // Where a pass-through answer may be stored, and in which encoding.
+  // pass_through.cc: a request that is not served through the cache, or a
+  // cold conditional GET whose full 200 may be stored under `store`.
   struct store_target {
     std::string key;
     cache::body_encoding encoding = cache::body_encoding::identity;
   };
-  // Pass-through (forward.cc). With `store`, a storable answer is kept in
-  // the cache.
-  boost::asio::awaitable<void> forward(request& req, const routed_path& route,
-                                       response_writer& out, const client_endpoint_info& client,
-                                       exchange_record& record, const store_target* store = nullptr);
-  boost::asio::awaitable<void> relay_buffered(upstream_answer& answer, const request& req,
-                                              const routed_path& route, response_writer& out,
-                                              const client_endpoint_info& client,
-                                              std::string_view cache_status);
-  boost::asio::awaitable<void> answer_failure(const upstream_answer& answer, const request& req,
-                                              response_writer& out, exchange_record& record);
+  boost::asio::awaitable<void> pass_through(request_context& ctx, const store_target* store = nullptr);
 
-  // Through the cache (cached.cc).
-  boost::asio::awaitable<void> serve_cacheable(request& req, const routed_path& route,
-                                               response_writer& out, const client_endpoint_info& client,
-                                               exchange_record& record);
+  // serve_cacheable.cc: a GET or HEAD through the shared ETag cache.
+  boost::asio::awaitable<void> serve_cacheable(request_context& ctx, bool may_store);
   struct cache_fetch;
-  boost::asio::awaitable<cache_fetch> fetch_for_cache(request& req, const routed_path& route,
-                                                      response_writer& out,
-                                                      const client_endpoint_info& client,
-                                                      std::shared_ptr<const cache::entry> cached,
-                                                      const store_target& target, exchange_record& record);
+  boost::asio::awaitable<cache_fetch> fetch_for_cache(request_context& ctx,
+                                                      const std::shared_ptr<const cache::entry>& cached,
+                                                      const store_target& target);
   boost::asio::awaitable<std::shared_ptr<const cache::entry>> lookup(const std::string& key);
-  boost::asio::awaitable<void> store(const std::string& key, const cache::entry& e);
-  // Returns the status written (304 when the client's validators match).
-  boost::asio::awaitable<unsigned> respond_from_entry(const cache::entry& e, const request& req,
-                                                  const routed_path& route, response_writer& out,
-                                                  const client_endpoint_info& client,
-                                                  std::string_view cache_status);
-  // Budgets: refuses (429, true) a client over its upstream_budget before
-  // a request that would spend a credit; charges an answer that did.
-  boost::asio::awaitable<bool> refuse_over_budget(const request& req, response_writer& out,
-                                                  exchange_record& record);
+  // True when the entry was stored.
+  boost::asio::awaitable<bool> store(const std::string& key, const cache::entry& e);
+
+  // send_pooled.cc: which credential sends `up`, and the move to another
+  // when GitHub says that one is spent (docs/contract.md §7 "Rotation");
+  // charges the client's budget for what the final answer cost.
+  boost::asio::awaitable<pooled_answer> send_pooled(request_context& ctx, request& up, credentials::resource r,
+                                                    const send_options& options);
+
+  // fetch_upstream.cc: one upstream exchange; a body over max_object_bytes
+  // is relayed to the client as it comes.
+  request upstream_request(request_context& ctx);
+  boost::asio::awaitable<upstream_answer> fetch_upstream(request_context& ctx, request& up,
+                                                         credentials::resource r,
+                                                         std::string_view streamed_cache_status);
+
+  // budget_gate.cc: refuses (429, true) a client over its upstream_budget
+  // before a request that would spend a credit; charges an answer that did.
+  boost::asio::awaitable<bool> refuse_over_budget(request_context& ctx);
   boost::asio::awaitable<void> charge_credit(const exchange_record& record, unsigned status);
-  boost::asio::awaitable<void> respond_rate_limited(response_writer& out, const request& req,
-                                                    std::chrono::seconds retry_after,
-                                                    std::string_view message, exchange_record& record);
-  boost::asio::awaitable<void> respond_error(response_writer& out, unsigned status,
-                                             std::string_view message, unsigned version,
-                                             bool keep_alive, exchange_record& record);
-  void finish(const request& req, const exchange_record& record,
-              std::chrono::steady_clock::time_point started);
+
+  // respond.cc: every answer the client gets.
+  // Rewrites Link/Location for the client and sets Cache-Status.
+  void prepare_for_client(boost::beast::http::fields& fields, const request_context& ctx,
+                          std::string_view cache_status) const;
+  boost::asio::awaitable<void> relay_buffered(request_context& ctx, upstream_answer& answer,
+                                              std::string_view cache_status);
+  // Sets record.status to what was written (304 when the client's own
+  // validators match the entry).
+  boost::asio::awaitable<void> respond_from_entry(request_context& ctx, const cache::entry& e,
+                                                  std::string_view cache_status);
+  // 429 (every credential exhausted) or 503 (all busy), docs/contract.md §5 "Errors".
+  boost::asio::awaitable<void> answer_refusal(request_context& ctx, const pooled_answer& pooled);
+  boost::asio::awaitable<void> answer_failure(request_context& ctx, const upstream_answer& answer);
+  boost::asio::awaitable<void> respond_rate_limited(request_context& ctx, std::chrono::seconds retry_after,
+                                                    std::string_view message);
+  boost::asio::awaitable<void> respond_error(request_context& ctx, unsigned status, std::string_view message);
+
+  // request_pipeline.cc: metrics and the access log line.
+  void finish(const request_context& ctx);
 
   const shared_state& shared_;
   boost::asio::any_io_executor executor_;
+  std::unique_ptr<upstream::client> upstream_;
   std::unique_ptr<cache::cache_store> store_;  // null: no cache
   std::unique_ptr<credentials::budget_ledger> redis_budgets_;  // this thread's, with Redis
   credentials::budget_ledger* budgets_ = nullptr;             // the one to use; null: none
-  std::unique_ptr<upstream::connection_pool> rest_pool_;
-  std::unique_ptr<upstream::connection_pool> graphql_pool_;  // null when same origin
   metrics::request_counters counters_;
 };
 

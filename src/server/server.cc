@@ -80,7 +80,9 @@ server::server(server_options options) : options_(std::move(options)) {
   }
   for (unsigned i = 0; i < cfg.listen.threads; ++i) {
     auto w = std::make_unique<worker>();
-    w->pipeline = std::make_unique<proxy::request_pipeline>(*options_.shared, w->context.get_executor());
+    w->pipeline = std::make_unique<proxy::request_pipeline>(
+        *options_.shared, w->context.get_executor(),
+        proxy::make_upstream_client(*options_.shared, w->context.get_executor()));
     workers_.push_back(std::move(w));
   }
   listeners_ = std::make_unique<listeners>();

@@ -161,7 +161,21 @@ struct credential_report {
   unsigned renewal_status = 0;
 };
 
-class pool {
+// Where the request pipeline gets the credential for each request: the
+// pool below in the daemon, a test double in the pipeline's unit tests
+// (tests/unit/proxy/). The contract is the pool's, documented there.
+class credential_source {
+ public:
+  virtual ~credential_source() = default;
+  virtual boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred,
+                                                      std::span<const std::string_view> exclude,
+                                                      bool free_revalidation) = 0;
+  virtual verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers,
+                           std::string_view body) = 0;
+  virtual void abandon(lease& l) = 0;
+};
+
+class pool final : public credential_source {
  public:
   struct build_result {
     std::unique_ptr<pool> value;              // set when errors is empty
@@ -174,7 +188,7 @@ class pool {
   static build_result from_config(const config::config& cfg, const clock& time,
                                   std::shared_ptr<token_issuer> issuer, pool_options options = {});
 
-  ~pool();
+  ~pool() override;
   pool(const pool&) = delete;
   pool& operator=(const pool&) = delete;
 
@@ -197,7 +211,7 @@ class pool {
   // cooling and broken credentials are still skipped.
   boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred = {},
                                               std::span<const std::string_view> exclude = {},
-                                              bool free_revalidation = false);
+                                              bool free_revalidation = false) override;
 
   // The upstream answered `l`'s request: records X-RateLimit-* and the
   // verdict of classify_response (pass the decoded body: GraphQL's 200
@@ -208,10 +222,11 @@ class pool {
   // within replication_grace. Returns the verdict: the caller retries once on
   // another credential for primary_limit, secondary_limit and bad_credential.
   // A closed lease changes nothing (the verdict is still computed).
-  verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers, std::string_view body);
+  verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers,
+                   std::string_view body) override;
 
   // The upstream failed without an answer: closes the lease, nothing else.
-  void abandon(lease& l);
+  void abandon(lease& l) override;
 
   // For /readyz: some credential's secret works or may work — a token not
   // broken, or an App holding a usable token or whose last renewal did not

@@ -1,5 +1,7 @@
-// Pure decisions of the forwarding step (SPEC §5 "Paths", "Forwarding",
-// "Rewriting", "Errors"). No I/O here: every function is tested without
+// What the proxy changes in messages on their way through (SPEC §5
+// "Forwarding", "Rewriting", "Errors"): the request fields sent upstream,
+// the hop-by-hop fields of answers, Link and Location URLs, error bodies and
+// the target as logged. No I/O here: every function is tested without
 // sockets in tests/unit/proxy/.
 #pragma once
 
@@ -10,32 +12,6 @@
 #include <boost/beast/http/status.hpp>
 
 namespace github_proxy::proxy {
-
-// How the client addressed the API, and where the request goes upstream.
-struct routed_path {
-  std::string_view client_prefix;  // "/api/v3" (GHES layout) or "" (api.github.com layout)
-  std::string_view path_and_query; // the target without the client prefix, byte for byte
-  bool graphql = false;            // /graphql or /api/graphql
-};
-
-// Splits a request target into its layout prefix and the GitHub path.
-// `/api/v3/repos/x` → {"/api/v3", "/repos/x"}; `/api/graphql` → graphql.
-// Returns false for a target that is not origin-form (`/…`).
-bool route_target(std::string_view target, routed_path& out);
-
-// base_path + path_and_query, with "/" for the API root ("/api/v3" alone).
-std::string upstream_target(std::string_view base_path, std::string_view path_and_query);
-
-// The GraphQL endpoint's path + the query of `/graphql?…` (GraphQL URLs
-// have no sub-paths: `/graphql/x` keeps its suffix and gets GitHub's 404).
-std::string graphql_upstream_target(std::string_view graphql_base_path,
-                                    std::string_view path_and_query);
-
-// The path part of a target (before '?').
-std::string_view path_of(std::string_view target);
-
-// True for hop-by-hop fields (RFC 9110 §7.6.1) and the ones the proxy owns.
-bool is_hop_by_hop(std::string_view name);
 
 // Copies the end-to-end request fields of `in` into `out`, without hop-by-hop
 // fields (including those named in `Connection`), Host, Authorization,

@@ -1,51 +1,18 @@
-#include "proxy/forwarding.h"
+#include "proxy/rewriting.h"
 
-#include <array>
 #include <vector>
 
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/rfc7230.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include "common/http_fields.h"
 
 namespace github_proxy::proxy {
 
 namespace http = boost::beast::http;
-using boost::beast::iequals;
 
 namespace {
-
-constexpr std::string_view ghes_rest_prefix = "/api/v3";
-constexpr std::string_view ghes_graphql = "/api/graphql";
-constexpr std::string_view graphql_path = "/graphql";
-
-bool starts_with_segment(std::string_view target, std::string_view prefix) {
-  if (!target.starts_with(prefix)) return false;
-  if (target.size() == prefix.size()) return true;
-  const char next = target[prefix.size()];
-  return next == '/' || next == '?';
-}
-
-// RFC 9110 §7.6.1 connection-specific fields, plus the legacy ones.
-constexpr std::array<std::string_view, 9> hop_by_hop_fields = {
-    "connection", "keep-alive",  "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te",         "trailer",     "transfer-encoding", "upgrade"};
-
-// Fields named in `Connection` are hop-by-hop too.
-std::vector<std::string> connection_options(const http::fields& fields) {
-  std::vector<std::string> names;
-  for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it) {
-    for (auto token : http::token_list(it->value())) names.emplace_back(token);
-  }
-  return names;
-}
-
-bool named_in(const std::vector<std::string>& names, std::string_view name) {
-  for (const auto& n : names) {
-    if (iequals(n, name)) return true;
-  }
-  return false;
-}
 
 std::string rewrite_url(std::string_view url, std::string_view upstream_prefix,
                         std::string_view public_prefix, bool& changed) {
@@ -62,55 +29,8 @@ std::string rewrite_url(std::string_view url, std::string_view upstream_prefix,
 
 }  // namespace
 
-bool route_target(std::string_view target, routed_path& out) {
-  if (target.empty() || target.front() != '/') return false;
-  out = {};
-  if (starts_with_segment(target, ghes_graphql)) {
-    out.client_prefix = target.substr(0, 4);  // "/api"
-    out.path_and_query = target.substr(4);    // "/graphql…"
-    out.graphql = true;
-    return true;
-  }
-  if (starts_with_segment(target, ghes_rest_prefix)) {
-    out.client_prefix = target.substr(0, ghes_rest_prefix.size());
-    out.path_and_query = target.substr(ghes_rest_prefix.size());  // may be "" or "?…"
-  } else {
-    out.path_and_query = target;
-  }
-  out.graphql = starts_with_segment(out.path_and_query, graphql_path);
-  return true;
-}
-
-std::string upstream_target(std::string_view base_path, std::string_view path_and_query) {
-  std::string out;
-  out.reserve(base_path.size() + path_and_query.size() + 1);
-  out.append(base_path);
-  // "/api/v3" alone (or "/api/v3?x") is the API root.
-  if (path_and_query.empty() || path_and_query.front() == '?') out.push_back('/');
-  out.append(path_and_query);
-  return out;
-}
-
-std::string graphql_upstream_target(std::string_view graphql_base_path,
-                                    std::string_view path_and_query) {
-  std::string out(graphql_base_path.empty() ? graphql_path : graphql_base_path);
-  out.append(path_and_query.substr(std::min(graphql_path.size(), path_and_query.size())));
-  return out;
-}
-
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
-
-bool is_hop_by_hop(std::string_view name) {
-  for (auto f : hop_by_hop_fields) {
-    if (iequals(f, name)) return true;
-  }
-  return false;
-}
-
 void copy_request_fields(const http::fields& in, http::fields& out) {
-  const auto named = connection_options(in);
+  const common::connection_options named(in);
   for (const auto& field : in) {
     switch (field.name()) {
       case http::field::host:
@@ -123,21 +43,20 @@ void copy_request_fields(const http::fields& in, http::fields& out) {
         break;
     }
     const auto name = field.name_string();
-    if (is_hop_by_hop(name) || (!named.empty() && named_in(named, name))) continue;
+    if (named.hop_by_hop(name)) continue;
     out.insert(field.name(), name, field.value());
   }
 }
 
 void strip_response_hop_by_hop(http::fields& fields) {
-  const auto named = connection_options(fields);
-  for (auto it = fields.begin(); it != fields.end();) {
-    const auto name = it->name_string();
-    if (is_hop_by_hop(name) || (!named.empty() && named_in(named, name))) {
-      it = fields.erase(it);
-    } else {
-      ++it;
-    }
+  const common::connection_options named(fields);
+  // Erasing invalidates the views `named` holds into the Connection line:
+  // collect first, erase after.
+  std::vector<http::fields::const_iterator> doomed;
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (named.hop_by_hop(it->name_string())) doomed.push_back(it);
   }
+  for (auto it : doomed) fields.erase(it);
 }
 
 std::string rewrite_link(std::string_view link, std::string_view upstream_prefix,

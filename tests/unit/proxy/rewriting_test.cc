@@ -1,4 +1,5 @@
-#include "proxy/forwarding.h"
+#include "proxy/rewriting.h"
+#include "proxy/routing.h"
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/json/parse.hpp>

@@ -1,0 +1,34 @@
+// Per-client upstream budgets (docs/contract.md §5 "Budgets"): a client over
+// its budget is refused before a request that would spend a credit, and
+// every answer that did spend one is charged to it.
+#include <fmt/format.h>
+
+#include "proxy/request_pipeline.h"
+
+namespace github_proxy::proxy {
+
+namespace asio = boost::asio;
+using metrics::cache_outcome;
+
+asio::awaitable<bool> request_pipeline::refuse_over_budget(request_context& ctx) {
+  auto& record = ctx.record;
+  if (!record.budget || !budgets_) co_return false;
+  const auto status = co_await budgets_->check(record.client, *record.budget);
+  if (!status.exceeded) co_return false;
+  counters_.rejected(record.client, metrics::reject_reason::budget).Increment();
+  record.cache = cache_outcome::rejected;
+  co_await respond_rate_limited(
+      ctx, status.retry_after,
+      fmt::format("Upstream budget exceeded for client {}: {} credits per {} s. Answers the cache can "
+                  "revalidate for free are still served.",
+                  record.client, record.budget->credits, record.budget->window.count()));
+  co_return true;
+}
+
+asio::awaitable<void> request_pipeline::charge_credit(const exchange_record& record, unsigned status) {
+  if (!credentials::spends_upstream_credit(status)) co_return;
+  counters_.client_credits(record.client).Increment();
+  if (record.budget && budgets_) co_await budgets_->charge(record.client, *record.budget, 1);
+}
+
+}  // namespace github_proxy::proxy

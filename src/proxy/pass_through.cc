@@ -1,0 +1,65 @@
+// request_pipeline::pass_through — a request that does not go through the
+// cache (writes, GraphQL, /search, …), read top to bottom: the budget gate
+// → build the upstream request → send it with a pooled credential → relay
+// the answer. A cold conditional GET comes here too, with a `store` target:
+// its full 200 is stored, its 304 never.
+#include <boost/beast/http.hpp>
+
+#include "github_proxy/credentials/resource.h"
+#include "proxy/request_pipeline.h"
+
+namespace github_proxy::proxy {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using metrics::cache_outcome;
+
+namespace {
+
+constexpr std::string_view status_bypass = "github-proxy; fwd=bypass";
+constexpr std::string_view status_not_stored = "github-proxy; fwd=miss";
+constexpr std::string_view status_stored = "github-proxy; fwd=miss; stored";
+
+}  // namespace
+
+asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const store_target* store_key) {
+  auto& req = ctx.req;
+  if (!store_key) ctx.record.cache = cache_outcome::bypass;
+  const auto resource = credentials::infer_resource(req.method_string(), path_of(ctx.route.path_and_query));
+  if (co_await refuse_over_budget(ctx)) co_return;
+  auto up = upstream_request(ctx);
+  if (store_key) {
+    // Stored bodies are identity or gzip, as the key says.
+    up.set(http::field::accept_encoding, store_key->encoding == cache::body_encoding::gzip ? "gzip" : "identity");
+  } else if (ctx.route.graphql) {
+    // GraphQL's rate-limit errors come in a 200's body, which the credential
+    // source must be able to read.
+    up.set(http::field::accept_encoding, "identity");
+  }
+  send_options options;
+  options.streamed_cache_status = store_key ? status_not_stored : status_bypass;
+  auto pooled = co_await send_pooled(ctx, up, resource, options);
+  if (pooled.refused) {
+    co_await answer_refusal(ctx, pooled);
+    co_return;
+  }
+  auto& answer = pooled.answer;
+  if (answer.streamed) co_return;
+  if (!answer.answered || answer.failed) {
+    co_await answer_failure(ctx, answer);
+    co_return;
+  }
+  if (store_key && req.method() == http::verb::get &&
+      cache::response_storable(answer.status, answer.head, answer.body.size(), shared_.cfg->cache.max_object_bytes)) {
+    const auto e = cache::make_entry(answer.status, answer.head, answer.body, pooled.credential,
+                                     pooled.authorization, up[http::field::accept],
+                                     std::chrono::system_clock::now());
+    // Stored before answering, so that Cache-Status can say whether it was.
+    const bool stored = co_await store(store_key->key, e);
+    co_await relay_buffered(ctx, answer, stored ? status_stored : status_not_stored);
+    co_return;
+  }
+  co_await relay_buffered(ctx, answer, options.streamed_cache_status);
+}
+
+}  // namespace github_proxy::proxy

@@ -1,0 +1,268 @@
+// request_pipeline::serve_cacheable — a GET or HEAD through the shared ETag
+// cache (docs/contract.md §6), read top to bottom:
+//   key → look the entry up → lead or follow the flight for the key →
+//   the leader revalidates the entry (or fetches it) upstream →
+//   cache::after_fetch decides → carry the action out (store, erase) →
+//   publish to followers → answer (a 304 when the client's own validators
+//   match the confirmed entry).
+// Every decision is a pure function of cache/ (policy.h, after_fetch.h);
+// this file only carries them out against the store and upstream.
+#include <boost/beast/http.hpp>
+
+#include "common/http_fields.h"
+#include "github_proxy/cache/key.h"
+#include "github_proxy/credentials/classify.h"
+#include "proxy/request_pipeline.h"
+
+namespace github_proxy::proxy {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using cache::fetch_action;
+using metrics::cache_outcome;
+
+namespace {
+
+constexpr std::string_view status_not_stored = "github-proxy; fwd=miss";
+
+// An answer that is not stored, shaped as an entry so that it is answered
+// like any other.
+std::shared_ptr<cache::entry> unstored_answer(unsigned status, const http::fields& head, std::string body) {
+  auto e = std::make_shared<cache::entry>();
+  e->status = status;
+  for (const auto& field : head) e->headers.emplace_back(field.name_string(), field.value());
+  e->body = std::move(body);
+  return e;
+}
+
+bool same_owner(const cache::entry& a, const cache::entry& b) {
+  return a.etag == b.etag && a.credential == b.credential &&
+         a.authorization_fingerprint == b.authorization_fingerprint && a.last_modified == b.last_modified;
+}
+
+// What a fetch produced, as cache::after_fetch reads it.
+cache::fetch_result fetch_result_of(const auto& pooled, std::size_t max_object_bytes) {
+  cache::fetch_result r;
+  const auto& answer = pooled.answer;
+  if (pooled.refused) {
+    r.kind = cache::fetch_kind::refused;
+    r.busy = pooled.outcome == credentials::selection_outcome::busy;
+  } else if (answer.streamed) {
+    r.kind = cache::fetch_kind::streamed;
+    r.status = answer.status;
+  } else if (!answer.answered || answer.failed) {
+    r.kind = cache::fetch_kind::failed;
+    r.timed_out = answer.timed_out;
+  } else if (pooled.rate_limited) {
+    r.kind = cache::fetch_kind::rate_limited;
+    r.status = answer.status;
+  } else {
+    r.kind = cache::fetch_kind::answered;
+    r.status = answer.status;
+    r.storable = cache::response_storable(answer.status, answer.head, answer.body.size(), max_object_bytes);
+  }
+  return r;
+}
+
+}  // namespace
+
+// What one upstream exchange for the cache produced.
+struct request_pipeline::cache_fetch {
+  pooled_answer pooled;
+  cache::fetch_result result;
+  cache::revalidation plan;  // the validators sent (when revalidating)
+  std::string accept_sent;   // the Accept sent upstream (empty: none)
+};
+
+asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
+  auto got = co_await store_->get(key);
+  if (!got.value) co_return nullptr;  // a miss, or the backend failed (counted by its hook)
+  auto decoded = cache::decode(*got.value);
+  if (!decoded) co_return nullptr;  // another format version: a miss, overwritten on store
+  co_return std::make_shared<const cache::entry>(std::move(*decoded));
+}
+
+asio::awaitable<bool> request_pipeline::store(const std::string& key, const cache::entry& e) {
+  if (!store_) co_return false;
+  // Failures are counted by the backend's hook; the answer is served anyway.
+  const auto error = co_await store_->put(key, cache::encode(e), std::chrono::seconds(0));
+  co_return !error;
+}
+
+asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache(
+    request_context& ctx, const std::shared_ptr<const cache::entry>& cached, const store_target& target) {
+  cache_fetch fetch;
+  const auto resource = credentials::infer_resource("GET", path_of(ctx.route.path_and_query));
+
+  auto up = upstream_request(ctx);
+  // A HEAD with an entry revalidates it like a GET: the 304 is as cheap.
+  if (cached) up.method(http::verb::get);
+  up.set(http::field::accept_encoding, target.encoding == cache::body_encoding::gzip ? "gzip" : "identity");
+  // The validators are the proxy's to choose: the client's are answered from
+  // the confirmed entry afterwards.
+  up.erase(http::field::if_none_match);
+  up.erase(http::field::if_modified_since);
+  if (cached) {
+    // GitHub hashes the Accept bytes into the ETag: send the entry's.
+    if (cached->accept.empty()) {
+      up.erase(http::field::accept);
+    } else {
+      up.set(http::field::accept, cached->accept);
+    }
+  }
+  fetch.accept_sent = std::string(up[http::field::accept]);
+  // ETags are per credential: the validators depend on who sends it,
+  // preferably the credential that fetched the entry (docs/contract.md §6).
+  const credential_hook validators = [&](request& r, const credentials::lease& l) {
+    if (!cached) return;
+    fetch.plan = cache::revalidation_plan(*cached, l.name, l.authorization);
+    r.erase(http::field::if_none_match);
+    r.erase(http::field::if_modified_since);
+    if (!fetch.plan.if_none_match.empty()) r.set(http::field::if_none_match, fetch.plan.if_none_match);
+    if (!fetch.plan.if_modified_since.empty()) r.set(http::field::if_modified_since, fetch.plan.if_modified_since);
+  };
+  send_options options;
+  options.preferred = cached ? std::string_view(cached->credential) : std::string_view{};
+  options.prepare = &validators;
+  options.free_revalidation = cached != nullptr;
+  options.streamed_cache_status = status_not_stored;
+  fetch.pooled = co_await send_pooled(ctx, up, resource, options);
+  fetch.result = fetch_result_of(fetch.pooled, shared_.cfg->cache.max_object_bytes);
+  co_return fetch;
+}
+
+asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bool may_store) {
+  auto& req = ctx.req;
+  auto& record = ctx.record;
+  const auto path = path_of(ctx.route.path_and_query);
+  const auto query = ctx.route.path_and_query.size() > path.size()
+                         ? ctx.route.path_and_query.substr(path.size() + 1)
+                         : std::string_view{};
+  store_target target;
+  target.encoding = common::accepts_gzip(req[http::field::accept_encoding]) ? cache::body_encoding::gzip
+                                                                            : cache::body_encoding::identity;
+  target.key = cache::cache_key(cache::method_class::get, path, query, req[http::field::accept],
+                                req["X-GitHub-Api-Version"], target.encoding);
+  const cache::after_fetch_options decide{shared_.cfg->cache.serve_stale ==
+                                          config::serve_stale_mode::on_upstream_error};
+
+  auto cached = co_await lookup(target.key);
+  const bool client_conditional = req.find(http::field::if_none_match) != req.end() ||
+                                  req.find(http::field::if_modified_since) != req.end();
+  const bool head = req.method() == http::verb::head;
+  if (!cached && (client_conditional || head)) {
+    // Nothing to answer from: the client's own conditional request (or HEAD)
+    // goes through as sent. Its 304 is never stored; a full GET 200 is.
+    record.cache = cache_outcome::miss;
+    co_await pass_through(ctx, head || !may_store ? nullptr : &target);
+    co_return;
+  }
+
+  // Coalescing: one upstream exchange per key at a time.
+  auto joined = shared_.flights->join(target.key);
+  if (joined.follow) {
+    const auto deadline = std::chrono::steady_clock::now() + shared_.cfg->upstream.request_timeout;
+    const auto shared = co_await flight_table::wait(joined.follow, executor_, deadline);
+    if (shared && shared->entry) {
+      record.cache = cache_outcome::coalesced;
+      counters_.credits_saved(record.client).Increment();
+      co_await respond_from_entry(ctx, *shared->entry, cache::cache_status_coalesced);
+      co_return;
+    }
+    // Nothing safe to share: what the leader's fetch means for this
+    // request's own entry. Its stale entry may serve; otherwise fetch alone.
+    if (shared && shared->fetched && cached) {
+      const auto verdict = cache::after_fetch(cached.get(), *shared->fetched, may_store, decide);
+      if (verdict.action == fetch_action::serve_stale) {
+        record.cache = verdict.outcome;
+        co_await respond_from_entry(ctx, *cached, cache::cache_status_text(verdict, false).view());
+        co_return;
+      }
+    }
+  }
+
+  // Over budget, only what the cache can revalidate for free is served (a
+  // refusing leader releases its followers, who decide for themselves).
+  if (!cached && co_await refuse_over_budget(ctx)) co_return;
+  auto fetch = co_await fetch_for_cache(ctx, cached, target);
+  const auto verdict = cache::after_fetch(cached.get(), fetch.result, may_store, decide);
+  auto& pooled = fetch.pooled;
+  auto& answer = pooled.answer;
+  if (cached && fetch.plan.derived && fetch.result.kind == cache::fetch_kind::answered) {
+    (answer.status == 304 ? shared_.metrics->derivation_not_modified : shared_.metrics->derivation_modified)
+        ->Increment();
+  }
+
+  // Carry the action out against the store; `served` is what this client
+  // (and, when shareable, every follower) is answered from.
+  std::shared_ptr<const cache::entry> served;
+  bool stored = false;
+  switch (verdict.action) {
+    case fetch_action::confirm: {
+      // The stored body with the fresh end-to-end fields of the 304.
+      auto confirmed = std::make_shared<cache::entry>(*cached);
+      cache::merge_not_modified(*confirmed, answer.head, pooled.credential, pooled.authorization);
+      // Only a new owner or validator is worth writing back: the fields a
+      // 304 refreshes are merged again on every use.
+      if (verdict.may_store && !same_owner(*confirmed, *cached)) stored = co_await store(target.key, *confirmed);
+      served = std::move(confirmed);
+      break;
+    }
+    case fetch_action::replace: {
+      auto fresh = std::make_shared<cache::entry>(cache::make_entry(answer.status, answer.head, std::move(answer.body),
+                                                                    pooled.credential, pooled.authorization,
+                                                                    fetch.accept_sent, std::chrono::system_clock::now()));
+      stored = co_await store(target.key, *fresh);
+      served = std::move(fresh);
+      break;
+    }
+    case fetch_action::erase_and_share:
+      co_await store_->erase(target.key);
+      [[fallthrough]];
+    case fetch_action::share_unstored:
+      served = unstored_answer(answer.status, answer.head, std::move(answer.body));
+      break;
+    case fetch_action::refuse:
+    case fetch_action::serve_stale:
+    case fetch_action::fail:
+    case fetch_action::relayed:
+      break;
+  }
+  if (joined.lead) joined.lead->publish(shared_answer{verdict.shareable ? served : nullptr, fetch.result});
+
+  record.cache = verdict.outcome;
+  if (verdict.credit_saved) counters_.credits_saved(record.client).Increment();
+  const cache::cache_status_text cache_status(verdict, stored);
+  switch (verdict.action) {
+    case fetch_action::relayed:
+      co_return;
+    case fetch_action::serve_stale:
+      co_await respond_from_entry(ctx, *cached, cache_status.view());
+      co_return;
+    case fetch_action::fail:
+      co_await answer_failure(ctx, answer);
+      co_return;
+    case fetch_action::refuse:
+      if (fetch.result.kind == cache::fetch_kind::rate_limited) {
+        // GitHub refused it for every credential asked: like no credential
+        // at all, and the entry stays for when the credits are back.
+        pooled.refused = true;
+        pooled.outcome = credentials::selection_outcome::exhausted;
+        if (!pooled.retry_after) {
+          const auto limits = credentials::parse_rate_limit_headers(answer.head);
+          if (limits.reset) {
+            pooled.retry_after = std::max(
+                std::chrono::seconds(1),
+                std::chrono::duration_cast<std::chrono::seconds>(
+                    *limits.reset - std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now())));
+          }
+        }
+      }
+      co_await answer_refusal(ctx, pooled);
+      co_return;
+    default:
+      co_await respond_from_entry(ctx, *served, cache_status.view());
+  }
+}
+
+}  // namespace github_proxy::proxy
