@@ -1,4 +1,4 @@
-// github-proxy: wiring only. Load config → build objects → run (SPEC §2).
+// github-proxy: wiring only. Load config → build objects → run (docs/contract.md §2).
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/logging.h"
 #include "github_proxy/auth/registry.h"
@@ -150,6 +151,8 @@ int serve(const std::string& config_file, const std::string& ready_file) {
 
   auto loggers = logging::make_loggers(cfg.logging);
   auto& log = *loggers.main;
+  // Components given no logger (App token renewals) log through the default.
+  spdlog::set_default_logger(loggers.main);
 
 
   metrics::families metrics(GITHUB_PROXY_VERSION);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -18,6 +17,7 @@
 #include <optional>
 
 #include "auth/digest.h"
+#include "common/log_escaped.h"
 
 namespace github_proxy::auth {
 namespace {
@@ -235,7 +235,7 @@ void registry_reloader::start() {
   asio::dispatch(state_->strand, [self = state_] {
     if (self->started || self->stopped) return;
     self->started = true;
-    asio::co_spawn(self->strand, state::poll_loop(self), asio::detached);
+    asio::co_spawn(self->strand, state::poll_loop(self), common::log_escaped("registry reload", self->logger));
   });
 }
 

@@ -6,7 +6,6 @@
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/container/small_vector.hpp>
 #include <openssl/crypto.h>
@@ -15,6 +14,7 @@
 #include "credentials/pool_state.h"
 #include "credentials/wake_list.h"
 #include "github_proxy/credentials/secrets.h"
+#include "common/log_escaped.h"
 
 namespace github_proxy::credentials {
 
@@ -262,7 +262,7 @@ asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferre
     auto step = s.try_acquire(r, preferred, exclude, free_revalidation);
     // Renewals run detached: a caller that gives up (or is cancelled) does
     // not cancel the renewal the other waiters count on.
-    for (const auto index : step.renewals) asio::co_spawn(executor, detail::renew(state_, index), asio::detached);
+    for (const auto index : step.renewals) asio::co_spawn(executor, detail::renew(state_, index), common::log_escaped("App token renewal"));
 
     if (step.granted) {
       acquisition out;

@@ -9,7 +9,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +20,7 @@
 #include "github_proxy/cache/cache_store.h"
 #include "redis/asio_adapter.h"
 #include "redis/pending_command.h"
+#include "common/log_escaped.h"
 
 namespace github_proxy::redis {
 
@@ -361,7 +361,7 @@ void connection::impl::on_reply(redisAsyncContext* context, void* reply, void* p
 connection::connection(asio::any_io_executor executor, connection_options options)
     : impl_(std::make_shared<impl>(executor, std::move(options))) {
   // The coroutine holds the impl; it ends soon after stop().
-  asio::co_spawn(executor, [self = impl_] { return self->run(); }, asio::detached);
+  asio::co_spawn(executor, [self = impl_] { return self->run(); }, common::log_escaped("Redis connection"));
 }
 
 connection::~connection() { impl_->stop(); }

@@ -9,11 +9,11 @@
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include "redis/asio_adapter.h"
 #include "redis/connection.h"
 #include "redis/redis_url.h"
+#include "common/log_escaped.h"
 
 namespace github_proxy::redis {
 
@@ -158,7 +158,8 @@ class redis_store final : public cache::cache_store {
 
   void after_operation() {
     if (!settings_.stats->claim(link_clock::now())) return;
-    asio::co_spawn(executor_, sample_stats(connection_, settings_.stats), asio::detached);
+    asio::co_spawn(executor_, sample_stats(connection_, settings_.stats),
+                   common::log_escaped("Redis cache stats sampler"));
   }
 
   asio::any_io_executor executor_;

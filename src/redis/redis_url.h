@@ -1,4 +1,4 @@
-// `cache.redis.url` (SPEC §3): redis://[[user]:password@]host[:port][/db].
+// `cache.redis.url` (docs/contract.md §3): redis://[[user]:password@]host[:port][/db].
 #pragma once
 
 #include <cstdint>

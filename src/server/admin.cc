@@ -4,11 +4,12 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+
+#include "common/log_escaped.h"
 
 namespace github_proxy::server {
 
@@ -85,7 +86,7 @@ asio::awaitable<void> run_admin(asio::ip::tcp::acceptor& acceptor, admin_handler
     asio::co_spawn(acceptor.get_executor(),
                    [stream = beast::tcp_stream(std::move(socket)), shared, open]() mutable
                    -> asio::awaitable<void> { co_await admin_session(std::move(stream), *shared, open); },
-                   asio::detached);
+                   common::log_escaped("admin session"));
   }
 }
 
