@@ -71,11 +71,40 @@ void request_pipeline::close_idle_connections() {
 asio::awaitable<void> request_pipeline::handle(request& req, response_writer& out,
                                                const client_endpoint_info& client) {
   request_context ctx{req, out, client, {}, {}, std::chrono::steady_clock::now()};
+  // Whatever goes wrong inside, the client gets an answer (or a closed
+  // connection once its answer has started), and the request is counted and
+  // logged like any other.
+  std::string escaped;
+  try {
+    co_await dispatch(ctx);
+  } catch (const std::exception& e) {
+    escaped = e.what();
+  } catch (...) {
+    escaped = "an exception of unknown type";
+  }
+  if (!escaped.empty()) {
+    if (shared_.log) {
+      shared_.log->error("request {} {} failed inside the proxy: {}", ctx.req.method_string(),
+                         loggable_target(ctx.req.target()), escaped);
+    }
+    co_await respond_error(ctx, 500, "The proxy failed to handle this request");
+  }
+  finish(ctx);
+}
+
+asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
+  auto& req = ctx.req;
   if (!route_target(req.target(), ctx.route)) {
     counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
     ctx.record.cache = cache_outcome::rejected;
     co_await respond_error(ctx, 400, "Request target must be an absolute path");
-    finish(ctx);
+    co_return;
+  }
+  if (req.method() == http::verb::trace && !req.body().empty()) {
+    // RFC 9110 §9.3.8: a TRACE request has no content.
+    counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
+    ctx.record.cache = cache_outcome::rejected;
+    co_await respond_error(ctx, 400, "A TRACE request must not have a body");
     co_return;
   }
 
@@ -92,7 +121,6 @@ asio::awaitable<void> request_pipeline::handle(request& req, response_writer& ou
     counters_.rejected(ctx.record.client, reason_of(verdict.kind)).Increment();
     ctx.record.cache = cache_outcome::rejected;
     co_await respond_error(ctx, status_of(verdict.kind), verdict.message);
-    finish(ctx);
     co_return;
   }
 
@@ -104,12 +132,10 @@ asio::awaitable<void> request_pipeline::handle(request& req, response_writer& ou
         cache::request_cacheability(req.method_string(), path_of(ctx.route.path_and_query), req.base());
     if (cacheability.cacheable) {
       co_await serve_cacheable(ctx, cacheability.may_store);
-      finish(ctx);
       co_return;
     }
   }
   co_await pass_through(ctx);
-  finish(ctx);
 }
 
 asio::awaitable<void> request_pipeline::reject_malformed(unsigned status, std::string_view message,
@@ -130,10 +156,8 @@ void request_pipeline::finish(const request_context& ctx) {
   const auto& record = ctx.record;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started).count();
-  counters_.requests(record.client, metrics::classify_method(ctx.req.method_string()), record.status,
-                     record.cache)
-      .Increment();
-  shared_.metrics->request_duration[static_cast<std::size_t>(record.cache)]->Observe(seconds);
+  // The log line before the counters: whoever sees the count (a test, a
+  // scrape) can rely on the line being written.
   if (shared_.access_log) {
     logging::access_line line{record.client,
                               ctx.req.method_string(),
@@ -147,6 +171,10 @@ void request_pipeline::finish(const request_context& ctx) {
     logging::write_access_line(*shared_.access_log, line,
                                shared_.cfg->logging.format == config::log_format::json);
   }
+  counters_.requests(record.client, metrics::classify_method(ctx.req.method_string()), record.status,
+                     record.cache)
+      .Increment();
+  shared_.metrics->request_duration[static_cast<std::size_t>(record.cache)]->Observe(seconds);
 }
 
 }  // namespace github_proxy::proxy

@@ -164,6 +164,9 @@ class request_pipeline {
     std::string_view streamed_cache_status;
   };
 
+  // request_pipeline.cc: route, authorise, choose cache or pass-through.
+  boost::asio::awaitable<void> dispatch(request_context& ctx);
+
   // pass_through.cc: a request that is not served through the cache, or a
   // cold conditional GET whose full 200 may be stored under `store`.
   struct store_target {
