@@ -1,5 +1,7 @@
 #include "common/logging.h"
 
+#include <algorithm>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
 #include <fmt/format.h>
@@ -30,8 +32,50 @@ std::unique_ptr<spdlog::formatter> make_formatter(const std::string& pattern) {
 
 }  // namespace
 
+std::string valid_utf8(std::string_view text) {
+  // RFC 3629 §4: the well-formed sequences; anything else (a stray
+  // continuation byte, an overlong form, a surrogate, past U+10FFFF, a
+  // sequence cut short) becomes U+FFFD, one per offending byte.
+  static constexpr std::string_view replacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(text.size());
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto in = [](unsigned char b, unsigned char lo, unsigned char hi) { return b >= lo && b <= hi; };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char b0 = byte(i);
+    std::size_t n = 0;
+    if (b0 < 0x80) {
+      n = 1;
+    } else if (in(b0, 0xC2, 0xDF)) {
+      if (i + 1 < text.size() && in(byte(i + 1), 0x80, 0xBF)) n = 2;
+    } else if (in(b0, 0xE0, 0xEF)) {
+      const unsigned char lo = b0 == 0xE0 ? 0xA0 : 0x80, hi = b0 == 0xED ? 0x9F : 0xBF;
+      if (i + 2 < text.size() && in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF)) n = 3;
+    } else if (in(b0, 0xF0, 0xF4)) {
+      const unsigned char lo = b0 == 0xF0 ? 0x90 : 0x80, hi = b0 == 0xF4 ? 0x8F : 0xBF;
+      if (i + 3 < text.size() && in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) &&
+          in(byte(i + 3), 0x80, 0xBF))
+        n = 4;
+    }
+    if (n == 0) {
+      out.append(replacement);
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string json_quote(std::string_view text) {
-  return boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+  // Boost.JSON escapes quotes and control characters but copies other bytes
+  // as they are: a client's raw \xff would make the line invalid JSON.
+  const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+  const auto valid = valid_utf8(text);
+  return boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
 }
 
 loggers make_loggers(const config::logging_config& cfg) {

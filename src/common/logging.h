@@ -1,5 +1,5 @@
 // Loggers: operational messages and the access log, as JSON lines or text
-// (SPEC §3 `logging`, §8 "Logs"). Nothing secret is ever passed in here.
+// (docs/contract.md §3 `logging`, §8 "Logs"). Nothing secret is ever passed in here.
 #pragma once
 
 #include <memory>
@@ -20,7 +20,7 @@ struct loggers {
 // Builds both loggers on stderr per `cfg`.
 loggers make_loggers(const config::logging_config& cfg);
 
-// One access-log record (SPEC §8): no token, no body, no query values.
+// One access-log record (docs/contract.md §8): no token, no body, no query values.
 struct access_line {
   std::string_view client;
   std::string_view method;
@@ -37,7 +37,11 @@ struct access_line {
 // the time); otherwise key=value text.
 void write_access_line(spdlog::logger& logger, const access_line& line, bool json);
 
-// A JSON string literal, quotes included.
+// `text` with every byte that is not part of well-formed UTF-8 replaced by
+// U+FFFD: what a client sends may be anything, a log line stays readable.
+std::string valid_utf8(std::string_view text);
+
+// A JSON string literal, quotes included, always valid UTF-8 (valid_utf8).
 std::string json_quote(std::string_view text);
 
 }  // namespace github_proxy::logging

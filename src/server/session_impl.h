@@ -203,6 +203,13 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
       break;
     }
 
+    // RFC 9112 §6.3: a request whose Transfer-Encoding does not end in
+    // chunked has no knowable length. Read as empty, its body would be
+    // parsed as the next request (smuggling past the proxy's checks).
+    if (parser.get().count(http::field::transfer_encoding) != 0 && !parser.chunked()) {
+      co_await env.pipeline->reject_malformed(400, "Transfer-Encoding must end with chunked", writer, info);
+      break;
+    }
     // Refuse an oversized body before the client sends it.
     const auto length = parser.content_length();
     if (length && *length > listen.max_body_bytes) {
