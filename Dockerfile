@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of github-proxy on Debian 12 (bookworm).
 #   docker build -t github-proxy .
-#   docker run --read-only -p 8080:8080 -p 9090:9090 \
+#   docker run --read-only -p 8080:8080 \
 #     -v $PWD/config:/etc/github-proxy:ro -e GITHUB_PROXY_BOT_PAT=... github-proxy
+# The admin listener (9090: /metrics, /healthz, /readyz) binds loopback in
+# config/github-proxy.yaml; to scrape it from outside the container, add
+#   -e GITHUB_PROXY_ADMIN_ADDRESS=0.0.0.0 -p 9090:9090
 
 FROM debian:bookworm AS build
 RUN apt-get update \

@@ -1,4 +1,4 @@
-// Plain configuration structs (SPEC §3). Every field has its production
+// Plain configuration structs (docs/contract.md §3). Every field has its production
 // default; `load_config` fills them from YAML and the environment and
 // validates them. Components receive the part they need by const reference.
 #pragma once
@@ -26,7 +26,7 @@ struct listen_config {
   std::string unix_socket;  // empty = none
   std::string public_url;   // empty = derived from the request's Host
 
-  // Extensions beyond SPEC §3 (documented in the README).
+  // Extensions beyond docs/contract.md §3 (documented in the README).
   unsigned threads = 0;                  // 0 = one per core
   std::size_t max_connections = 10000;   // client connections, all listeners
   duration idle_timeout{std::chrono::seconds(60)};     // keep-alive idle
@@ -37,7 +37,10 @@ struct listen_config {
 };
 
 struct admin_config {
-  std::string address = "0.0.0.0";
+  // Loopback by default: /metrics names every client and credential. A
+  // deployment whose probes and scrapers reach the pod's address binds
+  // 0.0.0.0 on purpose (deploy/kubernetes/base/config.yaml says why).
+  std::string address = "127.0.0.1";
   std::uint16_t port = 9090;  // 0 = any free port (tests)
 };
 

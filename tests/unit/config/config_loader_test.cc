@@ -50,7 +50,7 @@ TEST_F(ConfigLoad, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.listen.max_header_bytes, 64u * 1024);
   EXPECT_EQ(c.listen.max_body_bytes, 32u * 1024 * 1024);
   EXPECT_EQ(c.listen.shutdown_timeout, 25s);
-  EXPECT_EQ(c.admin.address, "0.0.0.0");
+  EXPECT_EQ(c.admin.address, "127.0.0.1") << "loopback unless chosen otherwise";
   EXPECT_EQ(c.admin.port, 9090);
   EXPECT_EQ(c.upstream.url, "https://api.github.com");
   EXPECT_EQ(c.upstream.graphql_url, "https://api.github.com/graphql");
