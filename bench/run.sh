@@ -21,6 +21,9 @@
 #   MAX_LOAD [1.5], LOAD_WAIT [180]: wait up to LOAD_WAIT s for the 1-minute
 #     load average to drop below MAX_LOAD before starting
 #   SCENARIOS: a subset of "direct direct304 pass memory redis nginx hot"
+#   BASELINE: another github-proxy binary (say, the previous commit's build)
+#     whose cache-hit rows (memory_base, redis_base) are measured in the same
+#     run, next to this build's: how a change is shown not to regress
 set -euo pipefail
 build_dir="${1:-build}"
 duration="${DURATION:-10s}"
@@ -32,6 +35,11 @@ rounds="${ROUNDS:-2}"
 max_load="${MAX_LOAD:-1.5}"
 load_wait="${LOAD_WAIT:-180}"
 scenarios="${SCENARIOS:-direct direct304 pass memory redis nginx hot}"
+baseline="${BASELINE:-}"
+if [ -n "$baseline" ]; then
+  [ -x "$baseline" ] || { echo "BASELINE=$baseline is not an executable"; exit 1; }
+  [ -n "${SCENARIOS:-}" ] || scenarios="direct direct304 pass memory memory_base redis redis_base nginx hot"
+fi
 bench_dir="$(cd "$(dirname "$0")" && pwd)"
 
 for tool in wrk nginx redis-server curl; do
@@ -54,6 +62,7 @@ trap cleanup EXIT INT TERM
 # Copies, so that a rebuild during the run does not change what is measured.
 mkdir -p "$work/bin"
 cp "$build_dir/github-proxy" "$build_dir/tests/fake_github/fake_github" "$work/bin/"
+[ -z "$baseline" ] || cp "$baseline" "$work/bin/github-proxy-baseline"
 
 wait_file() { for _ in $(seq 1 400); do [ -s "$1" ] && return 0; sleep 0.025; done; echo "timeout waiting for $1"; exit 1; }
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -105,8 +114,8 @@ clients:
   - name: bench
     token_sha256: $(printf '%s' "$client_token" | sha256sum | cut -d' ' -f1)
 YAML
-start_proxy() {  # name cache-yaml → sets proxy_${name}_port
-  local name="$1"
+start_proxy() {  # name cache-yaml [binary] → sets proxy_${name}_port
+  local name="$1" binary="${3:-$work/bin/github-proxy}"
   cat > "$work/proxy-$name.yaml" <<YAML
 listen: { address: 127.0.0.1, port: 0, threads: 2 }
 admin: { address: 127.0.0.1, port: 0 }
@@ -117,7 +126,7 @@ credentials:
   - { name: bench-pat, type: token, token_env: BENCH_UPSTREAM_TOKEN }
 logging: { level: warn, format: json, access_log: false }
 YAML
-  BENCH_UPSTREAM_TOKEN="$upstream_token" "$work/bin/github-proxy" serve --config "$work/proxy-$name.yaml" \
+  BENCH_UPSTREAM_TOKEN="$upstream_token" "$binary" serve --config "$work/proxy-$name.yaml" \
     --ready-file "$work/proxy-$name.ready" >"$work/proxy-$name.log" 2>&1 &
   pids+=($!)
   wait_file "$work/proxy-$name.ready"
@@ -125,6 +134,12 @@ YAML
 }
 start_proxy memory "{ backend: memory, memory: { max_bytes: 2GiB } }"
 start_proxy redis "{ backend: redis, redis: { url: \"redis://127.0.0.1:$redis_port/0\" } }"
+if [ -n "$baseline" ]; then
+  start_proxy memory_base "{ backend: memory, memory: { max_bytes: 2GiB } }" "$work/bin/github-proxy-baseline"
+  # Its own Redis database, so that the two builds' entries do not mix.
+  start_proxy redis_base "{ backend: redis, redis: { url: \"redis://127.0.0.1:$redis_port/1\" } }" \
+    "$work/bin/github-proxy-baseline"
+fi
 
 # --- nginx ---------------------------------------------------------------------
 nginx_port="$(free_port)"
@@ -148,7 +163,7 @@ expect() {  # what got wanted
   [[ "$2" == *"$3"* ]] || { echo "check failed: $1: got '$2', want '$3'"; exit 1; }
 }
 check_url="/repos/octo-org/repo-1?k=check"
-for name in memory redis; do
+for name in memory redis ${baseline:+memory_base redis_base}; do
   port_var="proxy_${name}_port"; p="http://127.0.0.1:${!port_var}"
   header_of "$p$check_url" Cache-Status -H "Authorization: token $client_token" >/dev/null
   expect "proxy ($name) repeated GET" "$(header_of "$p$check_url" Cache-Status -H "Authorization: token $client_token")" \
@@ -216,6 +231,8 @@ scenario_label() {
     redis)     echo "d) proxy hit, Redis backend (upstream 304)" ;;
     nginx)     echo "e) nginx proxy_cache_revalidate (upstream 304)" ;;
     hot)       echo "f) proxy hit, memory, one hot URL (coalesced)" ;;
+    memory_base) echo "c0) BASELINE build: proxy hit, memory backend" ;;
+    redis_base)  echo "d0) BASELINE build: proxy hit, Redis backend" ;;
   esac
 }
 run_scenario() {  # name → "rps p50 p99 errors requests up_requests up_304"
@@ -228,6 +245,8 @@ run_scenario() {  # name → "rps p50 p99 errors requests up_requests up_304"
     redis)     port=$proxy_redis_port; token=$client_token ;;
     nginx)     port=$nginx_port ;;
     hot)       port=$proxy_memory_port; token=$client_token; n=1 ;;
+    memory_base) port=$proxy_memory_base_port; token=$client_token ;;
+    redis_base)  port=$proxy_redis_base_port; token=$client_token ;;
   esac
   local c0 c1 out warm start
   warm="$(wrk_run "$warmup" "$port" "$token" "$n" "$etags" "$extra")"
@@ -254,12 +273,15 @@ has() { [[ " $scenarios " == *" $1 "* ]]; }
 started_load="$(uptime)"  # before this benchmark puts any load on the machine
 has memory && prefill "$proxy_memory_port" "$client_token"
 has redis && prefill "$proxy_redis_port" "$client_token"
+has memory_base && prefill "$proxy_memory_base_port" "$client_token"
+has redis_base && prefill "$proxy_redis_base_port" "$client_token"
 has nginx && prefill "$nginx_port" ""
 
 echo "github-proxy benchmark: GET /repos/octo-org/repo-<k mod 100>?k=<k>, $keys distinct URLs cycled (~6.8 KB JSON body)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "wrk -t$threads -c$connections, ${warmup} warm-up + ${duration} measured per scenario; fake GitHub 2 threads;"
 echo "github-proxy $("$work/bin/github-proxy" --version 2>&1 | head -1 | awk '{print $NF}'), 2 threads, access log off; $(nginx -v 2>&1 | sed 's/.*version: //'), 2 workers, access log off; redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/')"
+[ -z "$baseline" ] || echo "BASELINE (rows c0, d0): $baseline"
 echo "load average before the run (others' work only): ${started_load#*load average: }"
 echo "(the load averages of each round include the benchmark's own 3-4 busy processes)"
 echo

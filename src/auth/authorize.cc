@@ -1,4 +1,4 @@
-// authorize(): token → client → expiry → normalised path → scopes (SPEC §4,
+// authorize(): token → client → expiry → normalised path → scopes (docs/contract.md §4,
 // §5 "Authentication" and "Scopes"). A pure decision over an immutable
 // snapshot; the pipeline carries the verdict out.
 

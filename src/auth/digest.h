@@ -3,7 +3,7 @@
 // The registry is keyed by the digest of a token, never by the token: a
 // lookup hashes what the client presented and compares digests, so neither
 // the map's probing nor a byte comparison can leak how much of a guessed
-// token was right (SPEC §4).
+// token was right (docs/contract.md §4).
 #pragma once
 
 #include <array>

@@ -1,5 +1,5 @@
 // Which GraphQL operation a request would run, for scopes with
-// `graphql: query` (SPEC §4). Pure functions; no I/O.
+// `graphql: query` (docs/contract.md §4). Pure functions; no I/O.
 //
 // The document is lexed per the GraphQL spec (October 2021, §2.1: ignored
 // tokens, punctuators, names, numbers, strings and block strings) and its

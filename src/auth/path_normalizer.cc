@@ -91,7 +91,7 @@ normalized_path normalize_path(std::string_view target) {
   }
   if (path.empty()) path = "/";
 
-  // GHES layout (github-api-facts §6): /api/v3/... is the REST root and
+  // GHES layout (docs/github-api.md §6): /api/v3/... is the REST root and
   // /api/graphql the GraphQL endpoint.
   if (path == "/api/graphql") {
     path = std::string(graphql_path);

@@ -1,4 +1,4 @@
-// The path a scope is matched against (SPEC §4): a pure function of the
+// The path a scope is matched against (docs/contract.md §4): a pure function of the
 // request target.
 //
 // Steps: parse the origin-form target (Boost.URL: a malformed target or

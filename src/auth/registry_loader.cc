@@ -1,4 +1,4 @@
-// Registry file (SPEC §4) → registry_snapshot. Every problem is collected
+// Registry file (docs/contract.md §4) → registry_snapshot. Every problem is collected
 // with its line, so one run of `check-registry` shows them all.
 
 #include <spdlog/fmt/fmt.h>

@@ -14,9 +14,8 @@
 namespace github_proxy::auth {
 namespace {
 
-constexpr std::size_t token_bytes = 32;    // 256 bits (SPEC §2)
+constexpr std::size_t token_bytes = 32;    // 256 bits (docs/contract.md §2)
 constexpr std::size_t base62_length = 43;  // ceil(256 / log2(62))
-
 
 using common::trim;
 

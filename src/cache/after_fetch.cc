@@ -45,7 +45,7 @@ unsigned standing_status(const fetch_result& fetched) {
 fetch_verdict after_fetch(const entry* cached, const fetch_result& fetched, bool may_store,
                           const after_fetch_options& options) {
   const auto fresh_outcome = cached ? cache_outcome::changed : cache_outcome::miss;
-  // docs/contract.md §6 "serve_stale": an entry is better than an error
+  // docs/contract.md §6 "Stale on outage": an entry is better than an error
   // when GitHub cannot answer (5xx, no answer, no credential to ask with).
   const bool stale_allowed = cached && options.serve_stale_on_error;
   switch (fetched.kind) {

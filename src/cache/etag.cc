@@ -53,7 +53,7 @@ std::string derive_etag(std::string_view accept, std::string_view authorization,
 std::string derive_etag(std::string_view accept, std::string_view authorization, std::string_view cookie,
                         const vary_inputs& vary, std::string_view uncompressed_body) {
   sha256_hasher hash;
-  // The order is GitHub's: Accept, Authorization, Cookie (facts §8).
+  // The order is GitHub's: Accept, Authorization, Cookie (docs/github-api.md §8).
   if (!accept.empty() && (vary.accept || vary.any)) hash.update(accept).update(":");
   if (!authorization.empty() && (vary.authorization || vary.any)) hash.update(authorization).update(":");
   if (!cookie.empty() && (vary.cookie || vary.any)) hash.update(cookie).update(":");

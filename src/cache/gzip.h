@@ -1,6 +1,6 @@
 // gzip (RFC 1952) decompression with zlib, bounded. Private to the cache
 // module: the ETag of a body stored compressed is computed over the
-// uncompressed bytes (github-api-facts §8).
+// uncompressed bytes (docs/github-api.md §8).
 #pragma once
 
 #include <cstddef>

@@ -26,7 +26,7 @@ namespace {
 constexpr std::size_t max_uncompressed_body = 256ull * 1024 * 1024;
 
 // Describe the stored body or the credential that fetched it: a 304 never
-// replaces them (facts §1.5: GitHub's 304s do not carry them anyway).
+// replaces them (docs/github-api.md §1.5: GitHub's 304s do not carry them anyway).
 constexpr std::array<std::string_view, 7> kept_from_entry = {
     "content-type",        "content-length", "content-encoding",       "content-range",
     "x-github-media-type", "x-oauth-scopes", "x-accepted-oauth-scopes"};

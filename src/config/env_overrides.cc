@@ -1,4 +1,4 @@
-// GITHUB_PROXY_<SECTION>_<KEY> overrides (SPEC §2): every scalar of the
+// GITHUB_PROXY_<SECTION>_<KEY> overrides (docs/contract.md §2): every scalar of the
 // schema, named by upper-casing its dotted key and joining with `_`
 // (cache.redis.url → GITHUB_PROXY_CACHE_REDIS_URL). The credentials list is
 // not overridable: its secrets already come from *_env references.

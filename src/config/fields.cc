@@ -1,4 +1,4 @@
-// The scalar keys of the config schema (SPEC §3 plus the documented
+// The scalar keys of the config schema (docs/contract.md §3 plus the documented
 // extensions) and how each is parsed from text. The YAML decoder and the
 // GITHUB_PROXY_* overrides both go through this table, so a value means the
 // same thing whichever way it arrives.

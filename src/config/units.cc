@@ -1,5 +1,5 @@
 // Durations ("200ms", "5s", "7d") and sizes ("256MiB", "1048576") as written
-// in the config file (SPEC §3). Deliberately strict: one unsigned integer and
+// in the config file (docs/contract.md §3). Deliberately strict: one unsigned integer and
 // one unit, no spaces, no fractions, no sign. Sizes take only the binary
 // units KiB/MiB/GiB or plain bytes, because "MB" is ambiguous (10^6 or 2^20)
 // and a cache budget off by 5% is a confusing bug.

@@ -1,4 +1,4 @@
-// Checks that the decoded values make sense (SPEC §3): URLs that parse,
+// Checks that the decoded values make sense (docs/contract.md §3): URLs that parse,
 // files that can be read, limits that are positive. Also completes the
 // config: relative paths become absolute, upstream.graphql_url is derived.
 // Keys that failed to decode are skipped, so one typo gives one error.
@@ -63,7 +63,7 @@ bool check_base_url(load_context& ctx, std::string_view key, const std::string& 
   } else if (!url.has_authority() || url.encoded_host().empty()) {
     ctx.error(key, "the URL has no host: " + shown);
   } else if (url.has_userinfo()) {
-    // Credentials would be a secret in the config file (SPEC §3).
+    // Credentials would be a secret in the config file (docs/contract.md §3).
     ctx.error(key, "the URL must not contain user:password@; credentials come from the pool");
   } else if (url.has_port() && !is_decimal_port(url.port())) {
     ctx.error(key, "the URL's port must be 1-65535, got " + shown);

@@ -1,4 +1,4 @@
-// The `credentials` list (SPEC §3, §7). A credential's secret is only ever
+// The `credentials` list (docs/contract.md §3, §7). A credential's secret is only ever
 // referenced (token_env, token_file, private_key_file); here we check that
 // the reference resolves — the variable is set, the file is readable — so a
 // missing secret fails startup, but the secret itself is never read into the

@@ -42,7 +42,7 @@ std::string unknown_key(std::string_view name, std::string_view path,
   return message;
 }
 
-// Keys that would put a secret into the file. SPEC §3: secrets only come
+// Keys that would put a secret into the file. docs/contract.md §3: secrets only come
 // from *_env and *_file references, so these are refused by name and their
 // value is never echoed.
 std::string_view secret_replacement(std::string_view name) {

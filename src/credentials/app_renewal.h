@@ -1,4 +1,4 @@
-// Renewing a GitHub App's installation token (SPEC §7, github-api-facts.md
+// Renewing a GitHub App's installation token (docs/contract.md §7, docs/github-api.md
 // §5): sign the JWT, ask the token issuer, feed the answer to the App's
 // installation_token state machine, wake the pool's waiters.
 #pragma once

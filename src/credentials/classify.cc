@@ -26,7 +26,7 @@ std::optional<std::int64_t> header_integer(const http::fields& headers, std::str
   return detail::parse_integer(value);
 }
 
-// The texts GitHub uses for secondary limits (facts §3.4): the current and
+// The texts GitHub uses for secondary limits (docs/github-api.md §3.4): the current and
 // the legacy "abuse" wording, the documentation anchors go-github matches,
 // and the temporary block after failed logins.
 constexpr std::array<std::string_view, 5> secondary_texts = {
@@ -62,7 +62,7 @@ std::optional<std::chrono::seconds> parse_retry_after(const http::fields& header
 
 enum class graphql_limit { none, primary, secondary };
 
-// GraphQL reports its primary limit in a 200 body (facts §4):
+// GraphQL reports its primary limit in a 200 body (docs/github-api.md §4):
 // {"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded …"}]}
 graphql_limit graphql_rate_limit(std::string_view body) {
   if (body.size() > graphql_body_scan_limit || body.find("RATE_LIMIT") == std::string_view::npos) {

@@ -17,7 +17,7 @@ struct window_guess {
 };
 constexpr std::chrono::seconds minute{60};
 constexpr std::chrono::seconds hour{3600};
-// Same order as the enum; values from the /rate_limit body (facts §3.2).
+// Same order as the enum; values from the /rate_limit body (docs/github-api.md §3.2).
 constexpr std::array<window_guess, resource_count> guesses = {{
     {5000, hour},    // core
     {30, minute},    // search

@@ -1,6 +1,6 @@
 // The credential pool's one own upstream request: POST
-// …/app/installations/{id}/access_tokens for a GitHub App (SPEC §7,
-// github-api-facts.md §5), sent over a fresh connection to the REST
+// …/app/installations/{id}/access_tokens for a GitHub App (docs/contract.md §7,
+// docs/github-api.md §5), sent over a fresh connection to the REST
 // upstream on the executor of the request that started the renewal.
 // Renewals happen about once an hour per App, so no pool is kept.
 #pragma once

@@ -1,4 +1,4 @@
-// Coalescing (SPEC §6): concurrent requests for one cache key share one
+// Coalescing (docs/contract.md §6): concurrent requests for one cache key share one
 // upstream exchange. The first request for a key leads: it fetches and then
 // publishes what it got; requests arriving meanwhile follow: they wait for
 // that answer instead of asking GitHub again.

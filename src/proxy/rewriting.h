@@ -1,4 +1,4 @@
-// What the proxy changes in messages on their way through (SPEC §5
+// What the proxy changes in messages on their way through (docs/contract.md §5
 // "Forwarding", "Rewriting", "Errors"): the request fields sent upstream,
 // the hop-by-hop fields of answers, Link and Location URLs, error bodies and
 // the target as logged. No I/O here: every function is tested without

@@ -1,4 +1,4 @@
-// The admin listener (SPEC §8): /healthz, /readyz, /metrics. Separate from
+// The admin listener (docs/contract.md §8): /healthz, /readyz, /metrics. Separate from
 // the client port so that probes and scrapes never need a proxy token.
 #pragma once
 

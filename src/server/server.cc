@@ -6,7 +6,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +15,7 @@
 
 #include "server/admin.h"
 #include "server/session.h"
+#include "common/log_escaped.h"
 
 namespace github_proxy::server {
 
@@ -168,15 +168,15 @@ int server::run() {
               asio::co_spawn(w.context,
                              run_session(tls_stream(std::move(stream), *client_tls_), make_env(w),
                                          client_endpoint_info{true, {}}),
-                             asio::detached);
+                             common::log_escaped("client session", options_.log));
             } else {
               asio::co_spawn(w.context,
                              run_session(std::move(stream), make_env(w), client_endpoint_info{false, {}}),
-                             asio::detached);
+                             common::log_escaped("client session", options_.log));
             }
           }
         },
-        asio::detached);
+        common::log_escaped("TCP accept loop", options_.log));
   }
 
   if (listeners_->unix_acceptor) {
@@ -196,16 +196,17 @@ int server::run() {
             asio::co_spawn(w.context,
                            run_session(unix_stream(std::move(socket)), make_env(w),
                                        client_endpoint_info{false, "unix"}),
-                           asio::detached);
+                           common::log_escaped("client session", options_.log));
           }
         },
-        asio::detached);
+        common::log_escaped("Unix socket accept loop", options_.log));
   }
 
   admin_handlers handlers{options_.shared->metrics, [this] {
                             return !draining_.load() && options_.ready && options_.ready();
                           }};
-  asio::co_spawn(main_context(), run_admin(*listeners_->admin, std::move(handlers)), asio::detached);
+  asio::co_spawn(main_context(), run_admin(*listeners_->admin, std::move(handlers)),
+                 common::log_escaped("admin listener", options_.log));
 
   listeners_->signals.emplace(main_context(), SIGTERM, SIGINT, SIGHUP);
   wait_for_signal();
@@ -275,7 +276,7 @@ void server::begin_shutdown() {
         listeners_->admin->close(ignored);
         for (auto& w : workers_) w->context.stop();
       },
-      asio::detached);
+      common::log_escaped("shutdown drain", options_.log));
 }
 
 }  // namespace github_proxy::server

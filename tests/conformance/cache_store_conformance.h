@@ -1,5 +1,5 @@
 // The conformance suite every cache backend passes (STYLE principle 9,
-// SPEC §6 "Backends"): the fixture and its parameter.
+// docs/contract.md §6 "Backends"): the fixture and its parameter.
 //
 // The tests themselves are in cache_store_conformance_tests.inc, which must
 // be included by exactly ONE .cc per test binary (in unit_tests that is

@@ -9,8 +9,8 @@
 #               pass `github-proxy check-config` when GHP_PROXY_BINARY names the
 #               binary; the overlay's config differs from the base's only in `cache:`
 #   prometheus  `promtool check rules` and `promtool test rules`; every alert is
-#               tested firing and not firing; only SPEC §8 metric names
-#   grafana     the dashboard's queries use only SPEC §8 metrics and labels
+#               tested firing and not firing; only docs/contract.md §8 metric names
+#   grafana     the dashboard's queries use only docs/contract.md §8 metrics and labels
 #
 # ctest runs each (tests/deploy/CMakeLists.txt, label `deploy`). A missing
 # tool is a failure, never a silent skip.
@@ -131,15 +131,15 @@ check_prometheus() {
   done
   [ "$missing" -eq 0 ] || fail "untested alerts (above)"
   node "$here/metric_names.js" rules "$dir/alerts.yaml" "$dir/alerts_test.yaml" \
-    || fail "the rules name metrics or labels that SPEC §8 does not define"
+    || fail "the rules name metrics or labels that docs/contract.md §8 does not define"
   echo "prometheus: rules valid, every alert tested firing and not firing"
 }
 
 check_grafana() {
   need node "the Grafana dashboard"
   node "$here/metric_names.js" dashboard "$src/deploy/grafana/github-proxy.json" \
-    || fail "the dashboard names metrics or labels that SPEC §8 does not define"
-  echo "grafana: dashboard uses only SPEC §8 metrics"
+    || fail "the dashboard names metrics or labels that docs/contract.md §8 does not define"
+  echo "grafana: dashboard uses only docs/contract.md §8 metrics"
 }
 
 case "$command" in

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Reads rendered Kubernetes manifests as JSON (a stream of objects, as
-// `kubectl ... -o json` prints several) and checks what SPEC §9 and the
+// `kubectl ... -o json` prints several) and checks what docs/contract.md §9 and the
 // proxy need of them, or extracts a ConfigMap key.
 //
 //   node manifests.js check base|redis RENDERED.json SECRET_EXAMPLE.json

@@ -1,20 +1,20 @@
 #!/usr/bin/env node
 // Checks that the dashboard and the alert rules use only the metrics and
-// labels of SPEC §8, so that a renamed metric breaks a test instead of a
+// labels of docs/contract.md §8, so that a renamed metric breaks a test instead of a
 // panel or an alert in production.
 //
 //   node metric_names.js dashboard deploy/grafana/github-proxy.json
 //   node metric_names.js rules deploy/prometheus/alerts.yaml [more files]
 //
 // `dashboard` parses every PromQL expression: every identifier that is not a
-// PromQL function, keyword or label must be a SPEC §8 metric. `rules` scans
+// PromQL function, keyword or label must be a docs/contract.md §8 metric. `rules` scans
 // YAML text for github_proxy_* names and the label names in their selectors
 // (there is no YAML parser in node's standard library; promtool checks the
 // syntax). Exit 1 with one line per problem.
 "use strict";
 const fs = require("fs");
 
-// SPEC §8: metric → labels. Scrape targets add their own labels (job,
+// docs/contract.md §8: metric → labels. Scrape targets add their own labels (job,
 // instance, and Kubernetes service discovery's), which are allowed everywhere.
 const counters = {
   github_proxy_requests_total: ["client", "method", "code", "cache"],
@@ -50,7 +50,7 @@ for (const [name, labels] of Object.entries(histograms)) {
   metrics.set(`${name}_count`, labels);
 }
 
-// The panels SPEC §9 asks for must keep their metric.
+// The panels docs/contract.md §9 asks for must keep their metric.
 const dashboardMustUse = [
   "github_proxy_requests_total",
   "github_proxy_rate_limit_credits_saved_total",
@@ -82,14 +82,14 @@ const definedVariables = new Set();
 function checkSelector(where, name, matchers) {
   const labels = metrics.get(name);
   if (!labels) {
-    problems.push(`${where}: ${name} is not a SPEC §8 metric`);
+    problems.push(`${where}: ${name} is not a docs/contract.md §8 metric`);
     return;
   }
   used.add(name);
   for (const m of matchers.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)) {
     const label = m[1];
     if (label !== "__name__" && !labels.includes(label) && !targetLabels.includes(label)) {
-      problems.push(`${where}: ${name} has no label "${label}" (SPEC §8: ${labels.join(", ") || "none"})`);
+      problems.push(`${where}: ${name} has no label "${label}" (docs/contract.md §8: ${labels.join(", ") || "none"})`);
     }
   }
 }
@@ -116,7 +116,7 @@ function checkExpression(where, expr) {
       if (!functions.has(word)) problems.push(`${where}: unknown PromQL function ${word}()`);
     } else if (!keywords.has(word)) {
       if (metrics.has(word)) used.add(word);
-      else problems.push(`${where}: ${word} is not a SPEC §8 metric`);
+      else problems.push(`${where}: ${word} is not a docs/contract.md §8 metric`);
     }
   }
   for (const m of expr.matchAll(/\$\{?([a-zA-Z_][a-zA-Z0-9_]*)/g)) {

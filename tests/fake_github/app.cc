@@ -84,7 +84,7 @@ bool accepts_gzip(std::string_view header) {
   return false;
 }
 
-// GitHub pretty-prints for these user agents (facts §2.1).
+// GitHub pretty-prints for these user agents (docs/github-api.md §2.1).
 bool wants_pretty(std::string_view user_agent) {
   for (std::string_view marker : {"curl", "Wget", "Safari", "Firefox"})
     if (user_agent.find(marker) != std::string_view::npos) return true;
@@ -153,7 +153,7 @@ outgoing_response app::handle(const request_t& req, const connection_info& conn,
   x.who = identify(req[http::field::authorization]);
   x.bucket = x.who.key;
   if (x.who.authenticated) {
-    // All tokens of one installation share its rate limit (facts §3.1).
+    // All tokens of one installation share its rate limit (docs/github-api.md §3.1).
     if (auto issued = state_.apps.find_token(x.who.key)) {
       x.installation = issued->installation;
       x.bucket = "installation:" + issued->installation;
@@ -240,7 +240,7 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
 }
 
 outgoing_response app::serve_rate_limit(exchange& x) {
-  // Not counted against the primary limit (facts §3.2).
+  // Not counted against the primary limit (docs/github-api.md §3.2).
   route_verdict v;
   v.r.body = boost::json::serialize(state_.limits.status_json(x.bucket, x.now));
   v.r.validator = validator_kind::none;
@@ -262,7 +262,7 @@ outgoing_response app::serve_route(exchange& x) {
 
   const bool success = v.r.status >= 200 && v.r.status < 300;
   if (success && v.r.validator == validator_kind::body_sha256) {
-    // Computed on the compact body, before any pretty-printing (facts §8).
+    // Computed on the compact body, before any pretty-printing (docs/github-api.md §8).
     etag_inputs in{req[http::field::accept], req[http::field::authorization], req[http::field::cookie],
                    x.who.authenticated};
     v.etag_hex = compute_etag(in, v.r.body);
@@ -280,7 +280,7 @@ outgoing_response app::serve_route(exchange& x) {
                                 v.r.status == 401 ? resource::core : x.res, x.now);
     return finish(x, v);
   }
-  // A 304 is free only with a valid Authorization (facts §1.2); other
+  // A 304 is free only with a valid Authorization (docs/github-api.md §1.2); other
   // successes and redirects spend.
   const bool spend = v.not_modified ? !x.who.authenticated : (v.r.status >= 200 && v.r.status < 400);
   admission a = state_.limits.admit(x.bucket, x.res, v.r.cost, spend, x.now);
@@ -299,11 +299,11 @@ outgoing_response app::rate_limited(exchange& x, const rate_snapshot& snapshot, 
   route_verdict v;
   v.rate = snapshot;
   v.rate->remaining = 0;
-  // facts §3.3: "API rate limit exceeded for installation ID 12770951."
+  // docs/github-api.md §3.3: "API rate limit exceeded for installation ID 12770951."
   const std::string subject = x.installation.empty() ? "user ID " + std::to_string(x.who.user_id)
                                                      : "installation ID " + x.installation;
   if (graphql) {
-    // GraphQL reports exhaustion in a 200 body (facts §4).
+    // GraphQL reports exhaustion in a 200 body (docs/github-api.md §4).
     v.r.body = boost::json::serialize(boost::json::object{
         {"errors", boost::json::array{boost::json::object{
                        {"type", "RATE_LIMITED"}, {"message", "API rate limit exceeded for " + subject + "."}}}}});
@@ -352,7 +352,7 @@ outgoing_response app::finish(exchange& x, route_verdict& v) {
   p.rate = v.rate;
   if (v.not_modified) {
     p.not_modified = true;
-    p.etag = etag_header(v.etag_hex, false);  // GitHub echoes the strong form (facts §1.3)
+    p.etag = etag_header(v.etag_hex, false);  // GitHub echoes the strong form (docs/github-api.md §1.3)
   } else {
     std::string body = std::move(v.r.body);
     if (v.r.pretty_printable && !body.empty() && wants_pretty(x.req[http::field::user_agent]))

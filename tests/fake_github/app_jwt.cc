@@ -107,7 +107,7 @@ bool signature_valid(const decoded_jwt& jwt, EVP_PKEY* key) {
 }
 
 std::optional<std::string_view> claims_error(const decoded_jwt& jwt, std::int64_t now) {
-  // iat first: octokit corrects its clock from `Date` on this message (facts §5).
+  // iat first: octokit corrects its clock from `Date` on this message (docs/github-api.md §5).
   auto iat = integer_claim(jwt.claims, "iat");
   if (!iat || *iat > now + jwt_iat_leeway) return jwt_iat_invalid;
   auto exp = integer_claim(jwt.claims, "exp");

@@ -1,4 +1,4 @@
-// The GitHub App JWT as GitHub checks it (github-api-facts §5): a compact
+// The GitHub App JWT as GitHub checks it (docs/github-api.md §5): a compact
 // RS256 JWS whose `iss` names the App, verified with OpenSSL EVP against the
 // App's RSA public key, then GitHub's claim rules with GitHub's 401 texts.
 // No I/O and no shared state: every function here is pure.
@@ -15,7 +15,7 @@
 
 namespace fake_github {
 
-// GitHub's 401 messages for App JWTs (facts §5, octokit auth-app hook.ts).
+// GitHub's 401 messages for App JWTs (docs/github-api.md §5, octokit auth-app hook.ts).
 inline constexpr std::string_view jwt_undecodable = "A JSON web token could not be decoded";
 inline constexpr std::string_view jwt_exp_too_far = "'Expiration time' claim ('exp') is too far in the future";
 inline constexpr std::string_view jwt_exp_invalid =

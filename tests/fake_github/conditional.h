@@ -8,7 +8,7 @@
 
 namespace fake_github {
 
-// The request header values GitHub folds into an ETag (github-api-facts §8):
+// The request header values GitHub folds into an ETag (docs/github-api.md §8):
 // each one that is present AND named in the response's Vary contributes
 // "value:" before the body. Absent headers are empty views.
 struct etag_inputs {

@@ -15,7 +15,7 @@
 
 namespace fake_github {
 
-// GraphQL points per document (facts §3.4: queries 1, mutations 5), settable
+// GraphQL points per document (docs/github-api.md §3.4: queries 1, mutations 5), settable
 // through POST /_fake/graphql_cost.
 struct graphql_costs {
   static constexpr int default_query = 1;

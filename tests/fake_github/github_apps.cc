@@ -54,7 +54,7 @@ std::optional<app_registration> github_apps::find(std::string_view issuer) const
 issued_token github_apps::issue(std::string_view installation, std::int64_t now) {
   std::lock_guard lock(mutex_);
   issued_token t;
-  // GitHub's tokens are "ghs_" + 36 characters (facts §5). The installation
+  // GitHub's tokens are "ghs_" + 36 characters (docs/github-api.md §5). The installation
   // and a serial keep ours unique and readable in logs; 'z' pads.
   t.token = "ghs_fake" + std::string(installation) + "x" + std::to_string(++serial_);
   t.token.resize(std::max<std::size_t>(t.token.size(), 40), 'z');

@@ -1,7 +1,7 @@
 // GitHub Apps as the fake knows them: the registered Apps (issuer → RSA
 // public key, optionally the installations each owns), the lifetime of the
 // installation tokens it issues, and every token issued with its expiry, so
-// an expired one gets 401 Bad credentials (github-api-facts §5).
+// an expired one gets 401 Bad credentials (docs/github-api.md §5).
 //
 // Thread-safety: every member locks one mutex, except that find_token() is
 // lock-free while no token has been issued (the benchmark path).

@@ -1,4 +1,4 @@
-// The response header set of a real api.github.com answer (github-api-facts
+// The response header set of a real api.github.com answer (docs/github-api.md
 // §2.2 A/B, §1.5 for 304s), written in the recorded order.
 #pragma once
 
@@ -55,7 +55,7 @@ struct header_plan {
 void write_headers(std::string& out, const header_plan& plan);
 
 // Five colon-separated upper-case hex groups, the last one the Unix time:
-// "0687:0D5B:29F123D:4E0B9D8:62D6351D" (facts §2.1).
+// "0687:0D5B:29F123D:4E0B9D8:62D6351D" (docs/github-api.md §2.1).
 std::string make_request_id(std::int64_t now);
 
 // The Date value for `now`, cached per thread for the current second.

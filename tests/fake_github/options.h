@@ -29,7 +29,7 @@ struct options {
   std::int64_t code_search_limit = 10;
   std::int64_t graphql_limit = 5000;
   std::vector<app_key_option> app_keys;
-  std::int64_t installation_token_ttl = 3600;  // facts §5: "will expire after 1 hour"
+  std::int64_t installation_token_ttl = 3600;  // docs/github-api.md §5: "will expire after 1 hour"
   bool quiet = false;
   bool help = false;
 };

@@ -1,5 +1,5 @@
 // Pagination of list endpoints: per_page/page parsing and the Link header in
-// GitHub's exact form (github-api-facts §2.3). Pure functions.
+// GitHub's exact form (docs/github-api.md §2.3). Pure functions.
 #pragma once
 
 #include <string>

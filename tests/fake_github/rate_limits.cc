@@ -50,7 +50,7 @@ resource classify_request(std::string_view method, std::string_view path, bool i
   return resource::core;
 }
 
-// Values of the recorded /rate_limit body (facts §3.2) where GitHub shows them.
+// Values of the recorded /rate_limit body (docs/github-api.md §3.2) where GitHub shows them.
 limit_table default_limits() {
   return {5000, 30, 10, 5000, 5000, 100, 1000, 10000, 15000, 100, 1750, 100};
 }
@@ -76,7 +76,7 @@ rate_limits::bucket& rate_limits::bucket_for(std::string_view account, resource 
 }
 
 rate_snapshot rate_limits::snapshot_of(const bucket& b, resource r, std::int64_t now) {
-  // An unused bucket reports now + window, as GitHub does (facts §3.2).
+  // An unused bucket reports now + window, as GitHub does (docs/github-api.md §3.2).
   return {r, b.limit, std::max<std::int64_t>(0, b.limit - b.used), b.used,
           b.reset != 0 ? b.reset : now + window_seconds(r)};
 }
@@ -111,7 +111,7 @@ boost::json::object rate_limits::status_json(std::string_view account, std::int6
   }
   boost::json::object body;
   body["resources"] = std::move(resources);
-  // "rate" is the deprecated mirror of core (facts §3.2).
+  // "rate" is the deprecated mirror of core (docs/github-api.md §3.2).
   body["rate"] = entry(snapshot_of(bucket_for(account, resource::core, now), resource::core, now));
   return body;
 }

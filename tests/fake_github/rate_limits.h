@@ -1,5 +1,5 @@
 // Primary rate limits per account (token, or "anonymous") and resource, with
-// windows that start at first use (github-api-facts §3).
+// windows that start at first use (docs/github-api.md §3).
 //
 // Thread-safety: every member takes the internal mutex; callers pass `now`
 // (Unix seconds) so time is injected rather than read here.
@@ -28,7 +28,7 @@ std::string_view resource_name(resource r);
 std::optional<resource> resource_from_name(std::string_view name);
 std::int64_t window_seconds(resource r);  // 60 for the per-minute buckets, else 3600
 
-// go-github's GetRateLimitCategory (facts §3.2). `api_path` has the /api/v3
+// go-github's GetRateLimitCategory (docs/github-api.md §3.2). `api_path` has the /api/v3
 // prefix and the query removed.
 resource classify_request(std::string_view method, std::string_view api_path, bool is_graphql);
 

@@ -40,7 +40,7 @@ route_result paginated(const route_request& req, int total, std::string_view can
   return r;
 }
 
-// 301 for reads, 307 for writes, to the canonical /repositories/{id} URL (facts §7).
+// 301 for reads, 307 for writes, to the canonical /repositories/{id} URL (docs/github-api.md §7).
 route_result renamed_repo(const route_request& req, const segments_t& segs) {
   std::string target(req.base);
   target += "/repositories/";
@@ -226,7 +226,7 @@ route_result route(const route_request& req, dataset& data) {
   if (req.is_graphql) return route_graphql(req);
   if (req.method == "GET") return route_get(req, data);
   if (req.method == "OPTIONS") {
-    // CORS preflight (facts §9).
+    // CORS preflight (docs/github-api.md §9).
     route_result r;
     r.status = 204;
     r.content_type = {};

@@ -56,7 +56,7 @@ struct route_result {
 };
 
 // {"message":…,"documentation_url":…,"status":"<code>"}: newer GitHub error
-// bodies carry the status as a string (facts §5).
+// bodies carry the status as a string (docs/github-api.md §5).
 std::string error_json(unsigned status, std::string_view message,
                        std::string_view documentation_url = "https://docs.github.com/rest");
 route_result error_result(unsigned status, std::string_view message,

@@ -1,4 +1,4 @@
-// POST /app/installations/{installation_id}/access_tokens (github-api-facts
+// POST /app/installations/{installation_id}/access_tokens (docs/github-api.md
 // §5): an App JWT buys an installation token. With no App registered the JWT
 // is only shape-checked (three dot-separated parts), as before App support;
 // once one is registered it is verified like GitHub does.

@@ -83,7 +83,7 @@ route_result route_graphql(const route_request& req) {
   r.validator = validator_kind::none;
   r.cache = cache_policy::none;
   r.vary = vary_policy::encoding_only;
-  if (req.method == "GET") {  // introspection is the one GET (facts §4)
+  if (req.method == "GET") {  // introspection is the one GET (docs/github-api.md §4)
     r.body = R"({"data":{"__schema":{"queryType":{"name":"Query"}}}})";
     return r;
   }
@@ -100,7 +100,7 @@ route_result route_graphql(const route_request& req) {
     r.body = R"({"errors":[{"message":"A query attribute must be specified and must be a string."}]})";
     return r;
   }
-  // Queries cost 1 point, mutations 5 (facts §3.4), unless the control API
+  // Queries cost 1 point, mutations 5 (docs/github-api.md §3.4), unless the control API
   // set other costs.
   r.cost = std::string_view(query->get_string()).find("mutation") != std::string_view::npos
                ? req.graphql_mutation_cost

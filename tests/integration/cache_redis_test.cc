@@ -1,6 +1,6 @@
 // The Redis cache backend over real sockets: entries shared by replicas,
 // revalidation with another credential's derived ETag, and a Redis outage
-// that degrades to pass-through and heals by itself (SPEC §6 "Backends",
+// that degrades to pass-through and heals by itself (docs/contract.md §6 "Backends",
 // "ETags are per credential"). Each test starts its own redis-server on a
 // free port and stops it by PID; skipped when redis-server is not installed.
 #include <atomic>

@@ -1,6 +1,6 @@
 // The ETag cache in the request path, over real sockets, with the default
 // (memory) backend: what clients get, what GitHub is asked and what it
-// charges, and what the metrics count (SPEC §5 "Cache status", §6, §8).
+// charges, and what the metrics count (docs/contract.md §5 "Cache status", §6, §8).
 // The Redis backend and several replicas: cache_redis_test.cc.
 #include <latch>
 #include <optional>
@@ -202,7 +202,7 @@ TEST_F(Cache, ConcurrentIdenticalColdRequestsShareOneUpstreamRequest) {
 }
 
 // 5b. The client whose request started the shared upstream fetch goes away;
-// the fetch goes on for the others and is stored (SPEC §6 "Coalescing").
+// the fetch goes on for the others and is stored (docs/contract.md §6 "Coalescing").
 TEST_F(Cache, LeaderDisconnectDoesNotCancelTheSharedUpstreamRequest) {
   start();
   const std::string path = "/repos/octo-org/repo-13";

@@ -1,5 +1,5 @@
 // Failures a client must see as GitHub-shaped errors, never as a crash or a
-// hang (SPEC §5 "Errors"): unreachable, slow and resetting upstreams,
+// hang (docs/contract.md §5 "Errors"): unreachable, slow and resetting upstreams,
 // malformed, oversized, slow and too many clients.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>

@@ -1,5 +1,5 @@
 // The proxy in front of the fake GitHub, over real sockets: what a client
-// sees, and what reaches GitHub (SPEC §5 "Paths", "Forwarding", "Rewriting").
+// sees, and what reaches GitHub (docs/contract.md §5 "Paths", "Forwarding", "Rewriting").
 #include <set>
 
 #include <boost/beast/core/string.hpp>
@@ -67,7 +67,7 @@ TEST_F(Forwarding, ResponseDiffersFromDirectOnlyInTheHeadersTheSpecChanges) {
   EXPECT_EQ(direct[http::field::etag], proxied[http::field::etag]) << "same credential, same ETag";
 
   // Headers that legitimately differ between two requests to GitHub, and
-  // those the proxy sets (SPEC §5): nothing else may differ.
+  // those the proxy sets (docs/contract.md §5): nothing else may differ.
   const std::set<std::string> varying{"date", "x-github-request-id", "x-ratelimit-remaining",
                                       "x-ratelimit-used", "cache-status", "connection", "keep-alive"};
   auto collect = [&](const http_response& res) {
@@ -80,7 +80,7 @@ TEST_F(Forwarding, ResponseDiffersFromDirectOnlyInTheHeadersTheSpecChanges) {
     return out;
   };
   EXPECT_EQ(collect(direct), collect(proxied));
-  // The first read of a resource is fetched and stored (SPEC §6).
+  // The first read of a resource is fetched and stored (docs/contract.md §6).
   EXPECT_EQ(proxied["Cache-Status"], "github-proxy; fwd=miss; stored");
   EXPECT_EQ(proxied["X-RateLimit-Remaining"].empty(), false);
 }

@@ -1,4 +1,4 @@
-// /metrics (SPEC §8): the exact value of every metric family after a known
+// /metrics (docs/contract.md §8): the exact value of every metric family after a known
 // sequence of requests, `promtool check metrics` on the exposition, and
 // bounded label cardinality (distinct paths, tokens and methods add no series).
 //
@@ -74,7 +74,7 @@ void replace_file(const std::string& path, const std::string& content) {
   std::filesystem::rename(tmp, path);
 }
 
-// No label value may carry a token, a path or a query (SPEC §8: bounded labels).
+// No label value may carry a token, a path or a query (docs/contract.md §8: bounded labels).
 void expect_no_leaks(const metric_scrape& scrape, const std::vector<std::string>& secrets) {
   for (const auto& s : scrape.samples) {
     for (const auto& [name, value] : s.labels) {
@@ -87,7 +87,7 @@ void expect_no_leaks(const metric_scrape& scrape, const std::vector<std::string>
   }
 }
 
-// The label names each family may have (SPEC §8).
+// The label names each family may have (docs/contract.md §8).
 void expect_label_names(const metric_scrape& scrape) {
   const std::map<std::string, std::set<std::string>> allowed{
       {"github_proxy_requests_total", {"client", "method", "code", "cache"}},
@@ -129,7 +129,7 @@ void expect_label_names(const metric_scrape& scrape) {
 
 void expect_promtool_passes(const std::string& exposition, const temp_dir& dir) {
   const auto promtool = find_program("promtool");
-  // Not a skip: the SPEC requires the check, so a machine without promtool fails.
+  // Not a skip: docs/contract.md §8 requires the check, so a machine without promtool fails.
   ASSERT_TRUE(promtool.has_value()) << "promtool is not installed (Debian: apt-get install prometheus)";
   const auto result = promtool_check_metrics(*promtool, exposition, dir);
   EXPECT_EQ(result.exit_code, 0) << "promtool check metrics:\n" << result.output << "\n--- exposition:\n"
@@ -358,7 +358,7 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   EXPECT_EQ(series_of(m, "github_proxy_etag_derivations_total"),
             (series{{label_key({{"result", "not_modified"}}), 0}, {label_key({{"result", "modified"}}), 0}}));
 
-  // Families and their types (SPEC §8).
+  // Families and their types (docs/contract.md §8).
   const std::map<std::string, std::string> types{
       {"github_proxy_requests_total", "counter"},
       {"github_proxy_request_duration_seconds", "histogram"},

@@ -1,4 +1,4 @@
-// The credential pool seen from outside (SPEC §5 "Budgets" and "Errors", §7,
+// The credential pool seen from outside (docs/contract.md §5 "Budgets" and "Errors", §7,
 // §8; issue 6): the real daemon with several credentials in front of the
 // fake GitHub, whose per-token limits, faults, Apps and clock drive it.
 //
@@ -37,7 +37,7 @@ const std::string secret_a = "pool-secret-token-a";
 const std::string secret_b = "pool-secret-token-b";
 const std::string secret_c = "pool-secret-token-c";
 
-// SPEC §5: every error body is GitHub-shaped JSON.
+// docs/contract.md §5: every error body is GitHub-shaped JSON.
 void expect_github_error(const http_response& res, unsigned status, const std::string& what) {
   EXPECT_EQ(res.result_int(), status) << what << ": " << res.body();
   EXPECT_EQ(res[http::field::content_type], "application/json; charset=utf-8") << what;
@@ -269,9 +269,9 @@ TEST_F(Pool, EveryTokenExhaustedIs429WithTheEarliestReset) {
   EXPECT_EQ(total_requests(*fake_), upstream_before) << "a refused request went upstream";
 
   // The cached resource. Whether GitHub answers a conditional request with
-  // a free 304 when no credit is left is not documented (facts §1.2); the
+  // a free 304 when no credit is left is not documented (docs/github-api.md §1.2); the
   // fake answers it with the primary-limit 403, like any request. The client
-  // must get a rate-limit answer (SPEC §5: the proxy's 429; GitHub's own 403
+  // must get a rate-limit answer (docs/contract.md §5: the proxy's 429; GitHub's own 403
   // with X-RateLimit-Remaining: 0 is reported, not accepted), and a refused
   // revalidation says nothing about the resource: the entry must survive.
   const auto again = get(*proxy, cached_path);
@@ -294,14 +294,14 @@ TEST_F(Pool, EveryTokenExhaustedIs429WithTheEarliestReset) {
     EXPECT_EQ(proxy->metric("github_proxy_credential_state", {{"credential", name}, {"state", "exhausted"}}), 1)
         << name;
   }
-  // Exhausted is not broken: the proxy stays ready (SPEC §8 /readyz).
+  // Exhausted is not broken: the proxy stays ready (docs/contract.md §8 /readyz).
   EXPECT_TRUE(readyz(*proxy));
   // Not asserted: whether GitHub's 403 to the refused revalidation is
   // charged to the client (github_proxy_client_upstream_credits_total).
 }
 
 // With `cache.serve_stale: on_upstream_error`, the cached body is served
-// stale when every credential is exhausted (SPEC §6).
+// stale when every credential is exhausted (docs/contract.md §6).
 TEST_F(Pool, EveryTokenExhaustedServesStaleWhenConfigured) {
   start_fake();
   set_limit(*fake_, secret_a, "core", 2, 2, 1800);
@@ -313,7 +313,7 @@ TEST_F(Pool, EveryTokenExhaustedServesStaleWhenConfigured) {
   ASSERT_EQ(get(*proxy, fresh_path("stale", 0)).result_int(), 200);
   expect_github_error(get(*proxy, fresh_path("stale", 1)), 429, "uncached");
 
-  // Every credential is exhausted: the cached body, stale (SPEC §6), whether
+  // Every credential is exhausted: the cached body, stale (docs/contract.md §6), whether
   // the proxy refused at once (fwd-status=429) or tried a revalidation that
   // GitHub refused (fwd-status=403).
   const auto stale = get(*proxy, cached_path);
@@ -384,7 +384,7 @@ TEST_F(Pool, AppTokenExpiringDuringLoadIsRenewed) {
 // An App alone whose installation token GitHub rejects with 401 — revoked
 // (20 s after it was issued, past the proxy's replication grace), then
 // expired by a jump of the fake's clock that nothing announced: the request
-// that meets the 401 must not fail while the App can be renewed (SPEC §7:
+// that meets the 401 must not fail while the App can be renewed (docs/contract.md §7:
 // "a 401 marks it broken until its next renewal"; "the client sees GitHub's
 // answer only when no credential is left").
 TEST_F(Pool, AppTokenRejectedWith401IsRenewedAndTheRequestRetried) {
@@ -437,7 +437,7 @@ TEST_F(Pool, BrokenAppKeyNextToAWorkingTokenFailsNothing) {
 }
 
 // A token revoked during a load, next to another: its 401 is retried on the
-// other one, nothing fails, and it is shown broken (SPEC §7).
+// other one, nothing fails, and it is shown broken (docs/contract.md §7).
 TEST_F(Pool, TokenRevokedMidLoadFailsNothing) {
   start_fake();
   auto proxy = start_daemon({token_credential("tok-a", secret_a), token_credential("tok-b", secret_b)});

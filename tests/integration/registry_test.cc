@@ -1,4 +1,4 @@
-// The client registry seen from outside, over real sockets (SPEC §4, §5
+// The client registry seen from outside, over real sockets (docs/contract.md §4, §5
 // "Authentication" and "Scopes"): who gets 401 / 403 and that nothing of it
 // reaches GitHub, the token forms, GraphQL read-only, expiry, hot reload
 // under load (atomic rename, invalid edits, a ConfigMap symlink swap), and
@@ -233,7 +233,7 @@ TEST_F(Registry, ScopesAllowRefuseAndCannotBeEscaped) {
   EXPECT_EQ(get("/api/v3/repos/octo-org/repo-1", {scoped}).result_int(), 200);
   EXPECT_EQ(upstream_targets().size(), 3u);
   // Dot segments that resolve inside the scope pass the scope check; the
-  // target still goes upstream byte for byte (SPEC §5), where the fake does
+  // target still goes upstream byte for byte (docs/contract.md §5), where the fake does
   // not resolve them (so its answer is not asserted here).
   for (const char* inside : {"/repos/octo-org/repo-1/./issues/1", "/repos/octo-org/repo-2/../repo-1"}) {
     clear_upstream_log();

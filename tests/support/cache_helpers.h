@@ -1,4 +1,4 @@
-// Helpers for the cache integration tests (SPEC §6, issue 5): the
+// Helpers for the cache integration tests (docs/contract.md §6, issue 5): the
 // Cache-Status of an answer, the fake GitHub's per-token counters and
 // request log, metrics that are counted just after the response is written,
 // and the `cache:` config section. Header-only, used by
@@ -39,7 +39,7 @@ inline std::pair<std::string, std::string> auth_of(const test_client& client) {
   return {"Authorization", "token " + client.token};
 }
 
-// RFC 9211 values the proxy sends (SPEC §5 "Cache status").
+// RFC 9211 values the proxy sends (docs/contract.md §5 "Cache status").
 inline const std::string status_stored = "github-proxy; fwd=miss; stored";
 inline const std::string status_revalidated = "github-proxy; hit; detail=revalidated";
 inline const std::string status_changed = "github-proxy; fwd=stale; fwd-status=200; stored";
@@ -167,7 +167,7 @@ inline http_response head(const proxy_process& proxy, const std::string& path, c
   return request(proxy.where(), "HEAD", path, headers);
 }
 
-// `cache:` sections (SPEC §3) for proxy_process::options::extra_yaml.
+// `cache:` sections (docs/contract.md §3) for proxy_process::options::extra_yaml.
 // `more` holds further keys of the section, indented by two spaces.
 inline std::string memory_cache_yaml(const std::string& more = {}) {
   return "cache:\n  backend: memory\n" + more;

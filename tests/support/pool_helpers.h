@@ -1,4 +1,4 @@
-// Helpers for the credential-pool integration tests (SPEC §5 "Budgets",
+// Helpers for the credential-pool integration tests (docs/contract.md §5 "Budgets",
 // §7, §8; issue 6): a daemon started with a config of our own (several
 // `credentials:`, per-client budgets, the Redis cache), the fake GitHub's
 // control calls the pool tests use (per-token limits, the clock, counters),
@@ -47,7 +47,7 @@ bool poll_until(Condition condition, std::chrono::milliseconds within = std::chr
 
 // ---- the daemon's config ----------------------------------------------------
 
-// One entry of `credentials:` (SPEC §3). A token's secret is handed to the
+// One entry of `credentials:` (docs/contract.md §3). A token's secret is handed to the
 // daemon through the environment variable `env` (never in the file).
 struct credential_spec {
   std::string name;
@@ -132,7 +132,7 @@ class pool_daemon {
         env[variable] = c.token;
       }
     }
-    // Text access lines carry `credential=NAME` (SPEC §8 "Logs").
+    // Text access lines carry `credential=NAME` (docs/contract.md §8 "Logs").
     cfg << "logging:\n  level: info\n  format: text\n";
     config_path_ = dir.file(id + ".yaml");
     dir.write(id + ".yaml", cfg.str());

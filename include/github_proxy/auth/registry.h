@@ -1,4 +1,4 @@
-// Client registry (SPEC §4): who may use the proxy, with which proxy token,
+// Client registry (docs/contract.md §4): who may use the proxy, with which proxy token,
 // on which methods and paths, and with which upstream budget.
 //
 // Threading: a `registry_snapshot` is immutable once built and may be read by

@@ -1,4 +1,4 @@
-// Re-reads the registry file when it changes (SPEC §4): a valid new file
+// Re-reads the registry file when it changes (docs/contract.md §4): a valid new file
 // replaces the store's snapshot atomically; an invalid one is logged with
 // every error, counted in github_proxy_registry_reloads_total{result="error"},
 // and the previous snapshot stays.

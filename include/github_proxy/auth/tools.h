@@ -1,4 +1,4 @@
-// The registry commands of the `github-proxy` binary (SPEC §2). Each returns
+// The registry commands of the `github-proxy` binary (docs/contract.md §2). Each returns
 // the process exit code and writes only to the streams given; `src/main.cc`
 // parses the command line and calls them.
 #pragma once

@@ -1,4 +1,4 @@
-// Where cached responses live (SPEC §6 "Backends"). A store only gets, puts
+// Where cached responses live (docs/contract.md §6 "Backends"). A store only gets, puts
 // and erases opaque byte strings under string keys: freshness, ETags and
 // Vary belong to the cache policy above it (STYLE.md principle 5).
 //

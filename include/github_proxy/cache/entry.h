@@ -44,7 +44,7 @@ struct entry {
   std::string etag;           // the validator as received ("\"hex\"" or "W/\"hex\""); may be empty
   std::string last_modified;  // as received; may be empty
   // The pool credential (its configured name, never its secret) that `etag`
-  // was issued to: GitHub's ETags are per credential (facts §8).
+  // was issued to: GitHub's ETags are per credential (docs/github-api.md §8).
   std::string credential;
   // Which token of that credential: `authorization_fingerprint()` of the
   // Authorization value `etag` was issued for (empty: unknown). App

@@ -1,6 +1,6 @@
 // GitHub's per-credential ETags and entity-tag comparison. Pure functions.
 //
-// GitHub's algorithm (github-api-facts §8, reverse-engineered, matched by
+// GitHub's algorithm (docs/github-api.md §8, reverse-engineered, matched by
 // tests/fake_github/conditional.cc): ETag = hex SHA-256 over, for each of
 // Accept, Authorization and Cookie that the request carried AND the response's
 // Vary lists (all Vary lines merged), the header value followed by ':', then

@@ -1,4 +1,4 @@
-// Cache keys (SPEC §6 "Key"). Pure functions.
+// Cache keys (docs/contract.md §6 "Key"). Pure functions.
 //
 // A key is "gh1 <method class> <encoding> <path>[?<query>] accept=<Accept>
 // api=<X-GitHub-Api-Version>", every part canonicalised so that requests
@@ -36,7 +36,7 @@
 
 namespace github_proxy::cache {
 
-// GET and HEAD share the GET entry (HEAD is answered from it, SPEC §6).
+// GET and HEAD share the GET entry (HEAD is answered from it, docs/contract.md §6).
 enum class method_class : std::uint8_t { get };
 
 inline constexpr std::size_t max_cache_key_bytes = 256;

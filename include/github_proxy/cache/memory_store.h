@@ -1,4 +1,4 @@
-// The in-process cache backend (SPEC §6 "Backends", config `cache.memory`):
+// The in-process cache backend (docs/contract.md §6 "Backends", config `cache.memory`):
 // a byte-budgeted LRU split into shards by key hash, each shard with its own
 // mutex (no global lock). Values are held as `shared_ptr<const std::string>`,
 // so a hit hands out the stored buffer and never copies the body.

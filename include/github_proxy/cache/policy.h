@@ -1,5 +1,5 @@
 // The cache's HTTP decisions as pure functions returning verdicts (STYLE
-// principles 5 and 6; SPEC §6). No I/O: the proxy pipeline carries the
+// principles 5 and 6; docs/contract.md §6). No I/O: the proxy pipeline carries the
 // verdicts out against the store and upstream.
 #pragma once
 
@@ -21,7 +21,7 @@ namespace github_proxy::cache {
 enum class bypass_reason : std::uint8_t {
   none,
   method,            // not GET or HEAD
-  graphql,           // POST-only in practice, never validators (facts §1.6)
+  graphql,           // POST-only in practice, never validators (docs/github-api.md §1.6)
   rate_limit,        // /rate_limit: no-cache, no validators
   search,            // /search/*: no-cache, no validators
   range,             // a Range request: partial answers are not cached
@@ -55,7 +55,7 @@ request_verdict request_cacheability(std::string_view method, std::string_view p
 // an entry (`max_entry_headers`, `max_entry_field_bytes`). Never errors,
 // redirects or 304s. `private` is deliberately not a reason: the proxy is a
 // shared cache only in storage; every use is confirmed by GitHub for the
-// credential serving it (SPEC §6 "Always revalidate").
+// credential serving it (docs/contract.md §6 "Always revalidate").
 bool response_storable(unsigned status, const boost::beast::http::fields& response, std::size_t body_size,
                        std::size_t max_object_bytes);
 

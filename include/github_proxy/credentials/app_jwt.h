@@ -1,4 +1,4 @@
-// Authenticating as a GitHub App (SPEC §7, github-api-facts.md §5): the
+// Authenticating as a GitHub App (docs/contract.md §7, docs/github-api.md §5): the
 // RS256 JWT that buys installation tokens, signed with libjwt on OpenSSL,
 // and the clock-skew correction that keeps its `iat`/`exp` acceptable to
 // GitHub when the local clock drifts (octokit corrects from `Date` too).

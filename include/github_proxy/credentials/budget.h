@@ -1,4 +1,4 @@
-// Per-client upstream budgets (SPEC §4 `upstream_budget: 2000/h`, §5
+// Per-client upstream budgets (docs/contract.md §4 `upstream_budget: 2000/h`, §5
 // "Budgets"): how many upstream credits a client may spend per window.
 //
 // Window: a sliding-window counter (the two-bucket approximation). Time is
@@ -33,7 +33,7 @@ namespace github_proxy::credentials {
 
 // Does an upstream answer with this status cost the client a credit?
 // Everything GitHub answered counts except 304 (free when authorised,
-// github-api-facts.md §1.2).
+// docs/github-api.md §1.2).
 inline bool spends_upstream_credit(unsigned status) { return status != 304; }
 
 struct budget_status {

@@ -1,5 +1,5 @@
 // What an upstream answer says about the credential that was used
-// (SPEC §7 "Rotation", github-api-facts.md §3.3, §3.4, §4): a pure function
+// (docs/contract.md §7 "Rotation", docs/github-api.md §3.3, §3.4, §4): a pure function
 // returning a verdict that the request coroutine carries out (STYLE.md
 // principle 6).
 #pragma once
@@ -67,7 +67,7 @@ inline constexpr std::size_t error_body_scan_limit = 8 * 1024;
 //     "abuse detection", the `#…secondary-rate-limits` / `#abuse-rate-limits`
 //     documentation anchors, "login attempts exceeded"), or that carries
 //     Retry-After → secondary_limit. This comes before rule 3: a search 403
-//     with remaining 14 is secondary (facts §3.4), and a secondary answer
+//     with remaining 14 is secondary (docs/github-api.md §3.4), and a secondary answer
 //     with remaining 0 must still honour Retry-After.
 //  3. 403/429 with X-RateLimit-Remaining: 0 → primary_limit.
 //  4. Any other 429 → secondary_limit (GitHub: "wait for at least one minute").

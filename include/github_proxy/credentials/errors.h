@@ -1,6 +1,6 @@
 // Errors of the credential pool (a `boost::system::error_category` named
 // "credentials"). Messages name what failed, never a secret: no token, JWT
-// or key material ever appears in an error (SPEC §8).
+// or key material ever appears in an error (docs/contract.md §8).
 #pragma once
 
 #include <type_traits>

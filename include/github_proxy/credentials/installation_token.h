@@ -1,5 +1,5 @@
-// The lifecycle of a GitHub App installation token (SPEC §7,
-// github-api-facts.md §5): a state machine without I/O that decides when to
+// The lifecycle of a GitHub App installation token (docs/contract.md §7,
+// docs/github-api.md §5): a state machine without I/O that decides when to
 // renew, keeps one renewal in flight at a time, and backs off after a failed
 // one. The coroutine around it (later) signs the JWT, POSTs
 // /app/installations/{id}/access_tokens and reports back; requests that

@@ -1,4 +1,4 @@
-// The runtime credential pool (SPEC §7): the credentials of the config, what
+// The runtime credential pool (docs/contract.md §7): the credentials of the config, what
 // each one's rate limits look like now, which one sends the next request,
 // and the GitHub App installation tokens, renewed in the background.
 //
@@ -145,7 +145,7 @@ struct bucket_report {
   bucket_view view;
 };
 
-// One credential for the metrics gauges (SPEC §8).
+// One credential for the metrics gauges (docs/contract.md §8).
 struct credential_report {
   std::string_view name;  // lives as long as the pool
   credential_kind kind = credential_kind::token;
@@ -206,7 +206,7 @@ class pool final : public credential_source {
   // gets outcome busy (or the cancellation exception) and no lease.
   //
   // `free_revalidation`: the request is a conditional one the cache expects
-  // GitHub to answer with a free 304 (SPEC §5 "Budgets", §6), so a bucket
+  // GitHub to answer with a free 304 (docs/contract.md §5 "Budgets", §6), so a bucket
   // that is spent (exhausted) or down to its reserve may still send it;
   // cooling and broken credentials are still skipped.
   boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred = {},

@@ -1,9 +1,9 @@
-// What the pool knows about one credential's rate limits (SPEC §7): a state
+// What the pool knows about one credential's rate limits (docs/contract.md §7): a state
 // machine without I/O, fed by every response and read by selection
 // (STYLE.md principle 7). Time is an argument; no timers: a parked state
 // ends when `now` passes its deadline.
 //
-// Scope of each state (github-api-facts.md §3):
+// Scope of each state (docs/github-api.md §3):
 //  - exhausted is per resource: each bucket (core, search, graphql, …) has
 //    its own window; a spent search bucket leaves core usable.
 //  - cooling is per credential: GitHub's secondary limits (100 concurrent
@@ -33,7 +33,7 @@
 
 namespace github_proxy::credentials {
 
-// The values of `github_proxy_credential_state{state=…}` (SPEC §8).
+// The values of `github_proxy_credential_state{state=…}` (docs/contract.md §8).
 enum class credential_state { ok, exhausted, cooling, broken };
 inline constexpr std::size_t credential_state_count = 4;
 std::string_view to_string(credential_state s);

@@ -1,6 +1,6 @@
 // GitHub's rate-limit buckets ("resources"), and which one a request spends
 // from, inferred from its method and path before it is sent
-// (github-api-facts.md §3.2, go-github's GetRateLimitCategory).
+// (docs/github-api.md §3.2, go-github's GetRateLimitCategory).
 #pragma once
 
 #include <chrono>
@@ -33,7 +33,7 @@ std::string_view to_string(resource r);
 bool parse_resource(std::string_view name, resource& out);
 
 // What a fresh window of an authenticated credential holds, assumed for a
-// bucket no response has reported on yet (github-api-facts.md §3.1, §3.2,
+// bucket no response has reported on yet (docs/github-api.md §3.1, §3.2,
 // the /rate_limit body): core and graphql 5000/h, search 30/min,
 // code_search 10/min, … A guess only: the first response's headers replace it.
 std::int64_t default_limit(resource r);

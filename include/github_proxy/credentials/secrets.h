@@ -1,5 +1,5 @@
 // Reading credential secrets from their `*_env` / `*_file` references
-// (SPEC §3: secrets never live in the config file). Values are never logged;
+// (docs/contract.md §3: secrets never live in the config file). Values are never logged;
 // error messages name the reference, not the value.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Which credential sends the next request for a resource (SPEC §7
+// Which credential sends the next request for a resource (docs/contract.md §7
 // "Selection"): a pure function over the credentials' current views.
 //
 // Rules:

@@ -1,5 +1,5 @@
 // How the credential pool obtains a GitHub App installation token
-// (github-api-facts.md §5): the one request the pool needs sent upstream.
+// (docs/github-api.md §5): the one request the pool needs sent upstream.
 // The proxy implements it over its upstream client; tests use a fake.
 #pragma once
 

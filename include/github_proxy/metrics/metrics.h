@@ -1,4 +1,4 @@
-// The Prometheus metric families of SPEC §8, created once at start-up.
+// The Prometheus metric families of docs/contract.md §8, created once at start-up.
 //
 // Threading: families are thread-safe (prometheus-cpp). Adding a child takes
 // the family's lock, so the request path looks children up once and keeps
@@ -21,7 +21,7 @@
 
 namespace github_proxy::metrics {
 
-// The `cache` label of github_proxy_requests_total (SPEC §8).
+// The `cache` label of github_proxy_requests_total (docs/contract.md §8).
 enum class cache_outcome { hit, miss, changed, coalesced, bypass, stale, rejected };
 inline constexpr std::size_t cache_outcome_count = 7;
 std::string_view to_string(cache_outcome outcome);
@@ -44,13 +44,13 @@ struct families {
   prometheus::Family<prometheus::Counter>& registry_reloads_total;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Gauge>& client_connections;
-  // The cache (SPEC §6, §8).
+  // The cache (docs/contract.md §6, §8).
   prometheus::Family<prometheus::Counter>& credits_saved_total;      // {client}
   prometheus::Family<prometheus::Counter>& etag_derivations_total;   // {result}
   prometheus::Family<prometheus::Gauge>& cache_entries;              // {backend}
   prometheus::Family<prometheus::Gauge>& cache_bytes;                // {backend}
   prometheus::Family<prometheus::Counter>& cache_backend_errors_total;  // {backend,op}
-  // The credential pool (SPEC §7, §8).
+  // The credential pool (docs/contract.md §7, §8).
   prometheus::Family<prometheus::Counter>& client_upstream_credits_total;  // {client}
   prometheus::Family<prometheus::Gauge>& rate_limit_remaining;  // {credential,resource}
   prometheus::Family<prometheus::Gauge>& rate_limit_limit;

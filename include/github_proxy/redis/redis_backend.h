@@ -1,4 +1,4 @@
-// The Redis cache backend (SPEC §6 "Backends"): entries shared by every
+// The Redis cache backend (docs/contract.md §6 "Backends"): entries shared by every
 // replica, each with a TTL, under `key_prefix`.
 //
 //   get   = GET prefix+key          (a nil reply is a miss)

@@ -1,4 +1,4 @@
-// Where requests go: a parsed upstream base URL (SPEC §3 `upstream.url`).
+// Where requests go: a parsed upstream base URL (docs/contract.md §3 `upstream.url`).
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
 // End-to-end: the proxy's own 429 answers as Octokit's throttling plugin sees
-// them. Contract (SPEC §5 Budgets and Errors): 429, `Retry-After: N`,
+// them. Contract (docs/contract.md §5 Budgets and Errors): 429, `Retry-After: N`,
 // `X-RateLimit-Remaining: 0` (and `X-RateLimit-Reset` = the earliest reset
 // when the credential pool is exhausted), a GitHub-shaped JSON body.
 // These wait for client budgets and the credential pool; octokit.test.mjs
@@ -19,7 +19,7 @@ import {
 import { Workspace, startFake, startProxy } from "./harness.mjs";
 
 const CLIENT = { name: "octokit", token: "ghpx_e2e_octokit_client_token_0001" };
-// A client with a tiny budget (SPEC §4 upstream_budget).
+// A client with a tiny budget (docs/contract.md §4 upstream_budget).
 const BUDGET_CLIENT = {
   name: "octokit-budget",
   token: "ghpx_e2e_octokit_budget_token_0002",

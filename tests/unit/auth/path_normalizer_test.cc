@@ -85,7 +85,7 @@ TEST(PathNormalize, GraphqlRequestDetection) {
   EXPECT_FALSE(is_graphql_request("/api/v3/graphql/.."));
 }
 
-// The table of SPEC §4: against a scope `GET /repos/a/.*`, these spellings
+// The table of docs/contract.md §4: against a scope `GET /repos/a/.*`, these spellings
 // must and must not get through.
 constexpr std::string_view registry_yaml = R"(version: 1
 clients:

@@ -42,7 +42,7 @@ TEST(CacheEtag, NoInputsIsTheBodyHash) {
             "\"97c59cb3985de95392561b3197ec971dc679dfd2f61a3c1250af35a174d2705e\"");
   EXPECT_EQ(derive_etag("*/*", "token abc", "", "", fake_repo_1_body),
             derive_etag("", "", "", "", fake_repo_1_body));
-  // sha256("[]"), the empty list BE speculates with (facts §8).
+  // sha256("[]"), the empty list BE speculates with (docs/github-api.md §8).
   EXPECT_EQ(derive_etag("", "", "", "", "[]"),
             "\"4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945\"");
 }

@@ -159,7 +159,7 @@ TEST_F(ConfigEnv, NullLookupReadsTheProcessEnvironment) {
   EXPECT_EQ(result.value->logging.level, "warn");
 }
 
-// SPEC §3 and §8: a secret is referenced, never stored, never printed.
+// docs/contract.md §3 and §8: a secret is referenced, never stored, never printed.
 TEST_F(ConfigEnv, SecretsNeverAppearInMessages) {
   const std::string token = "ghp_SuperSecretToken0123456789";
   const std::string redis_password = "r3dis-Passw0rd";

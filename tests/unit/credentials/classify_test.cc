@@ -16,14 +16,14 @@ http::fields make_headers(std::initializer_list<std::pair<std::string_view, std:
   return out;
 }
 
-// github-api-facts.md §3.3
+// docs/github-api.md §3.3
 constexpr std::string_view primary_user_body =
     R"({"message":"API rate limit exceeded for user ID 9535539. If you reach out to GitHub Support )"
     R"(for help, please include the request ID 1C45:12F767:6C7E73:D8C627:6814705C and timestamp )"
     R"(2025-05-02 07:12:28 UTC.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"})";
 constexpr std::string_view primary_installation_body =
     R"({"message":"API rate limit exceeded for installation ID 12770951.","documentation_url":"https://docs.github.com/rest"})";
-// github-api-facts.md §3.4
+// docs/github-api.md §3.4
 constexpr std::string_view secondary_body =
     R"({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", )"
     R"("documentation_url": "https://docs.github.com/en/free-pro-team@latest/rest/overview/resources-in-the-rest-api#secondary-rate-limits"})";
@@ -37,7 +37,7 @@ constexpr std::string_view newer_anchor_body =
     R"({"message":"Forbidden","documentation_url":"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"})";
 constexpr std::string_view login_attempts_body =
     R"({"message":"Maximum number of login attempts exceeded. Please try again later.","documentation_url":"https://docs.github.com/rest"})";
-// github-api-facts.md §4
+// docs/github-api.md §4
 constexpr std::string_view graphql_rate_limited =
     R"({"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1234."}]})";
 constexpr std::string_view graphql_rate_limit =
@@ -77,7 +77,7 @@ TEST(ClassifyResponse, HeaderNamesAreCaseInsensitive) {
 }
 
 TEST(ClassifyResponse, SecondaryLimitByMessage) {
-  // A search 403 whose remaining is 14 is a secondary limit (facts §3.4).
+  // A search 403 whose remaining is 14 is a secondary limit (docs/github-api.md §3.4).
   const auto search = make_headers({{"X-RateLimit-Limit", "30"},
                                     {"X-RateLimit-Remaining", "14"},
                                     {"X-RateLimit-Reset", "1700000060"},
@@ -198,7 +198,7 @@ TEST(ClassifyResponse, CompressedBodiesAreNotInspected) {
 }
 
 TEST(ClassifyRateLimitHeaders, ParsesTheFiveHeaders) {
-  // Recorded response A (github-api-facts.md §2.2).
+  // Recorded response A (docs/github-api.md §2.2).
   const auto h = make_headers({{"X-RateLimit-Limit", "5000"},
                                {"X-RateLimit-Remaining", "4962"},
                                {"X-RateLimit-Reset", "1658208999"},

@@ -64,7 +64,7 @@ TEST(FakeGithubPagination, PerPageIsCappedAndInvalidValuesFallBack) {
 }
 
 TEST(FakeGithubConditional, EtagHashesVariedHeadersThenBody) {
-  // facts §8: sha256("<Accept>:" "<Authorization>:" body).
+  // docs/github-api.md §8: sha256("<Accept>:" "<Authorization>:" body).
   etag_inputs in{"*/*", "token abc", "", true};
   EXPECT_EQ(compute_etag(in, "{}"), sha256_hex("*/*:token abc:{}"));
   in.vary_on_authorization = false;  // public responses vary on Accept only
