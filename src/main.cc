@@ -9,9 +9,15 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/log_escaped.h"
 #include "common/logging.h"
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/auth/registry_reloader.h"
@@ -33,8 +39,19 @@ namespace {
 
 using namespace github_proxy;
 
-// The cache backend of `cache.backend`, its failures counted in
-// github_proxy_cache_backend_errors_total and its size sampled on scrape.
+// Broken tokens are probed when their probe is due, whether or not requests
+// arrive: with every token broken the proxy is unready and gets none.
+boost::asio::awaitable<void> probe_broken_tokens(credentials::pool& pool) {
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  for (;;) {
+    pool.start_due_probes(executor);
+    timer.expires_after(std::chrono::seconds(15));
+    auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 // github_proxy_rate_limit_* and github_proxy_credential_state, sampled from
 // the pool on every scrape.
 void export_pool_metrics(const credentials::pool& pool, metrics::families& metrics) {
@@ -225,6 +242,14 @@ int serve(const std::string& config_file, const std::string& ready_file) {
       log->info("credential {}: installation token renewed", e.credential);
     }
   };
+  pool_options.on_probe = [log = loggers.main](const credentials::probe_event& e) {
+    if (e.accepted) {
+      log->info("credential {}: GitHub accepts the token again", e.credential);
+    } else {
+      log->warn("credential {}: still refused by GitHub (HTTP {}{}{})", e.credential, e.status,
+                e.error ? ", " : "", e.error ? e.error.message() : "");
+    }
+  };
   auto built = credentials::pool::from_config(
       cfg, credentials::system_clock_source(),
       proxy::make_app_token_issuer(shared.rest, &upstream_tls, cfg.upstream, shared.user_agent), pool_options);
@@ -255,7 +280,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   metrics.on_scrape([&connections, &server = *srv] { connections.Set(static_cast<double>(server.open_connections())); });
 
   // The registry is loaded before any listener accepts a connection.
-  auth::registry_reloader reloader(srv->main_context().get_executor(), registry, cfg.registry.file,
+  auth::registry_reloader reloader(srv->background_context().get_executor(), registry, cfg.registry.file,
                                    cfg.registry.reload_interval, loggers.main,
                                    metrics.registry_reloads_total, registry_clients);
   const auto registry_loaded = reloader.load_initial();
@@ -275,6 +300,8 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   }
 
   reloader.start();
+  boost::asio::co_spawn(srv->background_context(), probe_broken_tokens(pool),
+                        common::log_escaped("credential probes", loggers.main));
   const int code = srv->run();
   reloader.stop();
   return code;

@@ -40,6 +40,9 @@ bool names_secondary_limit(std::string_view text) {
   return false;
 }
 
+// GitHub's 401 for a token it does not accept (docs/github-api.md §5).
+constexpr std::string_view bad_credentials_text = "bad credentials";
+
 bool body_is_readable(const http::fields& headers) {
   const auto encoding = header(headers, "Content-Encoding");
   return encoding.empty() || boost::algorithm::iequals(encoding, "identity");
@@ -130,7 +133,12 @@ verdict classify_response(unsigned status, const http::fields& headers, std::str
   if (!body_is_readable(headers)) body = {};
 
   if (status == 401) {
-    out.kind = verdict_kind::bad_credential;
+    // An unreadable body cannot clear the credential: take GitHub's word
+    // that it is bad, as before any body was read.
+    const auto scanned = body.substr(0, error_body_scan_limit);
+    if (scanned.empty() || boost::algorithm::icontains(scanned, bad_credentials_text)) {
+      out.kind = verdict_kind::bad_credential;
+    }
     return out;
   }
   if (status == 403 || status == 429) {
@@ -152,6 +160,25 @@ verdict classify_response(unsigned status, const http::fields& headers, std::str
     }
   }
   return out;
+}
+
+bool requires_app_jwt(std::string_view path) {
+  path = path.substr(0, path.find('?'));
+  // The non-empty segments, up to the four of /repos/{o}/{r}/installation.
+  std::array<std::string_view, 4> segments{};
+  std::size_t count = 0;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    const auto segment = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+    if (segment.empty()) continue;
+    if (count == 0 && boost::algorithm::iequals(segment, "app")) return true;  // /app and all below
+    if (count == segments.size()) return false;  // deeper than every other JWT-only path
+    segments[count++] = segment;
+  }
+  const auto is = [&](std::size_t i, std::string_view name) { return boost::algorithm::iequals(segments[i], name); };
+  if (count == 3 && is(2, "installation")) return is(0, "orgs") || is(0, "users") || is(0, "enterprises");
+  return count == 4 && is(0, "repos") && is(3, "installation");
 }
 
 }  // namespace github_proxy::credentials

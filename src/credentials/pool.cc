@@ -12,6 +12,7 @@
 
 #include "credentials/app_renewal.h"
 #include "credentials/pool_state.h"
+#include "credentials/token_probe.h"
 #include "credentials/wake_list.h"
 #include "github_proxy/credentials/secrets.h"
 #include "common/log_escaped.h"
@@ -40,6 +41,18 @@ bool contains(std::span<const std::string_view> names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// Renewals and probes run detached: a caller that gives up (or is
+// cancelled) does not cancel the work the other waiters count on.
+void spawn_claimed(const std::shared_ptr<detail::pool_state>& state, const asio::any_io_executor& executor,
+                   std::span<const std::size_t> renewals, std::span<const std::size_t> probes) {
+  for (const auto index : renewals) {
+    asio::co_spawn(executor, detail::renew(state, index), common::log_escaped("App token renewal"));
+  }
+  for (const auto index : probes) {
+    asio::co_spawn(executor, detail::probe(state, index), common::log_escaped("credential probe"));
+  }
+}
+
 }  // namespace
 
 namespace detail {
@@ -47,11 +60,18 @@ namespace detail {
 pool_state::pool_state(const clock& time, std::shared_ptr<token_issuer> issuer, pool_options options)
     : time(time), issuer(std::move(issuer)), options(options) {
   for (std::size_t i = 0; i < resource_count; ++i) {
-    policies[i] = selection_policy{options.reserve[i], options.max_concurrent};
+    policies[i] = selection_policy{options.reserve[i], options.max_concurrent, options.ramp_up,
+                                   options.ramp_up_start};
   }
 }
 
 credential_slot::~credential_slot() { wipe(authorization); }
+
+void credential_slot::restore() {
+  limits.renewed();
+  ++generation;
+  probe.clear();
+}
 
 void pool_state::end(std::size_t index, resource r) {
   auto& slot = *slots[index];
@@ -62,32 +82,30 @@ void pool_state::end(std::size_t index, resource r) {
   wake.notify();
 }
 
-// A free revalidation ignores a spent bucket and the reserve: GitHub
-// answers a 304 whatever the remaining credits.
-static candidate for_free_revalidation(candidate c, std::int64_t reserve) {
-  if (c.state == credential_state::exhausted) {
-    c.state = credential_state::ok;
-    c.available_at.reset();
-  }
-  if (c.state == credential_state::ok) {
-    c.remaining = std::max<std::int64_t>(c.remaining, reserve + static_cast<std::int64_t>(c.in_flight_resource) + 1);
-  }
-  return c;
+bool pool_state::claim_probe(credential_slot& slot, time_point now) {
+  return !slot.app && issuer && slot.probe.try_begin(now);
 }
 
 pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferred,
                                             std::span<const std::string_view> exclude, bool free_revalidation) {
   const auto now = this->now();
-  const auto& policy = policies[static_cast<std::size_t>(r)];
+  // A free revalidation spends no credit, so the reserve does not apply
+  // (selection.h, for_free_revalidation).
+  auto policy = policies[static_cast<std::size_t>(r)];
+  if (free_revalidation) policy.reserve = 0;
   boost::container::small_vector<candidate, 8> candidates;
   boost::container::small_vector<std::size_t, 8> owners;
   std::optional<std::size_t> preferred_position;
+  std::size_t considered = 0;
+  std::size_t broken = 0;
   attempt out;
 
   for (std::size_t i = 0; i < slots.size(); ++i) {
     auto& slot = *slots[i];
-    if (contains(exclude, slot.config.name)) continue;
     const std::lock_guard lock(slot.mutex);
+    if (claim_probe(slot, now)) out.probes.push_back(i);
+    if (contains(exclude, slot.config.name)) continue;
+    ++considered;
     if (slot.app) {
       auto& app = *slot.app;
       // Due: no usable token, or the current one reached its renew_at (it
@@ -107,15 +125,18 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
           continue;
         }
         case installation_token::access::unavailable:
+          if (!app.usable_or_renewable(now)) ++broken;  // its last renewal failed
           consider(out.retry_at, app.token.next_attempt_at(), now);
           continue;
       }
     }
     if (!preferred.empty() && slot.config.name == preferred) preferred_position = candidates.size();
     auto c = make_candidate(slot.limits, r, now, slot.last_selected);
-    candidates.push_back(free_revalidation ? for_free_revalidation(c, policy.reserve) : c);
+    if (c.state == credential_state::broken) ++broken;
+    candidates.push_back(free_revalidation ? for_free_revalidation(c) : c);
     owners.push_back(i);
   }
+  out.all_broken = considered > 0 && broken == considered;
 
   const auto chosen = select_credential(std::span<const candidate>(candidates.data(), candidates.size()), policy,
                                         preferred_position, now);
@@ -135,7 +156,7 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
     return out;
   }
   auto again = make_candidate(slot.limits, r, now, slot.last_selected);
-  if (free_revalidation) again = for_free_revalidation(again, policy.reserve);
+  if (free_revalidation) again = for_free_revalidation(again);
   if (select_credential(std::span<const candidate>(&again, 1), policy, 0, now).outcome != selection_outcome::selected) {
     out.contended = true;
     return out;
@@ -155,7 +176,11 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
 }
 
 bool pool_state::breaks(credential_slot& slot, std::uint64_t generation, time_point now) {
-  if (!slot.app) return generation == slot.generation;  // else: a reloaded token since
+  if (!slot.app) {
+    if (generation != slot.generation) return false;  // a reloaded or restored token since
+    slot.probe.broken(now);
+    return true;
+  }
   auto& app = *slot.app;
   if (generation != app.lease_generation() || app.token.check(now) != installation_token::access::use) {
     return false;  // a token that has since been replaced, dropped or has expired
@@ -223,7 +248,7 @@ pool::build_result pool::from_config(const config::config& cfg, const clock& tim
     out.errors.push_back(config::config_error{cfg.source_file, credential.source_line, std::move(message)});
   };
   for (const auto& credential : cfg.credentials) {
-    auto slot = std::make_unique<detail::credential_slot>(credential, options.limits);
+    auto slot = std::make_unique<detail::credential_slot>(credential, options.limits, options.probe);
     if (credential.type == config::credential_type::token) {
       auto secret = read_token(credential);
       if (!secret.value) {
@@ -260,9 +285,8 @@ asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferre
   for (;;) {
     const auto observed = s.wake.generation();
     auto step = s.try_acquire(r, preferred, exclude, free_revalidation);
-    // Renewals run detached: a caller that gives up (or is cancelled) does
-    // not cancel the renewal the other waiters count on.
-    for (const auto index : step.renewals) asio::co_spawn(executor, detail::renew(state_, index), common::log_escaped("App token renewal"));
+    spawn_claimed(state_, executor, {step.renewals.data(), step.renewals.size()},
+                  {step.probes.data(), step.probes.size()});
 
     if (step.granted) {
       acquisition out;
@@ -281,6 +305,7 @@ asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferre
     if (!step.busy && !step.renewal_pending && !step.contended) {
       acquisition out;
       out.outcome = selection_outcome::exhausted;
+      out.all_broken = step.all_broken;
       out.retry_at = step.retry_at;
       if (step.retry_at) {
         out.retry_after = std::max(std::chrono::seconds(1), *step.retry_at - s.now());
@@ -311,7 +336,11 @@ verdict pool::complete(lease& l, unsigned status, const http::fields& headers, s
   const auto now = s.now();
   const auto v = classify_response(status, headers, body, l.r);
   if (!l.open() || l.state_ != state_) return v;
-  const auto reported = parse_rate_limit_headers(headers);
+  // GitHub did not take a 401 as this credential's request: its
+  // X-RateLimit-* describe the unauthenticated, per-IP bucket (60/h,
+  // docs/github-api.md §3.1), and recording them would make the credential
+  // look spent — a client calling JWT-only paths would exhaust it for all.
+  const auto reported = status == 401 ? rate_limit_headers{} : parse_rate_limit_headers(headers);
   auto& slot = *s.slots[l.index];
   {
     const std::lock_guard lock(slot.mutex);
@@ -393,8 +422,13 @@ std::vector<config::config_error> pool::reload_secrets() {
       const std::lock_guard lock(slot->mutex);
       if (authorization != slot->authorization) {
         std::swap(authorization, slot->authorization);
-        ++slot->generation;
-        slot->limits.renewed();
+        slot->restore();
+        changed = true;
+      } else if (slot->limits.state(s.now()) == credential_state::broken) {
+        // The same secret: the operator says it works (GitHub may have been
+        // wrong for a while, or the token was restored). The next 401
+        // "Bad credentials" breaks it again.
+        slot->restore();
         changed = true;
       }
       wipe(authorization);
@@ -415,6 +449,19 @@ std::vector<config::config_error> pool::reload_secrets() {
   }
   if (changed) s.wake.notify();
   return errors;
+}
+
+void pool::start_due_probes(const asio::any_io_executor& executor) {
+  auto& s = *state_;
+  if (!s.issuer) return;
+  const auto now = s.now();
+  boost::container::small_vector<std::size_t, 4> probes;
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    auto& slot = *s.slots[i];
+    const std::lock_guard lock(slot.mutex);
+    if (s.claim_probe(slot, now)) probes.push_back(i);
+  }
+  spawn_claimed(state_, executor, {}, {probes.data(), probes.size()});
 }
 
 std::size_t pool::size() const { return state_->slots.size(); }

@@ -1,5 +1,5 @@
 // The credential pool's internals (pool.h), shared by the pool object, its
-// leases and the App renewals in flight.
+// leases and the App renewals and token probes in flight.
 #pragma once
 
 #include <array>
@@ -22,6 +22,7 @@
 #include "github_proxy/credentials/app_jwt.h"
 #include "github_proxy/credentials/installation_token.h"
 #include "github_proxy/credentials/pool.h"
+#include "github_proxy/credentials/probe_schedule.h"
 #include "github_proxy/credentials/rate_limit_state.h"
 #include "github_proxy/credentials/selection.h"
 #include "github_proxy/credentials/token_issuer.h"
@@ -68,16 +69,24 @@ struct app_slot {
 // One credential of the config. Every field but `config` and `kind` is
 // guarded by `mutex`.
 struct credential_slot {
-  credential_slot(const config::credential_config& c, limits_policy policy) : config(c), limits(policy) {}
+  credential_slot(const config::credential_config& c, limits_policy policy, probe_policy probing)
+      : config(c), limits(policy), probe(probing) {}
   ~credential_slot();
 
   const config::credential_config config;  // references to secrets, never a secret
   mutable std::mutex mutex;
   credential_limits limits;
   std::uint64_t last_selected = 0;  // selection's round-robin stamp
-  // type: token — "token <secret>", and which secret it is.
+  // type: token — "token <secret>", and which secret it is (bumped when the
+  // secret changes, and when a broken one is made usable again).
   std::string authorization;
   std::uint64_t generation = 1;
+  // type: token — when to ask GitHub whether it takes the token again.
+  probe_schedule probe;
+
+  // Under mutex: a broken token is usable again (a probe's 200, a reload).
+  // A 401 answered for a lease of the previous generation breaks nothing.
+  void restore();
   // type: app
   std::unique_ptr<app_slot> app;
 };
@@ -100,15 +109,22 @@ struct pool_state {
     bool busy = false;             // selection said busy: a completion may free one
     bool renewal_pending = false;  // an App could serve once its renewal ends
     bool contended = false;        // the chosen one changed before it was claimed: select again
+    bool all_broken = false;       // every credential considered is broken (acquisition::all_broken)
     std::optional<time_point> retry_at;
     boost::container::small_vector<std::size_t, 2> renewals;  // Apps whose renewal this round claimed
+    boost::container::small_vector<std::size_t, 2> probes;    // tokens whose probe this round claimed
   };
   attempt try_acquire(resource r, std::string_view preferred, std::span<const std::string_view> exclude,
                       bool free_revalidation);
 
   // Under slot.mutex: does a 401 for the secret `generation` break the
-  // credential? For an App this also drops the token.
+  // credential? For an App this also drops the token; for a token it
+  // schedules the probe.
   bool breaks(credential_slot& slot, std::uint64_t generation, time_point now);
+
+  // Under slot.mutex: claims the token's probe when it is due (never
+  // without an issuer to send it).
+  bool claim_probe(credential_slot& slot, time_point now);
 
   const clock& time;
   clock_skew skew;

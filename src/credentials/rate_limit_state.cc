@@ -59,6 +59,7 @@ void credential_limits::record(resource r, const rate_limit_headers& headers) {
   if (headers.used) b.used = same_window ? std::max(b.used, *headers.used) : *headers.used;
   if (headers.reset) b.reset = headers.reset;
   b.observed = true;
+  if (b.remaining <= 0 && b.reset) b.spent_until = b.reset;
 }
 
 void credential_limits::park_primary(resource r, const verdict& v, time_point now) {
@@ -73,6 +74,7 @@ void credential_limits::park_primary(resource r, const verdict& v, time_point no
   // runs ahead of GitHub's) a synthetic one, so the bucket is retried later.
   const auto until = v.reset && *v.reset > now ? *v.reset : now + policy_.primary_fallback;
   b.reset = later(b.reset, until);
+  b.spent_until = b.reset;
 }
 
 void credential_limits::park_secondary(const verdict& v, time_point now) {
@@ -149,6 +151,9 @@ bucket_view credential_limits::bucket(resource r, time_point now) const {
   view.state = state(r, now);
   switch (view.state) {
     case credential_state::ok:
+      if (cooling_until_ && *cooling_until_ <= now) view.returned_at = cooling_until_;
+      if (b.spent_until && *b.spent_until <= now) view.returned_at = later(view.returned_at, b.spent_until);
+      break;
     case credential_state::broken:
       break;
     case credential_state::exhausted:

@@ -2,6 +2,7 @@
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/crypto.h>
 
 #include "github_proxy/upstream/client.h"
 #include "proxy/routing.h"
@@ -24,24 +25,38 @@ class app_token_issuer final : public credentials::token_issuer {
 
   asio::awaitable<credentials::issuer_response> request_installation_token(std::string_view installation_id,
                                                                           std::string jwt) override {
+    request req{http::verb::post,
+                upstream_target(rest_.base_path, "/app/installations/" + std::string(installation_id) +
+                                                     "/access_tokens"),
+                11};
+    req.set(http::field::authorization, "Bearer " + jwt);
+    co_return co_await send_alone(std::move(req));
+  }
+
+  // GET /rate_limit costs no quota (docs/github-api.md §3.2): the pool asks
+  // whether GitHub takes a token it answered 401 "Bad credentials" before.
+  asio::awaitable<credentials::issuer_response> probe_credential(std::string authorization) override {
+    request req{http::verb::get, upstream_target(rest_.base_path, "/rate_limit"), 11};
+    req.set(http::field::authorization, authorization);
+    OPENSSL_cleanse(authorization.data(), authorization.size());
+    co_return co_await send_alone(std::move(req));
+  }
+
+ private:
+  // One request over a client of its own on the caller's executor, with one
+  // connection: renewals (about hourly per App) and probes (at most one a
+  // minute per broken token) are too rare to keep one open.
+  asio::awaitable<credentials::issuer_response> send_alone(request req) {
     credentials::issuer_response out;
-    // A client of its own on the caller's executor, with one connection:
-    // renewals happen about once an hour per App, so none is kept open.
     upstream::client_options options;
     options.max_connections = 1;
     options.connect_timeout = cfg_.connect_timeout;
     options.request_timeout = cfg_.request_timeout;
     const auto executor = co_await asio::this_coro::executor;
     auto client = upstream::make_pooled_client(executor, rest_, rest_, tls_, options);
-
-    request req{http::verb::post,
-                upstream_target(rest_.base_path, "/app/installations/" + std::string(installation_id) +
-                                                     "/access_tokens"),
-                11};
     req.set(http::field::host, rest_.host_header);
     req.set(http::field::user_agent, user_agent_);
     req.set(http::field::accept, "application/vnd.github+json");
-    req.set(http::field::authorization, "Bearer " + jwt);
     req.keep_alive(false);
 
     auto answer = co_await client->send(req, upstream::api::rest);
@@ -65,7 +80,6 @@ class app_token_issuer final : public credentials::token_issuer {
     co_return out;
   }
 
- private:
   const upstream::endpoint& rest_;
   asio::ssl::context* tls_;
   const config::upstream_config& cfg_;

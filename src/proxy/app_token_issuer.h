@@ -1,8 +1,10 @@
-// The credential pool's one own upstream request: POST
+// The credential pool's own upstream requests: POST
 // …/app/installations/{id}/access_tokens for a GitHub App (docs/contract.md §7,
-// docs/github-api.md §5), sent over a fresh connection to the REST
-// upstream on the executor of the request that started the renewal.
-// Renewals happen about once an hour per App, so no pool is kept.
+// docs/github-api.md §5), and GET /rate_limit to probe whether GitHub takes
+// a token it refused before. Each is sent over a fresh connection to the
+// REST upstream on the executor that started it: renewals happen about
+// once an hour per App and probes at most once a minute per broken token,
+// so no connection is kept.
 #pragma once
 
 #include <memory>

@@ -86,6 +86,13 @@ asio::awaitable<void> request_pipeline::answer_refusal(request_context& ctx, con
     co_await respond_error(ctx, 503, "Every GitHub credential of the proxy is busy; retry shortly");
     co_return;
   }
+  if (pooled.all_broken) {
+    // Not a rate limit: no Retry-After would bring the credentials back.
+    co_await respond_error(ctx, 503,
+                           "Every GitHub credential of the proxy is rejected by GitHub (bad credentials); "
+                           "the operators have to replace them");
+    co_return;
+  }
   // Every credential is spent for this resource until the earliest reset.
   const auto retry_after = pooled.retry_after.value_or(std::chrono::seconds(60));
   co_await respond_rate_limited(ctx, retry_after,
@@ -94,6 +101,10 @@ asio::awaitable<void> request_pipeline::answer_refusal(request_context& ctx, con
 }
 
 asio::awaitable<void> request_pipeline::answer_failure(request_context& ctx, const upstream_answer& answer) {
+  if (answer.too_many_streams) {
+    co_await respond_error(ctx, 503, "Too many large answers are being relayed; retry shortly");
+    co_return;
+  }
   std::string_view message = "GitHub did not answer in time";
   if (!answer.timed_out) message = answer.answered ? "GitHub closed the connection" : "GitHub is unreachable";
   co_await respond_error(ctx, answer.timed_out ? 504 : 502, message);

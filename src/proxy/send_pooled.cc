@@ -45,6 +45,7 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
       result.refused = true;
       result.outcome = got.outcome;
       result.retry_after = got.retry_after;
+      result.all_broken = got.all_broken;
       co_return result;
     }
     auto& lease = *got.granted;
@@ -53,7 +54,14 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     ctx.record.credential = lease.name;
 
     result = pooled_answer{};
-    result.answer = co_await fetch_upstream(ctx, up, r, options.streamed_cache_status);
+    // A large answer is relayed for as long as the client reads: the lease
+    // (an in-flight slot of the credential) is completed at its head.
+    std::optional<credentials::verdict> streamed_verdict;
+    const stream_hook complete_at_head = [&](const upstream_answer& head) {
+      streamed_verdict = source.complete(lease, head.status, head.limit_fields, {});
+      if (options.on_streaming && *options.on_streaming) (*options.on_streaming)();
+    };
+    result.answer = co_await fetch_upstream(ctx, up, r, options.streamed_cache_status, &complete_at_head);
     auto& answer = result.answer;
     if (!answer.answered) {
       source.abandon(lease);
@@ -61,9 +69,8 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     }
     result.credential = lease.name;
     result.authorization = lease.authorization;
-    const auto& fields = answer.streamed ? answer.limit_fields : answer.head;
-    const auto verdict =
-        source.complete(lease, answer.status, fields, answer.streamed ? std::string_view{} : answer.body);
+    const auto verdict = streamed_verdict ? *streamed_verdict
+                                          : source.complete(lease, answer.status, answer.head, answer.body);
     result.rate_limited = verdict.kind == verdict_kind::primary_limit ||
                           verdict.kind == verdict_kind::secondary_limit;
     if (attempt == 0 && !answer.streamed && !answer.failed && moves_to_another_credential(verdict.kind)) {

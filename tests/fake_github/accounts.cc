@@ -51,6 +51,11 @@ void revocations::revoke(std::string token) {
   any_.store(true, std::memory_order_release);
 }
 
+void revocations::reinstate(std::string_view token) {
+  std::lock_guard lock(mutex_);
+  if (auto it = revoked_.find(token); it != revoked_.end()) revoked_.erase(it);
+}
+
 bool revocations::is_revoked(std::string_view token) const {
   if (!any_.load(std::memory_order_acquire)) return false;
   std::lock_guard lock(mutex_);

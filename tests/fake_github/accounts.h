@@ -30,6 +30,8 @@ std::uint64_t user_id_for(std::string_view token);
 class revocations {
  public:
   void revoke(std::string token);
+  // Accepts a revoked token again (GitHub restored it, or was wrong).
+  void reinstate(std::string_view token);
   bool is_revoked(std::string_view token) const;
   void reset();
 

@@ -207,7 +207,10 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
       v.rate = state_.limits.peek(x.bucket, x.res, x.now);
       return finish(x, v);
     case fault_kind::status:
-      v.r = error_result(fault.status, http::obsolete_reason(static_cast<http::status>(fault.status)));
+      v.r = error_result(fault.status,
+                         fault.message.empty()
+                             ? std::string_view(http::obsolete_reason(static_cast<http::status>(fault.status)))
+                             : std::string_view(fault.message));
       v.rate = state_.limits.peek(x.bucket, x.res, x.now);
       return finish(x, v);
     case fault_kind::none: break;
@@ -258,7 +261,13 @@ outgoing_response app::serve_route(exchange& x) {
                    req[http::field::authorization], state_.graphql.query.load(),
                    state_.graphql.mutation.load()};
   route_verdict v;
-  v.r = is_installation_token_request(rr) ? route_installation_token(rr, state_.apps) : route(rr, state_.data);
+  if (is_installation_token_request(rr)) {
+    v.r = route_installation_token(rr, state_.apps);
+  } else if (auto jwt_only = route_app_jwt_only(rr, state_.apps)) {
+    v.r = std::move(*jwt_only);
+  } else {
+    v.r = route(rr, state_.data);
+  }
 
   const bool success = v.r.status >= 200 && v.r.status < 300;
   if (success && v.r.validator == validator_kind::body_sha256) {

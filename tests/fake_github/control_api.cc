@@ -188,6 +188,12 @@ outgoing_response dispatch(const request_t& req, fake_state& state, std::int64_t
     state.revoked.revoke(*token);
     return ok(json::object{{"revoked", *token}}, req);
   }
+  if (path == "/_fake/reinstate" && method == verb::post) {
+    auto token = string_field(body_object(req), "token");
+    if (!token || token->empty()) throw std::invalid_argument("\"token\" is required");
+    state.revoked.reinstate(*token);
+    return ok(json::object{{"reinstated", *token}}, req);
+  }
   if (path == "/_fake/faults") {
     if (method == verb::post) {
       fault_rule rule = fault_rule::from_json(body_object(req));

@@ -17,6 +17,7 @@ fault_rule fault_rule::from_json(const boost::json::object& body) {
   rule.hang = bool_field(body, "hang").value_or(false);
   rule.secondary_limit = bool_field(body, "secondary_limit").value_or(false);
   rule.retry_after = int_field(body, "retry_after").value_or(0);
+  rule.message = string_field(body, "message").value_or("");
   if (rule.count == 0 || rule.count < -1) throw std::invalid_argument("count must be > 0 or -1");
   if (rule.status != 0 && (rule.status < 200 || rule.status > 599))
     throw std::invalid_argument("status must be within 200..599");
@@ -31,7 +32,7 @@ boost::json::object fault_rule::to_json() const {
   return {{"path_prefix", path_prefix}, {"method", method},     {"count", count},
           {"status", status},           {"latency_ms", latency_ms}, {"reset", reset},
           {"hang", hang},               {"secondary_limit", secondary_limit},
-          {"retry_after", retry_after}};
+          {"retry_after", retry_after}, {"message", message}};
 }
 
 void fault_table::add(fault_rule rule) {
@@ -57,6 +58,7 @@ fault_decision fault_table::take(std::string_view method, std::string_view targe
     d.latency = std::chrono::milliseconds(it->latency_ms);
     d.status = it->status;
     d.retry_after = it->retry_after;
+    d.message = it->message;
     // One behaviour per rule, the most drastic one winning.
     if (it->reset) d.kind = fault_kind::reset;
     else if (it->hang) d.kind = fault_kind::hang;

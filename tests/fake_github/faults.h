@@ -27,6 +27,7 @@ struct fault_rule {
   bool hang = false;               // never answer; wait for the client to leave
   bool secondary_limit = false;    // 403 secondary-rate-limit answer
   std::int64_t retry_after = 0;    // Retry-After on the secondary limit, when > 0
+  std::string message;             // with status: the body's message (empty: the reason phrase)
 
   // Throws std::invalid_argument naming the bad field.
   static fault_rule from_json(const boost::json::object& body);
@@ -40,6 +41,7 @@ struct fault_decision {
   std::chrono::milliseconds latency{0};  // applied first, with a timer
   unsigned status = 0;
   std::int64_t retry_after = 0;
+  std::string message;  // fault_rule::message
 };
 
 class fault_table {

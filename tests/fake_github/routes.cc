@@ -81,9 +81,59 @@ route_result archive_redirect(int repo, std::string_view format,
   return r;
 }
 
-bool wants_raw(std::string_view accept) {
-  return accept.find("application/vnd.github.raw") != std::string_view::npos ||
-         accept.find("application/vnd.github.v3.raw") != std::string_view::npos;
+bool wants(std::string_view accept, std::string_view param) {
+  // application/vnd.github.PARAM, application/vnd.github.v3.PARAM, with or
+  // without +json (docs/github-api.md §2.1 "X-GitHub-Media-Type").
+  for (std::string_view prefix : {"application/vnd.github.", "application/vnd.github.v3."}) {
+    const std::string type = std::string(prefix) + std::string(param);
+    for (auto at = accept.find(type); at != std::string_view::npos; at = accept.find(type, at + 1)) {
+      const auto end = at + type.size();
+      if (end == accept.size() || accept[end] == '+' || accept[end] == ',' || accept[end] == ';' ||
+          accept[end] == ' ')
+        return true;
+    }
+  }
+  return false;
+}
+
+bool wants_raw(std::string_view accept) { return wants(accept, "raw"); }
+
+// A file as the markup media types render it (contents API): html, text.
+route_result rendered(std::string_view media, std::string body) {
+  route_result r;
+  r.pretty_printable = false;
+  if (media == "html") {
+    r.body = "<div id=\"file\" class=\"md\"><pre>" + body + "</pre></div>";
+    r.content_type = "application/vnd.github.v3.html; charset=utf-8";
+    r.media_type = "github.v3; param=html";
+  } else {
+    r.body = std::move(body);
+    r.content_type = "text/plain; charset=utf-8";
+    r.media_type = "github.v3; param=text";
+  }
+  return r;
+}
+
+// GET /repos/{o}/{r}/commits/{sha}: JSON, or the commit as a diff or a
+// patch (application/vnd.github.diff / .patch), each its own representation.
+route_result commit(int repo, std::string_view sha, std::string_view accept) {
+  const std::string name = data::repo_name(repo);
+  const std::string diff = "diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-# " +
+                           name + "\n+# " + name + " (" + std::string(sha) + ")\n";
+  route_result r;
+  r.pretty_printable = false;
+  if (wants(accept, "diff")) {
+    r.body = diff;
+    r.content_type = "application/vnd.github.v3.diff; charset=utf-8";
+    r.media_type = "github.v3; param=diff";
+  } else if (wants(accept, "patch")) {
+    r.body = "From " + std::string(sha) + " Mon Sep 17 00:00:00 2001\nSubject: [PATCH] Update README\n\n" + diff;
+    r.content_type = "application/vnd.github.v3.patch; charset=utf-8";
+    r.media_type = "github.v3; param=patch";
+  } else {
+    r = json_result(json::serialize(json::object{{"sha", sha}, {"commit", json::object{{"message", "Update README"}}}}));
+  }
+  return r;
 }
 
 route_result repo_subresource(const route_request& req, dataset& data, int repo,
@@ -123,6 +173,8 @@ route_result repo_subresource(const route_request& req, dataset& data, int repo,
       r.content_type = "application/vnd.github.v3.raw; charset=utf-8";
       r.media_type = "github.v3; param=raw";
       r.pretty_printable = false;
+    } else if (wants(req.accept, "html") || wants(req.accept, "text")) {
+      r = rendered(wants(req.accept, "html") ? "html" : "text", std::move(f.raw));
     } else {
       r.body = std::move(f.json);
     }
@@ -131,6 +183,7 @@ route_result repo_subresource(const route_request& req, dataset& data, int repo,
     r.last_modified = f.updated_at;
     return r;
   }
+  if (what == "commits" && rest == 2) return commit(repo, segs[at + 1], req.accept);
   if ((what == "tarball" || what == "zipball")) return archive_redirect(repo, what, segs, at + 1);
   return error_result(404, "Not Found");
 }

@@ -72,4 +72,14 @@ route_result route_write(const route_request& request, dataset& data);
 bool is_installation_token_request(const route_request& request);
 route_result route_installation_token(const route_request& request, github_apps& apps);
 
+// The paths only a GitHub App's own JWT may call (docs/github-api.md §5):
+// `/app[/…]`, `/repos/{o}/{r}/installation`, `/orgs/{o}/installation`,
+// `/users/{u}/installation`, `/enterprises/{e}/installation`. Any other
+// credential gets GitHub's 401 "A JSON web token could not be decoded"; a
+// JWT is checked like the installation-token endpoint's (without counting
+// its rejections). Empty when the request is not one of these (or is an
+// accepted JWT on a method the fake does not model: the generic routes
+// answer it). Defined in routes_app.cc.
+std::optional<route_result> route_app_jwt_only(const route_request& request, github_apps& apps);
+
 }  // namespace fake_github

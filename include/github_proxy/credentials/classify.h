@@ -38,7 +38,7 @@ enum class verdict_kind {
   ok,               // nothing to do beyond recording the headers (also: an ordinary 403)
   primary_limit,    // the bucket is spent: park it until `reset`
   secondary_limit,  // slow down: park the credential for `retry_after` (60 s when absent)
-  bad_credential,   // 401: the credential is broken until renewed
+  bad_credential,   // 401 "Bad credentials": the credential is broken until renewed
 };
 
 std::string_view to_string(verdict_kind kind);
@@ -62,7 +62,14 @@ inline constexpr std::size_t graphql_body_scan_limit = 64 * 1024;
 inline constexpr std::size_t error_body_scan_limit = 8 * 1024;
 
 // Rules, in order:
-//  1. 401 → bad_credential.
+//  1. 401 whose body says "Bad credentials" (searched case-insensitively in
+//     its first error_body_scan_limit bytes), or whose body cannot be read
+//     (a Content-Encoding, or empty) → bad_credential. Any other 401 is the
+//     client's answer → ok: "A JSON web token could not be decoded" or
+//     "Requires authentication" from the endpoints only a GitHub App's own
+//     JWT may call (requires_app_jwt) says nothing about the credential, and
+//     breaking it there would let one client's requests take every
+//     credential out of service (docs/github-api.md §5).
 //  2. 403/429 whose message names a secondary limit ("secondary rate limit",
 //     "abuse detection", the `#…secondary-rate-limits` / `#abuse-rate-limits`
 //     documentation anchors, "login attempts exceeded"), or that carries
@@ -81,5 +88,18 @@ inline constexpr std::size_t error_body_scan_limit = 8 * 1024;
 // rely on the headers alone).
 verdict classify_response(unsigned status, const boost::beast::http::fields& headers,
                           std::string_view body, resource r);
+
+// The GitHub paths served only to a GitHub App's own JWT (docs/github-api.md
+// §5, octokit's requires-app-auth list): `/app` and everything under `/app/`,
+// `/repos/{owner}/{repo}/installation`, `/orgs/{org}/installation`,
+// `/users/{username}/installation` and `/enterprises/{enterprise}/installation`.
+// No credential of the pool is a JWT, so GitHub answers these with 401 "A
+// JSON web token could not be decoded" whichever one is sent.
+//
+// `path` is the GitHub path: no /api/v3 prefix (auth::normalize_path's
+// output); a query, empty segments and a trailing slash are ignored, and the
+// comparison is case-insensitive. `/apps/{slug}` and `/app-manifests/…` are
+// not JWT-only.
+bool requires_app_jwt(std::string_view path);
 
 }  // namespace github_proxy::credentials

@@ -5,7 +5,9 @@
 // Per request:
 //
 //   auto got = co_await pool.acquire(resource, preferred, tried);
-//   if (!got.granted) → 429 (exhausted: Retry-After from retry_at) or 503 (busy)
+//   if (!got.granted) → 503 (all_broken: every credential is rejected by
+//                       GitHub), 429 (exhausted: Retry-After from retry_at)
+//                       or 503 (busy)
 //   send upstream with `Authorization: got.granted->authorization`
 //   answer:   auto v = pool.complete(*got.granted, status, headers, body);
 //             v.kind primary_limit / secondary_limit / bad_credential → retry
@@ -14,7 +16,13 @@
 //
 // Built from the pure parts beside it: select_credential (selection.h) over
 // credential_limits (rate_limit_state.h), classify_response (classify.h),
-// the installation_token state machine and app_jwt_signer (app_jwt.h).
+// the installation_token state machine and app_jwt_signer (app_jwt.h), and
+// the probe_schedule of each token (probe_schedule.h).
+//
+// Isolation: only GitHub's word that a credential is bad ("Bad credentials",
+// classify.h rule 1) takes it out of service, so a client calling paths no
+// token may call cannot break a credential for everyone; and a broken token
+// comes back by itself once GitHub accepts it again (probes), or at SIGHUP.
 //
 // Time: every instant the pool compares or reports is GitHub's clock (the
 // injected clock corrected by the skew learnt from GitHub's `Date` headers),
@@ -26,8 +34,8 @@
 // executor must not run the calling coroutine on two threads at once (an
 // io_context per thread, or a strand), as for any Asio coroutine.
 // Lifetime: the pool's internals are shared with its leases and with App
-// renewals in flight, so either may outlive the pool object; the `clock`
-// and the executors that acquired must outlive those.
+// renewals and probes in flight, so any of them may outlive the pool object;
+// the `clock` and the executors that acquired must outlive those.
 #pragma once
 
 #include <array>
@@ -42,6 +50,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/system/error_code.hpp>
@@ -50,6 +59,7 @@
 #include "github_proxy/credentials/classify.h"
 #include "github_proxy/credentials/clock.h"
 #include "github_proxy/credentials/installation_token.h"
+#include "github_proxy/credentials/probe_schedule.h"
 #include "github_proxy/credentials/rate_limit_state.h"
 #include "github_proxy/credentials/resource.h"
 #include "github_proxy/credentials/selection.h"
@@ -69,6 +79,15 @@ struct renewal_event {
   std::optional<time_point> expires_at;  // of the new token
 };
 
+// One finished probe of a broken token, for logs and metrics.
+struct probe_event {
+  std::string_view credential;
+  boost::system::error_code error;  // the issuer's transport error (or operation_not_supported)
+  unsigned status = 0;              // GitHub's answer to GET /rate_limit; 0 without one
+  bool accepted = false;            // the token is usable again
+  std::optional<time_point> next_at;  // when not accepted: the next probe
+};
+
 // Pool-wide settings with production defaults (the config maps onto them).
 struct pool_options {
   // Credits of each bucket left alone, by resource (selection.h: a hard
@@ -77,6 +96,11 @@ struct pool_options {
   // Requests in flight per credential, all resources together (GitHub's
   // secondary limit: 100 concurrent requests).
   std::uint32_t max_concurrent = 100;
+  // After a bucket returns from a spent window or a cool-down, its requests
+  // in flight grow from ramp_up_start to max_concurrent over ramp_up
+  // (selection.h); 0 s turns the ramp off.
+  std::chrono::seconds ramp_up{10};
+  std::uint32_t ramp_up_start = 2;
   // How long `acquire` waits, in total, for a request in flight to complete
   // (outcome busy) or for an App's token renewal, before giving up.
   std::chrono::milliseconds wait_timeout{10'000};
@@ -87,6 +111,12 @@ struct pool_options {
   std::chrono::seconds replication_grace{10};
   // Called after every renewal on the executor it ran on, with no lock held.
   std::function<void(const renewal_event&)> on_renewal;
+  // A token broken by 401 "Bad credentials" is probed (token_issuer::
+  // probe_credential, GET /rate_limit) after probe.initial, then after a wait
+  // doubling with each 401 up to probe.max.
+  probe_policy probe;
+  // Called after every probe on the executor it ran on, with no lock held.
+  std::function<void(const probe_event&)> on_probe;
 
   void set_reserve(std::int64_t credits) { reserve.fill(credits); }
   void set_reserve(resource r, std::int64_t credits) { reserve[static_cast<std::size_t>(r)] = credits; }
@@ -106,8 +136,10 @@ class lease {
   std::string authorization;   // the whole header value: "token …" or "Bearer ghs_…" (wiped on destruction)
   resource r = resource::core;  // the resource the request was counted against
   // Which secret of the credential this is (App: the installation token's
-  // generation; token: bumped when reload_secrets reads a new one). A 401
-  // only breaks the secret it was answered for.
+  // generation; token: bumped when reload_secrets reads a new one, and when
+  // a broken token is made usable again by reload_secrets or a probe). A 401
+  // only breaks the secret it was answered for, so a late 401 of a request
+  // sent before cannot break it again.
   std::uint64_t generation = 0;
 
   lease(lease&& other) noexcept;
@@ -129,7 +161,8 @@ class lease {
 
 struct acquisition {
   std::optional<lease> granted;  // set exactly when outcome == selected
-  // exhausted: no credential can serve this resource now (answer 429).
+  // exhausted: no credential can serve this resource now (answer 429, or
+  // 503 when all_broken).
   // busy: the wait for a request in flight or an App renewal timed out.
   selection_outcome outcome = selection_outcome::exhausted;
   // When exhausted: the earliest instant (GitHub's clock) a credential is
@@ -138,6 +171,14 @@ struct acquisition {
   std::optional<time_point> retry_at;
   // retry_at − now(), at least 1 s, for Retry-After; empty with retry_at.
   std::optional<std::chrono::seconds> retry_after;
+  // When exhausted: every credential considered (those not in `exclude`) is
+  // broken — a token GitHub answered 401 "Bad credentials", or an App whose
+  // last renewal failed and that holds no usable token. Nothing is rate
+  // limited: answer 503 "every credential is rejected by GitHub", not 429.
+  // retry_at is then empty, unless an App's next renewal attempt is
+  // scheduled (a token's probe does not count: it may never succeed).
+  // False for any other outcome, and when `exclude` leaves no credential.
+  bool all_broken = false;
 };
 
 struct bucket_report {
@@ -215,11 +256,15 @@ class pool final : public credential_source {
 
   // The upstream answered `l`'s request: records X-RateLimit-* and the
   // verdict of classify_response (pass the decoded body: GraphQL's 200
-  // RATE_LIMITED and the secondary-limit texts are in it), and closes the
-  // lease. A 401 breaks the token it was sent with (a PAT until
-  // reload_secrets reads a new one; an App's installation token is dropped
-  // and renewed), unless that secret has since been replaced or was issued
-  // within replication_grace. Returns the verdict: the caller retries once on
+  // RATE_LIMITED, the secondary-limit texts and "Bad credentials" are in
+  // it), and closes the lease. A bad_credential verdict (401 "Bad
+  // credentials", or a 401 whose body cannot be read) breaks the token it
+  // was sent with — a PAT until a probe finds GitHub accepts it again or
+  // reload_secrets runs; an App's installation token is dropped and renewed —
+  // unless that secret has since been replaced or was issued within
+  // replication_grace. Any other 401 (a JWT-only path) is the client's answer
+  // and breaks nothing. A 401's X-RateLimit-* are the anonymous bucket's and
+  // are not recorded. Returns the verdict: the caller retries once on
   // another credential for primary_limit, secondary_limit and bad_credential.
   // A closed lease changes nothing (the verdict is still computed).
   verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers,
@@ -242,11 +287,21 @@ class pool final : public credential_source {
   std::vector<credential_report> report() const;
 
   // SIGHUP: re-reads token_env / token_file and the Apps' private keys. A
-  // changed token replaces the old one and ends its broken state; a new key
+  // changed token replaces the old one; a broken token is usable again
+  // whether its secret changed or not (the operator says it works: GitHub
+  // may have been wrong, or the token was restored), and a 401 answered
+  // for a request sent before the reload does not break it again. A new key
   // is used from the next renewal, and an App backing off after failed
   // renewals is retried at once. A secret that cannot be read keeps the old
   // one; the errors come back (never containing a secret).
   std::vector<config::config_error> reload_secrets();
+
+  // Starts, on `executor`, the probes of broken tokens that are due and not
+  // already running (detached, one per credential). `acquire` does this by
+  // itself; call it from a timer or from /readyz too, so that a pool whose
+  // every token is broken — unready, so sent no traffic — still finds out
+  // when GitHub accepts them again. Without an issuer it does nothing.
+  void start_due_probes(const boost::asio::any_io_executor& executor);
 
   std::size_t size() const;
   std::string_view name(std::size_t index) const;

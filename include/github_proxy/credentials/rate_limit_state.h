@@ -9,7 +9,9 @@
 //  - cooling is per credential: GitHub's secondary limits (100 concurrent
 //    requests, points per minute) are "shared across the REST API and
 //    GraphQL API", so one secondary answer parks every resource.
-//  - broken is per credential: a 401 says the token itself is bad.
+//  - broken is per credential: a 401 "Bad credentials" says the token
+//    itself is bad. It ends with `renewed` (a new secret, a reload, or a
+//    probe GitHub answered 200: probe_schedule.h), never with time alone.
 //
 // A bucket no response has reported on yet is "unobserved": it is assumed to
 // hold a full fresh window, `default_limit(resource)` (5000 core, 30 search,
@@ -61,6 +63,12 @@ struct bucket_view {
   // When state != ok: the instant it is expected to become ok again. Empty
   // for broken (it waits for `renewed`).
   std::optional<time_point> available_at;
+  // When state == ok: the last instant it became ok again after being
+  // parked — the end of a cool-down, or the reset of a window in which this
+  // bucket was spent — if that has passed. Empty when it never was parked.
+  // Selection ramps the load up from there (selection.h), so credentials
+  // whose windows reset at the same moment are not all stampeded at once.
+  std::optional<time_point> returned_at;
 };
 
 class credential_limits {
@@ -84,7 +92,8 @@ class credential_limits {
                        time_point now);
 
   // The credential has a new secret (installation token renewed, token
-  // file reloaded): a 401 no longer applies.
+  // file reloaded) or GitHub accepts it again (a probe, a reload of the same
+  // secret): a 401 no longer applies.
   void renewed();
 
   // The credential as a whole, for github_proxy_credential_state and
@@ -109,6 +118,9 @@ class credential_limits {
     std::int64_t used = 0;
     std::optional<time_point> reset;
     std::uint32_t in_flight = 0;
+    // The reset of the last window in which remaining reached 0: the bucket
+    // returns then (bucket_view::returned_at).
+    std::optional<time_point> spent_until;
   };
 
   void record(resource r, const rate_limit_headers& headers);

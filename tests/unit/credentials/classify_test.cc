@@ -144,6 +144,102 @@ TEST(ClassifyResponse, BadCredentialOn401) {
   const auto v = classify_response(401, http::fields{}, bad_credentials, resource::core);
   EXPECT_EQ(v.kind, verdict_kind::bad_credential);
   EXPECT_EQ(classify_response(401, http::fields{}, "", resource::graphql).kind, verdict_kind::bad_credential);
+  // GraphQL's shape (docs/github-api.md §4) and any case.
+  EXPECT_EQ(classify_response(401, http::fields{},
+                              R"({"message":"Bad credentials","documentation_url":"https://docs.github.com/graphql"})",
+                              resource::graphql)
+                .kind,
+            verdict_kind::bad_credential);
+  EXPECT_EQ(classify_response(401, http::fields{}, R"({"message":"BAD CREDENTIALS"})", resource::core).kind,
+            verdict_kind::bad_credential);
+}
+
+// Rule 1: only GitHub's "Bad credentials" (or a body that cannot be read)
+// says the credential is bad. The 401s of the JWT-only endpoints
+// (docs/github-api.md §5) are the client's answer: breaking the credential
+// there would let one client's requests break it for everyone.
+TEST(ClassifyResponse, Other401sAreTheClientsAnswer) {
+  constexpr std::string_view jwt_undecodable =
+      R"({"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"})";
+  constexpr std::string_view requires_authentication =
+      R"({"message":"Requires authentication","documentation_url":"https://docs.github.com/rest/apps/apps#get-the-authenticated-app","status":"401"})";
+  constexpr std::string_view jwt_expired =
+      R"({"message":"'Expiration time' claim ('exp') is too far in the future","documentation_url":"https://docs.github.com/rest"})";
+  for (auto body : {jwt_undecodable, requires_authentication, jwt_expired}) {
+    for (auto r : {resource::core, resource::graphql}) {
+      const auto v = classify_response(401, http::fields{}, body, r);
+      EXPECT_EQ(v.kind, verdict_kind::ok) << body;
+    }
+  }
+  // The headers are still read.
+  const auto h = make_headers({{"X-RateLimit-Remaining", "0"}, {"X-RateLimit-Reset", "1700000000"}});
+  const auto v = classify_response(401, h, jwt_undecodable, resource::core);
+  EXPECT_EQ(v.kind, verdict_kind::ok);
+  EXPECT_EQ(to_epoch_seconds(*v.reset), 1700000000);
+}
+
+TEST(ClassifyResponse, Unreadable401BodiesAreBadCredentials) {
+  // Encoded: the text cannot be checked, so GitHub's status decides.
+  const auto gzip = make_headers({{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(classify_response(401, gzip, "\x1f\x8b\x08 compressed", resource::core).kind,
+            verdict_kind::bad_credential);
+  EXPECT_EQ(classify_response(401, gzip, R"({"message":"A JSON web token could not be decoded"})", resource::core)
+                .kind,
+            verdict_kind::bad_credential);
+  // Empty (a HEAD, a streamed answer whose body the caller did not keep).
+  EXPECT_EQ(classify_response(401, http::fields{}, "", resource::core).kind, verdict_kind::bad_credential);
+  // Only the first error_body_scan_limit bytes are searched.
+  std::string late(error_body_scan_limit, ' ');
+  late += R"({"message":"Bad credentials"})";
+  EXPECT_EQ(classify_response(401, http::fields{}, late, resource::core).kind, verdict_kind::ok);
+  std::string early = R"({"message":"Bad credentials","pad":")";
+  early.append(2 * error_body_scan_limit, 'x');
+  early += R"("})";
+  EXPECT_EQ(classify_response(401, http::fields{}, early, resource::core).kind, verdict_kind::bad_credential);
+}
+
+// GitHub sometimes leaves Retry-After out of a secondary limit (hub4j/github-api#2267,
+// docs/github-api.md §3.4): the body alone must say it, also with core's
+// headers showing credits left.
+TEST(ClassifyResponse, SecondaryLimitBodyWithoutRetryAfter) {
+  constexpr std::string_view fake_github_body =
+      R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",)"
+      R"("documentation_url":"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits","status":"403"})";
+  const auto core = make_headers({{"X-RateLimit-Limit", "5000"},
+                                  {"X-RateLimit-Remaining", "4321"},
+                                  {"X-RateLimit-Used", "679"},
+                                  {"X-RateLimit-Reset", "1700003600"},
+                                  {"X-RateLimit-Resource", "core"}});
+  for (auto body : {fake_github_body, secondary_body}) {
+    const auto v = classify_response(403, core, body, resource::core);
+    EXPECT_EQ(v.kind, verdict_kind::secondary_limit) << body;
+    EXPECT_FALSE(v.retry_after);
+    EXPECT_FALSE(v.remaining_zero);
+  }
+}
+
+TEST(RequiresAppJwt, TheJwtOnlyPaths) {
+  for (std::string_view path :
+       {"/app", "/app/", "/app/installations", "/app/installations/42", "/app/installations/42/access_tokens",
+        "/app/installations/42/suspended", "/app/hook/config", "/app/hook/deliveries/7/attempts",
+        "/app/installation-requests", "/repos/octo-org/repo-1/installation", "/repos/octo-org/repo-1/installation/",
+        "/orgs/octo-org/installation", "/users/octocat/installation", "/enterprises/acme/installation",
+        "/APP", "/App/Installations", "/Repos/Octo-Org/Repo-1/Installation", "/ORGS/octo-org/INSTALLATION",
+        "/app?per_page=100", "/repos/octo-org/repo-1/installation?x=1", "//app", "/repos//octo-org/repo-1/installation"}) {
+    EXPECT_TRUE(requires_app_jwt(path)) << path;
+  }
+}
+
+TEST(RequiresAppJwt, EverythingElse) {
+  for (std::string_view path :
+       {"", "/", "/apps/octo-app", "/app-manifests/abc/conversions", "/application", "/installation/repositories",
+        "/installation/token", "/repos/octo-org/repo-1", "/repos/octo-org/repo-1/installations",
+        "/repos/octo-org/installation", "/repos/octo-org/repo-1/installation/extra", "/orgs/octo-org",
+        "/orgs/octo-org/installations", "/orgs/octo-org/repos", "/users/octocat", "/users/installation",
+        "/teams/1/installation", "/user/installations", "/repos/octo-org/repo-1/contents/app",
+        "/rate_limit", "/graphql", "/repos/app/x"}) {
+    EXPECT_FALSE(requires_app_jwt(path)) << path;
+  }
 }
 
 TEST(ClassifyResponse, OrdinaryAnswersAreOk) {

@@ -100,6 +100,49 @@ class fake_issuer final : public token_issuer {
     co_return out;
   }
 
+  // GET /rate_limit with a broken token: answers `probe_status` (or the
+  // next of `script_probe`), parked like renewals while `hold_probes`.
+  asio::awaitable<issuer_response> probe_credential(std::string authorization) override {
+    const auto executor = co_await asio::this_coro::executor;
+    std::shared_ptr<asio::steady_timer> gate;
+    {
+      const std::lock_guard lock(mutex_);
+      probes_.push_back(std::move(authorization));
+      if (hold_probes_) {
+        gate = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+        gates_.push_back(gate);
+      }
+    }
+    if (gate) co_await gate->async_wait(asio::as_tuple(asio::use_awaitable));
+    const std::lock_guard lock(mutex_);
+    issuer_response out;
+    if (!probe_script_.empty()) {
+      out.status = probe_script_.front();
+      probe_script_.pop_front();
+    } else {
+      out.status = probe_status_;
+    }
+    out.body = R"({"resources":{}})";
+    co_return out;
+  }
+
+  void probe_status(unsigned status) {
+    const std::lock_guard lock(mutex_);
+    probe_status_ = status;
+  }
+  void script_probe(unsigned status) {
+    const std::lock_guard lock(mutex_);
+    probe_script_.push_back(status);
+  }
+  void hold_probes() {
+    const std::lock_guard lock(mutex_);
+    hold_probes_ = true;
+  }
+  std::vector<std::string> probes() const {
+    const std::lock_guard lock(mutex_);
+    return probes_;
+  }
+
   void hold() {
     const std::lock_guard lock(mutex_);
     hold_ = true;
@@ -110,6 +153,7 @@ class fake_issuer final : public token_issuer {
     {
       const std::lock_guard lock(mutex_);
       hold_ = false;
+      hold_probes_ = false;
       gates.swap(gates_);
     }
     for (auto& g : gates) asio::post(g->get_executor(), [g] { g->cancel(); });
@@ -150,6 +194,21 @@ class fake_issuer final : public token_issuer {
   std::deque<issuer_response> script_;
   std::vector<std::string> jwts_;
   std::vector<std::string> installation_ids_;
+  bool hold_probes_ = false;
+  unsigned probe_status_ = 401;
+  std::deque<unsigned> probe_script_;
+  std::vector<std::string> probes_;
+};
+
+// An issuer that only renews App tokens: probe_credential keeps the
+// interface's default.
+class renewing_only_issuer final : public token_issuer {
+ public:
+  asio::awaitable<issuer_response> request_installation_token(std::string_view, std::string) override {
+    issuer_response out;
+    out.status = 500;
+    co_return out;
+  }
 };
 
 // Runs one awaitable to completion on `io`.
@@ -229,13 +288,20 @@ class PoolTest : public ::testing::Test {
   }
 
   acquisition acquire(resource r = resource::core, std::string_view preferred = {},
-                      std::vector<std::string_view> exclude = {}) {
-    return run(io_, acquire_on(*pool_, r, preferred, std::move(exclude)));
+                      std::vector<std::string_view> exclude = {}, bool free_revalidation = false) {
+    return run(io_, acquire_on(*pool_, r, preferred, std::move(exclude), free_revalidation));
   }
 
   static asio::awaitable<acquisition> acquire_on(pool& p, resource r, std::string_view preferred,
-                                                 std::vector<std::string_view> exclude) {
-    co_return co_await p.acquire(r, preferred, exclude);
+                                                 std::vector<std::string_view> exclude,
+                                                 bool free_revalidation = false) {
+    co_return co_await p.acquire(r, preferred, exclude, free_revalidation);
+  }
+
+  // Runs what acquire left detached (renewals, probes) to completion.
+  void settle() {
+    io_.restart();
+    io_.run();
   }
 
   lease take(resource r = resource::core, std::string_view preferred = {},
@@ -453,9 +519,6 @@ TEST_F(PoolTest, UnauthorisedTokenIsBrokenUntilItsFileChanges) {
   EXPECT_EQ(none.outcome, selection_outcome::exhausted);
   EXPECT_FALSE(none.retry_at);  // a broken token does not come back by itself
 
-  // A reload that reads the same secret changes nothing.
-  EXPECT_TRUE(p.reload_secrets().empty());
-  EXPECT_EQ(find_report("a").state, credential_state::broken);
   // A new token in the file: usable again, with the new secret.
   write(cfg_.credentials[0].token_file, "ghp_rotated\n");
   EXPECT_TRUE(p.reload_secrets().empty());
@@ -466,13 +529,339 @@ TEST_F(PoolTest, UnauthorisedTokenIsBrokenUntilItsFileChanges) {
   EXPECT_EQ(in_flight_total(), 1u);
 }
 
+// SIGHUP is how an operator says "this token works": it ends the broken
+// state even when the secret read is the same (GitHub may have been wrong
+// for a while, or the token was restored on GitHub's side).
+TEST_F(PoolTest, ReloadOfTheSameSecretEndsTheBrokenState) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  auto& p = make();
+  auto late = take(resource::core, "a");  // in flight when a breaks
+  auto l = take(resource::core, "a");
+  ASSERT_EQ(l.name, "a");
+  p.complete(l, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  EXPECT_EQ(find_report("a").state, credential_state::broken);
+  EXPECT_FALSE(acquire(resource::core, {}, {"b"}).granted);
+
+  EXPECT_TRUE(p.reload_secrets().empty());
+  EXPECT_EQ(find_report("a").state, credential_state::ok);
+  auto back = take(resource::core, "a");
+  EXPECT_EQ(back.name, "a");
+  EXPECT_EQ(back.authorization, "token ghp_aaaa");
+  EXPECT_NE(back.generation, l.generation);
+  // The late 401 of a request sent before the reload does not break it again.
+  p.complete(late, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  EXPECT_EQ(find_report("a").state, credential_state::ok);
+  // A 401 for a request sent after it does.
+  p.complete(back, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  EXPECT_EQ(find_report("a").state, credential_state::broken);
+  // A reload leaves a token that is not broken alone: its requests in
+  // flight stay current (b), while a is restored once more.
+  auto b = take(resource::core, "b");
+  EXPECT_TRUE(p.reload_secrets().empty());
+  EXPECT_EQ(find_report("a").state, credential_state::ok);
+  auto b2 = take(resource::core, "b");
+  EXPECT_EQ(b2.generation, b.generation);
+}
+
+// Deliverable of docs/github-api.md §5: a 401 from a path that takes only an
+// App JWT ("A JSON web token could not be decoded") is the client's answer.
+// A client calling such paths in a loop must not take the credentials out of
+// service for everyone.
+TEST_F(PoolTest, JwtOnly401sBreakNothing) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  add_app("app");
+  auto& p = make();
+  constexpr std::string_view jwt_401 =
+      R"({"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"})";
+  auto first = take();  // starts the App's renewal
+  p.abandon(first);
+  settle();
+  ASSERT_EQ(issuer_->calls(), 1);
+  clock_.advance(minutes(1));  // past the App token's replication grace
+  std::map<std::string, int> uses;
+  for (int i = 0; i < 30; ++i) {
+    auto l = take();
+    ++uses[std::string(l.name)];
+    const auto v = p.complete(l, 401, http::fields{}, jwt_401);
+    EXPECT_EQ(v.kind, verdict_kind::ok);
+  }
+  EXPECT_EQ(uses.size(), 3u);
+  for (const auto* name : {"a", "b", "app"}) EXPECT_EQ(find_report(name).state, credential_state::ok) << name;
+  EXPECT_TRUE(p.any_usable());
+  EXPECT_EQ(issuer_->calls(), 1);  // the App's token was kept
+  EXPECT_EQ(in_flight_total(), 0u);
+}
+
+// A 401 is not answered as the credential: its X-RateLimit-* are the
+// unauthenticated per-IP bucket's (60/h), which must not make the credential
+// look spent (GitHub sends them; so does the fake).
+TEST_F(PoolTest, RateLimitHeadersOfA401AreNotTheCredentials) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  auto& p = make();
+  auto l = take(resource::core, "a");
+  p.complete(l, 401, rate_headers(0, t0 + minutes(40), 60),
+             R"({"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"})");
+  const auto a = find_report("a");
+  EXPECT_EQ(a.state, credential_state::ok);
+  EXPECT_TRUE(a.buckets.empty()) << "the anonymous bucket was recorded as a's";
+  EXPECT_EQ(take(resource::core, "a").name, "a");
+  // Bad credentials: broken, and still nothing recorded.
+  auto again = take(resource::core, "a");
+  p.complete(again, 401, rate_headers(59, t0 + minutes(40), 60), R"({"message":"Bad credentials"})");
+  EXPECT_TRUE(find_report("a").buckets.empty());
+}
+
+// --- probes of broken tokens -------------------------------------------------------
+
+TEST_F(PoolTest, BrokenTokenIsProbedWithBackoffUntilGitHubTakesItAgain) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  std::vector<std::pair<bool, unsigned>> events;
+  pool_options options;
+  options.on_probe = [&events](const probe_event& e) { events.emplace_back(e.accepted, e.status); };
+  auto& p = make(options);
+  auto late = take(resource::core, "a");
+  auto l = take(resource::core, "a");
+  p.complete(l, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  ASSERT_EQ(find_report("a").state, credential_state::broken);
+
+  const auto serve_one = [&] {
+    auto got = take();
+    EXPECT_EQ(got.name, "b");
+    p.abandon(got);
+    settle();
+  };
+  clock_.set(t0 + seconds(59));
+  serve_one();
+  EXPECT_TRUE(issuer_->probes().empty()) << "probed before the first minute";
+  clock_.set(t0 + seconds(60));
+  serve_one();
+  ASSERT_EQ(issuer_->probes(), std::vector<std::string>{"token ghp_aaaa"});
+  EXPECT_EQ(find_report("a").state, credential_state::broken);  // GitHub: still 401
+  // The wait doubles: 2 minutes after that 401.
+  clock_.set(t0 + seconds(60 + 119));
+  serve_one();
+  EXPECT_EQ(issuer_->probes().size(), 1u);
+  issuer_->script_probe(200);
+  clock_.set(t0 + seconds(60 + 120));
+  serve_one();
+  EXPECT_EQ(issuer_->probes().size(), 2u);
+  EXPECT_EQ(find_report("a").state, credential_state::ok);
+  EXPECT_EQ((events), (std::vector<std::pair<bool, unsigned>>{{false, 401}, {true, 200}}));
+  auto back = take(resource::core, "a");
+  EXPECT_EQ(back.name, "a");
+  // A late 401 of a request sent before it broke does not break it again.
+  p.complete(late, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  EXPECT_EQ(find_report("a").state, credential_state::ok);
+  // Usable: no more probes.
+  clock_.advance(minutes(120));
+  serve_one();
+  EXPECT_EQ(issuer_->probes().size(), 2u);
+}
+
+TEST_F(PoolTest, OneProbeInFlightPerToken) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  auto& p = make();
+  auto l = take(resource::core, "a");
+  p.complete(l, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  issuer_->hold_probes();
+  clock_.advance(minutes(5));
+  for (int i = 0; i < 4; ++i) {
+    auto got = take();
+    EXPECT_EQ(got.name, "b");
+    io_.restart();
+    io_.poll();
+  }
+  EXPECT_EQ(issuer_->probes().size(), 1u);
+  issuer_->probe_status(200);
+  issuer_->release();
+  settle();
+  EXPECT_EQ(find_report("a").state, credential_state::ok);
+}
+
+// Every token broken: the proxy is unready and gets no traffic, so the
+// probes must not depend on requests.
+TEST_F(PoolTest, DueProbesStartWithoutTraffic) {
+  add_token("a", "ghp_aaaa");
+  auto& p = make();
+  auto l = take();
+  p.complete(l, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  EXPECT_FALSE(p.any_usable());
+  issuer_->probe_status(200);
+  p.start_due_probes(io_.get_executor());
+  settle();
+  EXPECT_TRUE(issuer_->probes().empty());
+  clock_.advance(minutes(1));
+  p.start_due_probes(io_.get_executor());
+  settle();
+  EXPECT_EQ(issuer_->probes().size(), 1u);
+  EXPECT_TRUE(p.any_usable());
+}
+
+TEST_F(PoolTest, AnIssuerWithoutProbesLeavesTheTokenBrokenUntilReload) {
+  add_token("a", "ghp_aaaa");
+  std::vector<boost::system::error_code> errors;
+  pool_options options;
+  options.on_probe = [&errors](const probe_event& e) { errors.push_back(e.error); };
+  auto built = pool::from_config(cfg_, clock_, std::make_shared<renewing_only_issuer>(), options);
+  ASSERT_TRUE(built.value);
+  auto& p = *built.value;
+  auto got = run(io_, acquire_on(p, resource::core, {}, {}));
+  ASSERT_TRUE(got.granted);
+  p.complete(*got.granted, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  clock_.advance(minutes(1));
+  p.start_due_probes(io_.get_executor());
+  settle();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], boost::system::errc::operation_not_supported);
+  EXPECT_FALSE(p.any_usable());
+  EXPECT_TRUE(p.reload_secrets().empty());
+  EXPECT_TRUE(p.any_usable());
+}
+
+// --- every credential broken -------------------------------------------------------
+
+TEST_F(PoolTest, AllBrokenIsDistinguishedFromExhausted) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  auto& p = make();
+  // Both spent: a 429 with Retry-After.
+  auto la = take(resource::core, "a");
+  auto lb = take(resource::core, "b");
+  p.complete(la, 403, rate_headers(0, t0 + minutes(10)), R"({"message":"API rate limit exceeded"})");
+  p.complete(lb, 403, rate_headers(0, t0 + minutes(20)), R"({"message":"API rate limit exceeded"})");
+  auto spent = acquire();
+  EXPECT_EQ(spent.outcome, selection_outcome::exhausted);
+  EXPECT_FALSE(spent.all_broken);
+  EXPECT_EQ(spent.retry_at, t0 + minutes(10));
+
+  // a broken, b spent: b comes back by itself, so still a 429.
+  clock_.set(t0 + minutes(10));
+  auto a = take(resource::core, "a");
+  p.complete(a, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  auto mixed = acquire();
+  EXPECT_EQ(mixed.outcome, selection_outcome::exhausted);
+  EXPECT_FALSE(mixed.all_broken);
+  EXPECT_EQ(mixed.retry_at, t0 + minutes(20));
+  // b excluded (already tried): every credential considered is broken.
+  auto rest = acquire(resource::core, {}, {"b"});
+  EXPECT_TRUE(rest.all_broken);
+  EXPECT_FALSE(rest.retry_at);
+
+  // Both broken: a 503 "rejected by GitHub", with no Retry-After.
+  clock_.set(t0 + minutes(20));
+  auto b = take(resource::core, "b");
+  p.complete(b, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  auto none = acquire();
+  EXPECT_FALSE(none.granted);
+  EXPECT_EQ(none.outcome, selection_outcome::exhausted);
+  EXPECT_TRUE(none.all_broken);
+  EXPECT_FALSE(none.retry_at);
+  EXPECT_FALSE(none.retry_after);
+  // Nothing left to consider is not "all broken".
+  EXPECT_FALSE(acquire(resource::core, {}, {"a", "b"}).all_broken);
+  // Back after SIGHUP.
+  EXPECT_TRUE(p.reload_secrets().empty());
+  auto again = acquire();
+  EXPECT_TRUE(again.granted);
+  EXPECT_FALSE(again.all_broken);
+}
+
+TEST_F(PoolTest, AllBrokenCountsAnAppWhoseRenewalFails) {
+  add_app("app");
+  add_token("pat", "ghp_pppp");
+  auto& p = make();
+  issuer_->fail_always(401);
+  auto l = take();
+  ASSERT_EQ(l.name, "pat");
+  settle();  // the App's renewal fails
+  p.complete(l, 401, http::fields{}, R"({"message":"Bad credentials"})");
+  auto none = acquire();
+  EXPECT_EQ(none.outcome, selection_outcome::exhausted);
+  EXPECT_TRUE(none.all_broken);
+  EXPECT_EQ(none.retry_at, t0 + seconds(5));  // the App retries its renewal by itself
+}
+
+// --- free revalidations -------------------------------------------------------------
+
+// The cache entry's own credential is preferred only while it has headroom:
+// a free revalidation is not sent on a spent bucket while another credential
+// has credits (GitHub, like the fake, may refuse it with a 403).
+TEST_F(PoolTest, FreeRevalidationAvoidsASpentPreferredCredential) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  pool_options options;
+  options.set_reserve(100);
+  auto& p = make(options);
+  auto la = take(resource::core, "a");
+  p.complete(la, 403, rate_headers(0, t0 + minutes(30)), R"({"message":"API rate limit exceeded"})");
+  auto lb = take(resource::core, "b");
+  p.complete(lb, 200, rate_headers(50, t0 + minutes(30)), "{}");  // below the reserve of 100
+
+  // An ordinary request: nobody (b is at its reserve).
+  EXPECT_EQ(acquire(resource::core, "a").outcome, selection_outcome::exhausted);
+  // A free revalidation ignores the reserve, and goes to b, not to the spent a.
+  auto revalidation = acquire(resource::core, "a", {}, true);
+  ASSERT_TRUE(revalidation.granted);
+  EXPECT_EQ(revalidation.granted->name, "b");
+  p.complete(*revalidation.granted, 403, rate_headers(0, t0 + minutes(40)), R"({"message":"API rate limit exceeded"})");
+  // Both spent: the preferred one after all, as a last resort.
+  auto last_resort = acquire(resource::core, "a", {}, true);
+  ASSERT_TRUE(last_resort.granted);
+  EXPECT_EQ(last_resort.granted->name, "a");
+  auto other = acquire(resource::core, "b", {}, true);
+  ASSERT_TRUE(other.granted);
+  EXPECT_EQ(other.granted->name, "b");
+}
+
+// --- ramp-up ------------------------------------------------------------------------
+
+TEST_F(PoolTest, RequestsRampUpAfterACoolDownEnds) {
+  add_token("a", "ghp_aaaa");
+  pool_options options;
+  options.max_concurrent = 10;
+  options.ramp_up = seconds(10);
+  options.ramp_up_start = 2;
+  options.wait_timeout = std::chrono::milliseconds(1);
+  auto& p = make(options);
+  auto l = take();
+  auto limited = rate_headers(4000, t0 + minutes(30));
+  limited.set("Retry-After", "30");
+  p.complete(l, 403, limited, R"({"message":"You have exceeded a secondary rate limit."})");
+
+  std::vector<lease> held;
+  const auto fill = [&] {
+    for (;;) {
+      auto got = acquire();
+      if (!got.granted) {
+        EXPECT_EQ(got.outcome, selection_outcome::busy);  // waits, then 503: not a 429
+        return held.size();
+      }
+      held.push_back(std::move(*got.granted));
+    }
+  };
+  clock_.set(t0 + seconds(30));
+  EXPECT_EQ(fill(), 2u);
+  clock_.set(t0 + seconds(35));
+  EXPECT_EQ(fill(), 2u + 8u * 5 / 10);
+  clock_.set(t0 + seconds(40));
+  EXPECT_EQ(fill(), 10u);
+  // A completion makes room at once.
+  p.complete(held.back(), 200, rate_headers(3999, t0 + minutes(30)), "{}");
+  EXPECT_TRUE(acquire().granted);
+}
+
 TEST_F(PoolTest, A401ForAReplacedSecretDoesNotBreakTheNewOne) {
   add_token("a", "ghp_old");
   auto& p = make();
   auto old_lease = take();
   write(cfg_.credentials[0].token_file, "ghp_new");
   EXPECT_TRUE(p.reload_secrets().empty());
-  p.complete(old_lease, 401, http::fields{}, "{}");
+  p.complete(old_lease, 401, http::fields{}, R"({"message":"Bad credentials"})");
   EXPECT_EQ(find_report("a").state, credential_state::ok);
   EXPECT_EQ(take().authorization, "token ghp_new");
 }
@@ -482,7 +871,7 @@ TEST_F(PoolTest, LastOnlySingleTokenBrokenMakesThePoolUnready) {
   auto& p = make();
   EXPECT_TRUE(p.any_usable());
   auto l = take();
-  p.complete(l, 401, http::fields{}, "{}");
+  p.complete(l, 401, http::fields{}, R"({"message":"Bad credentials"})");
   EXPECT_FALSE(p.any_usable());
 }
 

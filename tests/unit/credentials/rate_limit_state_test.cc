@@ -244,6 +244,56 @@ TEST(RateLimitState, BrokenUntilRenewedAndItOutranksTheOthers) {
   EXPECT_EQ(limits.state(t0 + seconds(60)), credential_state::ok);
 }
 
+// The instant a bucket came back from being parked, which selection ramps
+// the load up from (selection.h).
+TEST(RateLimitState, ReturnedAtAfterASpentWindowResets) {
+  credential_limits limits;
+  const auto reset = t0 + seconds(600);
+  EXPECT_FALSE(limits.bucket(resource::core, t0).returned_at);  // never parked
+  limits.on_response(resource::core, headers(5000, 0, reset), primary(reset), t0);
+  EXPECT_FALSE(limits.bucket(resource::core, t0).returned_at);  // still parked
+  EXPECT_FALSE(limits.bucket(resource::core, reset - seconds(1)).returned_at);
+  EXPECT_EQ(limits.bucket(resource::core, reset).returned_at, reset);
+  EXPECT_EQ(limits.bucket(resource::core, reset + seconds(5)).returned_at, reset);
+  // The first answer of the new window does not move it.
+  limits.on_response(resource::core, headers(5000, 4999, reset + seconds(3600)), ok(), reset + seconds(1));
+  EXPECT_EQ(limits.bucket(resource::core, reset + seconds(2)).returned_at, reset);
+  // Other buckets were never parked.
+  EXPECT_FALSE(limits.bucket(resource::search, reset + seconds(2)).returned_at);
+}
+
+TEST(RateLimitState, ReturnedAtAfterTheLastCreditWasSpentOnASuccess) {
+  credential_limits limits;
+  const auto reset = t0 + seconds(60);
+  limits.on_response(resource::search, headers(30, 0, reset, resource::search), ok(), t0);
+  EXPECT_EQ(limits.state(resource::search, t0), credential_state::exhausted);
+  EXPECT_EQ(limits.bucket(resource::search, reset).returned_at, reset);
+}
+
+TEST(RateLimitState, NoReturnedAtForAnOrdinaryWindowRollover) {
+  credential_limits limits;
+  const auto reset = t0 + seconds(600);
+  limits.on_response(resource::core, headers(5000, 1, reset), ok(), t0);
+  EXPECT_FALSE(limits.bucket(resource::core, reset + seconds(1)).returned_at);
+}
+
+TEST(RateLimitState, ReturnedAtAfterACoolDownForEveryResource) {
+  credential_limits limits;
+  limits.on_response(resource::core, rate_limit_headers{}, secondary(seconds(30)), t0);
+  EXPECT_FALSE(limits.bucket(resource::core, t0 + seconds(29)).returned_at);
+  for (auto r : {resource::core, resource::search, resource::graphql}) {
+    EXPECT_EQ(limits.bucket(r, t0 + seconds(31)).returned_at, t0 + seconds(30)) << to_string(r);
+  }
+  // The later of a cool-down end and a spent window's reset.
+  const auto reset = t0 + seconds(45);
+  limits.on_response(resource::graphql, headers(5000, 0, reset, resource::graphql), primary(reset), t0);
+  EXPECT_EQ(limits.bucket(resource::graphql, t0 + seconds(50)).returned_at, reset);
+  EXPECT_EQ(limits.bucket(resource::core, t0 + seconds(50)).returned_at, t0 + seconds(30));
+  // A broken credential has not returned.
+  limits.on_response(resource::core, rate_limit_headers{}, unauthorised(), t0 + seconds(50));
+  EXPECT_FALSE(limits.bucket(resource::core, t0 + seconds(51)).returned_at);
+}
+
 TEST(RateLimitState, NamesForTheMetric) {
   EXPECT_EQ(to_string(credential_state::ok), "ok");
   EXPECT_EQ(to_string(credential_state::exhausted), "exhausted");

@@ -149,6 +149,107 @@ TEST(Selection, PreferredCredentialWinsWhileItHasHeadroom) {
   EXPECT_EQ(pick(cs, {}, 7).index, 0u);
 }
 
+// --- ramp-up after a return ------------------------------------------------
+
+candidate returned(std::int64_t remaining, time_point at, std::uint32_t in_flight = 0) {
+  candidate c = with(remaining, in_flight);
+  c.returned_at = at;
+  return c;
+}
+
+TEST(Selection, ConcurrencyCapGrowsLinearlyAfterAReturn) {
+  const selection_policy policy{0, 100, seconds(10), 2};
+  const auto back = t0;
+  const auto cap_at = [&](seconds after) { return concurrency_cap(returned(5000, back), policy, back + after); };
+  EXPECT_EQ(cap_at(seconds(0)), 2u);
+  EXPECT_EQ(cap_at(seconds(1)), 2u + 98u * 1 / 10);
+  EXPECT_EQ(cap_at(seconds(5)), 2u + 98u * 5 / 10);
+  EXPECT_EQ(cap_at(seconds(9)), 2u + 98u * 9 / 10);
+  EXPECT_EQ(cap_at(seconds(10)), 100u);
+  EXPECT_EQ(cap_at(seconds(3600)), 100u);
+  // Never returned, or the ramp is off: the full cap.
+  EXPECT_EQ(concurrency_cap(with(5000), policy, t0), 100u);
+  EXPECT_EQ(concurrency_cap(returned(5000, back), {0, 100, seconds(0), 2}, back), 100u);
+  // A start above max_concurrent, or 0, stays within 1 … max_concurrent.
+  EXPECT_EQ(concurrency_cap(returned(5000, back), {0, 3, seconds(10), 50}, back), 3u);
+  EXPECT_EQ(concurrency_cap(returned(5000, back), {0, 100, seconds(10), 0}, back), 1u);
+}
+
+// Three credentials whose windows reset at the same moment: a waiting burst
+// is spread at the ramp's pace instead of being sent at once (on a manual
+// clock: the instant is an argument).
+TEST(Selection, CredentialsReturningTogetherRampUp) {
+  const selection_policy policy{0, 100, seconds(10), 2};
+  std::vector<candidate> cs = {returned(5000, t0), returned(5000, t0), returned(5000, t0)};
+  const auto burst = [&](time_point now) {
+    int sent = 0;
+    for (;;) {
+      const auto s = select_credential(cs, policy, std::nullopt, now);
+      if (s.outcome != selection_outcome::selected) {
+        EXPECT_EQ(s.outcome, selection_outcome::busy);  // waits for a completion, not a 429
+        return sent;
+      }
+      ++cs[s.index].in_flight_resource;
+      ++cs[s.index].in_flight_total;
+      ++sent;
+    }
+  };
+  EXPECT_EQ(burst(t0), 3 * 2);
+  EXPECT_EQ(burst(t0 + seconds(5)), 3 * (51 - 2));
+  EXPECT_EQ(burst(t0 + seconds(10)), 3 * (100 - 51));
+  // The cap counts the resource's requests: other resources do not block it.
+  candidate other_busy = returned(5000, t0);
+  other_busy.in_flight_total = 40;
+  EXPECT_EQ(pick({other_busy}).outcome, selection_outcome::selected);
+}
+
+// --- free revalidations ---------------------------------------------------------
+
+TEST(Selection, FreeRevalidationUsesASpentBucketOnlyAsALastResort) {
+  const selection_policy free{0, 100};
+  // The cache entry's credential (0) is spent; 1 has headroom: 1 sends it.
+  const auto spent = for_free_revalidation(parked(credential_state::exhausted, t0 + seconds(600)));
+  EXPECT_TRUE(spent.last_resort);
+  EXPECT_EQ(spent.state, credential_state::ok);
+  std::vector<candidate> cs = {spent, for_free_revalidation(with(40))};
+  EXPECT_FALSE(cs[1].last_resort);
+  auto s = pick(cs, free, 0);
+  EXPECT_EQ(s.outcome, selection_outcome::selected);
+  EXPECT_EQ(s.index, 1u);
+  // Both spent: the preferred one, whose ETag GitHub will match.
+  cs = {spent, spent};
+  cs[0].last_selected = 9;
+  cs[1].last_selected = 1;
+  s = pick(cs, free, 0);
+  EXPECT_EQ(s.outcome, selection_outcome::selected);
+  EXPECT_EQ(s.index, 0u);
+  // No preference: the one selected longest ago.
+  EXPECT_EQ(pick(cs, free).index, 1u);
+  // A credential with headroom but at its concurrency cap is waited for.
+  candidate capped = for_free_revalidation(with(4000, 100));
+  s = pick({spent, capped}, free, 0);
+  EXPECT_EQ(s.outcome, selection_outcome::busy);
+  // Cooling and broken credentials stay skipped.
+  const auto cooling = for_free_revalidation(parked(credential_state::cooling, t0 + seconds(60)));
+  const auto broken = for_free_revalidation(parked(credential_state::broken, std::nullopt));
+  EXPECT_EQ(pick({cooling, broken}, free).outcome, selection_outcome::exhausted);
+}
+
+TEST(Selection, FreeRevalidationIgnoresTheReserve) {
+  // Selected with reserve 0: a bucket down to its reserve still has headroom
+  // for a request that spends nothing, and beats a spent preferred one.
+  const auto at_reserve = for_free_revalidation(with(50));
+  EXPECT_FALSE(at_reserve.last_resort);
+  const auto spent = for_free_revalidation(with(0));
+  EXPECT_TRUE(spent.last_resort);
+  EXPECT_EQ(pick({spent, at_reserve}, {0, 100}, 0).index, 1u);
+  // Credits all held by requests in flight: a last resort too.
+  const auto held = for_free_revalidation(with(3, 3));
+  EXPECT_TRUE(held.last_resort);
+  EXPECT_EQ(held.remaining, 4);
+  EXPECT_EQ(pick({held}, {0, 100}).outcome, selection_outcome::selected);
+}
+
 TEST(Selection, CandidatesFromTheStateMachine) {
   credential_limits a;
   credential_limits b;
