@@ -6,7 +6,10 @@
 
 #include <boost/url/parse_query.hpp>
 
+#include <boost/beast/core/string.hpp>
+
 #include "auth/graphql_operation.h"
+#include "common/http_fields.h"
 #include "auth/path_normalizer.h"
 #include "auth/registry_snapshot.h"
 #include "auth/token.h"
@@ -27,7 +30,7 @@ verdict make_verdict(verdict_kind kind, std::shared_ptr<const registry_snapshot>
 }
 
 // The GraphQL-over-HTTP parameters of a query string; nullopt when the
-// query string is malformed or repeats one of them (ambiguous).
+// query string is malformed, holds a ';', or repeats one of them (ambiguous).
 struct graphql_url_params {
   std::optional<std::string> query;
   std::optional<std::string> operation_name;
@@ -37,6 +40,9 @@ std::optional<graphql_url_params> graphql_params_of(std::string_view target) {
   graphql_url_params params;
   const auto question = target.find('?');
   if (question == std::string_view::npos) return params;
+  // Some servers (Rails among them) also split a query on ';': a `query=`
+  // hidden behind one would be GitHub's parameter and not ours. Ambiguous.
+  if (target.find(';', question) != std::string_view::npos) return std::nullopt;
   const auto encoded = boost::urls::parse_query(target.substr(question + 1));
   if (!encoded) return std::nullopt;
   boost::urls::encoding_opts form;  // application/x-www-form-urlencoded
@@ -52,6 +58,13 @@ std::optional<graphql_url_params> graphql_params_of(std::string_view target) {
   return params;
 }
 
+// `application/json`, with or without parameters (RFC 9110 §8.3.1: the type
+// and subtype are case-insensitive).
+bool is_json_media_type(std::string_view content_type) {
+  const auto type = common::trim(content_type.substr(0, content_type.find(';')));
+  return boost::beast::iequals(type, "application/json");
+}
+
 // What the GraphQL endpoint would run for this request. The document comes
 // from the JSON body; a GET may carry it in the query string instead
 // (GraphQL over HTTP), and a bare GET is GitHub's schema introspection,
@@ -63,7 +76,8 @@ graphql_verdict classify_graphql_request(const request_view& request) {
   const bool in_url = url->query || url->operation_name;
   const bool is_get = request.method == "GET" || request.method == "HEAD";
   if (!is_get || !request.body.empty()) {
-    return in_url ? graphql_verdict::invalid : classify_graphql_body(request.body);
+    if (in_url || !is_json_media_type(request.content_type)) return graphql_verdict::invalid;
+    return classify_graphql_body(request.body);
   }
   if (url->query) {
     return classify_graphql_document(
@@ -119,13 +133,14 @@ verdict authorize(std::shared_ptr<const registry_snapshot> snapshot, const reque
   bool refused_graphql = false;
   if (!allowed) {
     const bool is_graphql = normalized.path == graphql_path;
+    const std::string matched = scope_path(normalized.path);
     std::optional<graphql_verdict> operation;  // computed at most once
     for (const compiled_scope& scope : *rules.scopes) {
       if (!RE2::FullMatch(request.method, *scope.method) ||
-          !RE2::FullMatch(normalized.path, *scope.path)) {
+          !RE2::FullMatch(matched, *scope.path)) {
         continue;
       }
-      if (is_graphql && scope.graphql == graphql_policy::query_only) {
+      if (is_graphql && scope.graphql == graphql_policy::query_only && !request.body_pending) {
         if (!operation) operation = classify_graphql_request(request);
         if (*operation != graphql_verdict::query) {
           refused_graphql = true;

@@ -1,5 +1,7 @@
 #include "auth/graphql_operation.h"
 
+#include <unordered_set>
+
 #include <boost/json/basic_parser_impl.hpp>
 #include <string>
 #include <utility>
@@ -252,18 +254,26 @@ std::string_view to_string(graphql_verdict verdict) {
 
 graphql_verdict classify_graphql_document(std::string_view document,
                                           std::optional<std::string_view> operation_name) {
+  // Bounded work on the I/O thread: a document past these is not one a CI
+  // job sends, and is refused before it is lexed.
+  if (document.size() > max_graphql_document_bytes) return graphql_verdict::invalid;
   std::vector<operation> operations;
-  if (!document_parser(document).parse(operations) || operations.empty()) {
+  if (!document_parser(document).parse(operations) || operations.empty() ||
+      operations.size() > max_graphql_operations) {
     return graphql_verdict::invalid;
   }
   // Validation rules §5.2.1.1 (unique names) and §5.2.2.1 (a lone anonymous
   // operation): a document breaking them is one GitHub would not run, and
-  // one where "the operation that runs" is not well defined.
-  for (std::size_t i = 0; i < operations.size(); ++i) {
-    if (!operations[i].name && operations.size() > 1) return graphql_verdict::invalid;
-    for (std::size_t j = 0; j < i; ++j) {
-      if (operations[i].name == operations[j].name) return graphql_verdict::invalid;
+  // one where "the operation that runs" is not well defined. One pass over
+  // a hash set: the check stays linear in the number of operations.
+  std::unordered_set<std::string_view> names;
+  names.reserve(operations.size());
+  for (const auto& op : operations) {
+    if (!op.name) {
+      if (operations.size() > 1) return graphql_verdict::invalid;
+      continue;
     }
+    if (!names.insert(*op.name).second) return graphql_verdict::invalid;
   }
   // An empty name selects nothing, like an absent one.
   if (!operation_name || operation_name->empty()) {

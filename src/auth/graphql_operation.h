@@ -10,10 +10,16 @@
 // the caller refuses everything but `query`.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
 namespace github_proxy::auth {
+
+// Bounds of what is classified (beyond them: invalid, so refused for a
+// query-only client). Real CI documents are a few KiB with one operation.
+inline constexpr std::size_t max_graphql_document_bytes = 512 * 1024;
+inline constexpr std::size_t max_graphql_operations = 64;
 
 enum class graphql_verdict {
   query,  // the operation that would run is a query: allowed

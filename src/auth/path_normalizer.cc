@@ -3,6 +3,7 @@
 #include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <cctype>
 #include <vector>
 
 namespace github_proxy::auth {
@@ -48,6 +49,17 @@ void strip_prefix(std::string& path, std::string_view prefix) {
   }
 }
 
+// The first segment starts with "graphql" in any case (`/GraphQL`,
+// `/graphql.json`, `/graphql;x`, `/graphql/x`).
+bool names_graphql_loosely(std::string_view path) {
+  constexpr std::string_view word = "graphql";
+  if (path.size() < word.size() + 1) return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(path[i + 1])) != word[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 normalized_path normalize_path(std::string_view target) {
@@ -74,11 +86,15 @@ normalized_path normalize_path(std::string_view target) {
     if (is_dot_with_parameters(segment) || hides_separator_or_dot(segment)) {
       return reject("path contains an ambiguous dot segment or encoded separator");
     }
-    if (segment.empty() || segment == ".") continue;
-    if (segment == "..") {
-      if (segments.empty()) return reject("path climbs above the root");
-      segments.pop_back();
-      continue;
+    // The scope is decided on the path the proxy sends: GitHub's router
+    // resolves nothing for us, so a dot segment (raw, or encoded, or made
+    // by a decoded %2F next to dots) would be matched here as one path and
+    // served there as another. Refused, as is an empty segment (`//x`)
+    // inside the path; a trailing slash is harmless.
+    if (segment == "." || segment == "..") return reject("path contains a dot segment");
+    if (segment.empty()) {
+      if (rest.empty()) continue;  // a trailing slash
+      return reject("path contains an empty segment");
     }
     segments.push_back(segment);
   }
@@ -98,7 +114,34 @@ normalized_path normalize_path(std::string_view target) {
   } else {
     strip_prefix(path, "/api/v3");
   }
+  // GraphQL has exactly one spelling here. GitHub's router may take
+  // `/graphql.json` or `/GraphQL` for the GraphQL endpoint too, which the
+  // scopes (and the proxy's routing) would treat as a REST path.
+  const bool loose = names_graphql_loosely(path) ||
+                    (path.rfind("/api/", 0) == 0 && names_graphql_loosely(std::string_view(path).substr(4)));
+  if (loose && path != graphql_path) return reject("non-canonical GraphQL path");
   return normalized_path{true, std::move(path), {}};
+}
+
+std::string scope_path(std::string_view normalized) {
+  std::string out(normalized);
+  // How many segments after the first name an account or a repository.
+  std::size_t folded_segments = 0;
+  if (out.rfind("/repos/", 0) == 0) {
+    folded_segments = 2;
+  } else if (out.rfind("/orgs/", 0) == 0 || out.rfind("/users/", 0) == 0) {
+    folded_segments = 1;
+  }
+  std::size_t i = out.find('/', 1);  // the end of the first segment
+  for (std::size_t n = 0; n < folded_segments && i != std::string::npos; ++n) {
+    std::size_t end = out.find('/', i + 1);
+    if (end == std::string::npos) end = out.size();
+    for (std::size_t k = i + 1; k < end; ++k) {
+      out[k] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[k])));
+    }
+    i = end < out.size() ? end : std::string::npos;
+  }
+  return out;
 }
 
 }  // namespace github_proxy::auth

@@ -2,11 +2,14 @@
 // with its line, so one run of `check-registry` shows them all.
 
 #include <spdlog/fmt/fmt.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <unordered_map>
 
 #include "auth/path_normalizer.h"
@@ -19,6 +22,31 @@ namespace {
 using config::config_error;
 
 constexpr std::size_t max_registry_bytes = 16 * 1024 * 1024;
+// Bounds of what one load compiles (each scope is two RE2 programs): far
+// above any real organisation, low enough that a reload stays short.
+constexpr std::size_t max_clients = 20'000;
+constexpr std::size_t max_scopes_per_client = 256;
+constexpr std::size_t max_scopes = 100'000;
+
+// Finds the first YAML alias (`*name`): an alias lets a few bytes stand for
+// any number of copies of a node (clients × scopes to compile), so the
+// registry refuses them. yaml-cpp's event parser sees them before any node
+// is built.
+class alias_finder final : public YAML::EventHandler {
+ public:
+  std::optional<int> line;  // 1-based line of the first alias
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (!line) line = mark.line + 1;
+  }
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 constexpr std::string_view standard_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
                                                  "PATCH", "DELETE", "OPTIONS"};
 
@@ -64,6 +92,15 @@ class loader {
   registry_load_result run(const std::string& yaml) {
     std::vector<YAML::Node> documents;
     try {
+      std::istringstream in(yaml);
+      YAML::Parser events(in);
+      alias_finder aliases;
+      while (events.HandleNextDocument(aliases) && !aliases.line) {
+      }
+      if (aliases.line) {
+        error(*aliases.line, "YAML aliases (*name) are not allowed in the registry; write each entry out");
+        return finish();
+      }
       documents = YAML::LoadAll(yaml);
     } catch (const YAML::Exception& e) {
       error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "invalid YAML: " + e.msg);
@@ -81,6 +118,8 @@ class loader {
   }
 
  private:
+  std::size_t scopes_loaded_ = 0;
+
   void error(int line, std::string message) {
     result_.errors.push_back({file_, line, std::move(message)});
   }
@@ -117,6 +156,10 @@ class loader {
             has_clients = true;
             if (!value.IsSequence()) {
               error(value_line(value, line), "'clients' must be a list of clients");
+              return;
+            }
+            if (value.size() > max_clients) {
+              error(value_line(value, line), fmt::format("more than {} clients", max_clients));
               return;
             }
             for (const auto& entry : value) load_client(entry);
@@ -268,6 +311,12 @@ class loader {
                           "request",
                           context));
     }
+    if (value.size() > max_scopes_per_client || scopes_loaded_ + value.size() > max_scopes) {
+      error(value_line(value, line), fmt::format("{}: more than {} scopes for one client, or {} in all",
+                                                 context, max_scopes_per_client, max_scopes));
+      return scopes;
+    }
+    scopes_loaded_ += value.size();
     for (const auto& node : value) {
       if (auto scope = load_scope(context, node)) scopes.push_back(std::move(*scope));
     }
@@ -337,6 +386,35 @@ class loader {
   }
 
   // Mistakes that are valid RE2 but can never do what was meant.
+  // A literal upper-case letter in the owner / repository part of a
+  // /repos/, /orgs/ or /users/ pattern (scope_path lower-cases those).
+  static bool names_account_in_upper_case(std::string_view pattern) {
+    std::size_t segments = 0;
+    if (pattern.rfind("/repos/", 0) == 0) {
+      segments = 2;
+    } else if (pattern.rfind("/orgs/", 0) == 0 || pattern.rfind("/users/", 0) == 0) {
+      segments = 1;
+    }
+    if (segments == 0) return false;
+    std::size_t start = pattern.find('/', 1) + 1;
+    for (std::size_t n = 0; n < segments && start < pattern.size(); ++n) {
+      const std::size_t end = std::min(pattern.find('/', start), pattern.size());
+      bool escaped = false;
+      for (std::size_t k = start; k < end; ++k) {
+        const char c = pattern[k];
+        if (escaped) {
+          escaped = false;  // \S, \W and friends are classes, not letters
+        } else if (c == '\\') {
+          escaped = true;
+        } else if (c >= 'A' && c <= 'Z') {
+          return true;
+        }
+      }
+      start = end + 1;
+    }
+    return false;
+  }
+
   void lint_scope(const std::string& context, const compiled_scope& scope, const YAML::Node& node) {
     const int method_line = line_of(node["method"], scope.line);
     const int path_line = line_of(node["path"], scope.line);
@@ -359,6 +437,12 @@ class loader {
       warning(path_line,
               fmt::format("{}: path '{}' must match the whole path, which starts with '/'", context,
                           path));
+    }
+    if (names_account_in_upper_case(path)) {
+      warning(path_line, fmt::format("{}: path '{}' names an owner or repository with upper-case letters; "
+                                     "owner and repository names are matched in lower case (GitHub "
+                                     "ignores their case), so this part never matches",
+                                     context, path));
     }
     if (scope.graphql == graphql_policy::query_only && !RE2::FullMatch(graphql_path, *scope.path)) {
       warning(line_of(node["graphql"], scope.line),

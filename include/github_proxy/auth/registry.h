@@ -69,6 +69,12 @@ struct request_view {
   std::string_view authorization;  // the raw Authorization header value
   std::string_view body;           // for GraphQL mutation detection: the whole
                                    // body, read only when is_graphql_request(target)
+  // The Content-Type: a `graphql: query` scope reads a body as GraphQL's
+  // JSON only when it says application/json (what GitHub parses).
+  std::string_view content_type;
+  // The head alone, before the body is read: a `graphql: query` scope that
+  // matches method and path allows for now (the body decides later).
+  bool body_pending = false;
 };
 
 struct registry_load_result {

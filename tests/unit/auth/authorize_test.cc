@@ -75,8 +75,9 @@ class AuthTest : public testing::Test {
   }
 
   verdict check(std::string_view method, std::string_view target, std::string_view authorization,
-                std::string_view body = {}, system_clock::time_point now = utc(2026, 1, 1)) {
-    return authorize(snapshot_, {method, target, authorization, body}, now);
+                std::string_view body = {}, system_clock::time_point now = utc(2026, 1, 1),
+                std::string_view content_type = "application/json") {
+    return authorize(snapshot_, {method, target, authorization, body, content_type}, now);
   }
 
   std::shared_ptr<const registry_snapshot> snapshot_;
@@ -154,7 +155,7 @@ TEST_F(AuthTest, ScopesAllowMatchingMethodAndPath) {
 
 TEST_F(AuthTest, ForbiddenNamesClientMethodAndNormalisedPath) {
   const auto v =
-      check("DELETE", "/api/v3/repos/babylon/../other/x?token=secret", "token release-token");
+      check("DELETE", "/api/v3/repos/other/x?token=secret", "token release-token");
   EXPECT_EQ(v.kind, verdict_kind::forbidden);
   EXPECT_EQ(v.message, "Client 'release-bot' may not DELETE /repos/other/x");
   EXPECT_EQ(v.path, "/repos/other/x");
@@ -225,8 +226,33 @@ TEST_F(AuthTest, GraphqlGetCarriesItsDocumentInTheQueryString) {
   EXPECT_EQ(check("POST", "/graphql?query=%7Bx%7D", auth, R"({"query":"{ x }"})").kind,
             verdict_kind::forbidden);
   EXPECT_EQ(check("GET", "/graphql?operationName=A", auth).kind, verdict_kind::forbidden);
+  // ';' separates parameters for some servers: a hidden `query=` is ambiguous.
+  EXPECT_EQ(check("GET", "/graphql?x=1;query=mutation%7Bx%7D", auth).kind, verdict_kind::forbidden);
   EXPECT_EQ(check("POST", "/graphql?unrelated=1", auth, R"({"query":"{ x }"})").kind,
             verdict_kind::allowed);
+}
+
+// GitHub reads a GraphQL body as JSON only when it is sent as JSON; a
+// query-only scope must not judge bytes GitHub would read otherwise.
+// GitHub ignores the case of owner and repository names: a scope (and the
+// exclusions its pattern expresses) must too.
+TEST_F(AuthTest, OwnerAndRepositoryMatchWithoutCase) {
+  EXPECT_EQ(check("GET", "/repos/Babylon/App", "token release-token").kind, verdict_kind::allowed);
+  EXPECT_EQ(check("POST", "/repos/BABYLON/app/releases", "token release-token").kind, verdict_kind::allowed);
+  EXPECT_EQ(check("DELETE", "/repos/Babylon/App", "token release-token").kind, verdict_kind::forbidden);
+}
+
+TEST_F(AuthTest, GraphqlQueryOnlyNeedsAJsonBody) {
+  const std::string_view auth = "token reporter-token";
+  const std::string_view query = R"({"query":"{ viewer { login } }"})";
+  const auto now = utc(2026, 1, 1);
+  EXPECT_EQ(check("POST", "/graphql", auth, query, now, "application/json; charset=utf-8").kind,
+            verdict_kind::allowed);
+  EXPECT_EQ(check("POST", "/graphql", auth, query, now, "Application/JSON").kind, verdict_kind::allowed);
+  for (const std::string_view other : {"", "text/plain", "application/x-www-form-urlencoded",
+                                       "multipart/form-data; boundary=x", "application/jsonx"}) {
+    EXPECT_EQ(check("POST", "/graphql", auth, query, now, other).kind, verdict_kind::forbidden) << other;
+  }
 }
 
 TEST_F(AuthTest, AnotherScopeMayAllowWhatQueryOnlyRefuses) {

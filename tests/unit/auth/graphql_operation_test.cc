@@ -170,3 +170,28 @@ TEST(GraphqlBody, RepeatedKeysAreRefused) {
 
 }  // namespace
 }  // namespace github_proxy::auth
+
+namespace github_proxy::auth {
+namespace {
+
+// A query-only check runs on an I/O thread: bounded documents and
+// operation counts, and a uniqueness check that stays linear.
+TEST(GraphqlBounds, ManyOperationsOrAHugeDocumentAreRefusedNotWorkedThrough) {
+  std::string many;
+  for (std::size_t i = 0; i < 20'000; ++i) many += "query q" + std::to_string(i) + " { a }\n";
+  ASSERT_LT(many.size(), max_graphql_document_bytes);
+  EXPECT_EQ(classify_graphql_document(many, "q1"), graphql_verdict::invalid);
+
+  std::string within;
+  for (std::size_t i = 0; i < max_graphql_operations; ++i) within += "query q" + std::to_string(i) + " { a }\n";
+  EXPECT_EQ(classify_graphql_document(within, "q7"), graphql_verdict::query);
+  EXPECT_EQ(classify_graphql_document("query q1 { a } query q2 { a } mutation q1 { b }", "q2"),
+            graphql_verdict::invalid)
+      << "a repeated name still makes the document invalid";
+
+  const std::string huge = "query { a }" + std::string(max_graphql_document_bytes, ' ');
+  EXPECT_EQ(classify_graphql_document(huge, std::nullopt), graphql_verdict::invalid);
+}
+
+}  // namespace
+}  // namespace github_proxy::auth

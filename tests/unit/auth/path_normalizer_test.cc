@@ -7,7 +7,7 @@
 namespace github_proxy::auth {
 namespace {
 
-TEST(PathNormalize, ResolvesAndStrips) {
+TEST(PathNormalize, DecodesAndStrips) {
   const std::pair<std::string_view, std::string_view> cases[] = {
       {"/repos/a/x", "/repos/a/x"},
       {"/repos/a/x?per_page=100&q=../../b", "/repos/a/x"},
@@ -18,22 +18,14 @@ TEST(PathNormalize, ResolvesAndStrips) {
       {"/api/graphql", "/graphql"},
       {"/api/graphql?x=1", "/graphql"},
       {"/graphql/", "/graphql"},
-      {"/repos//a///x", "/repos/a/x"},
-      {"/repos/a/./x", "/repos/a/x"},
-      {"/repos/a/b/../x", "/repos/a/x"},
-      {"/repos/a/%2e/x", "/repos/a/x"},
-      {"/repos/a/%2E%2e/b", "/repos/b"},
-      {"/repos/a%2F..%2Fb/x", "/repos/b/x"},
       {"/repos/a/feature%2Fx", "/repos/a/feature/x"},
       {"/repos/%61/x", "/repos/a/x"},
       {"/repos/a/x/", "/repos/a/x"},
-      {"/repos/a/x/.", "/repos/a/x"},
       {"/", "/"},
-      {"//", "/"},
       {"/repos/a/100%25", "/repos/a/100%"},  // a literal percent sign
       {"/repos/a/%C3%A9t%C3%A9", "/repos/a/\xC3\xA9t\xC3\xA9"},
-      {"/api/v3/../v3/repos/a/x", "/repos/a/x"},
-      {"/api/v3/../repos/b/x", "/api/repos/b/x"},
+      {"/repos/a/.github", "/repos/a/.github"},  // a dot, not a dot segment
+      {"/repos/a/x...y", "/repos/a/x...y"},
   };
   for (const auto& [target, expected] : cases) {
     const auto result = normalize_path(target);
@@ -66,6 +58,26 @@ TEST(PathNormalize, RejectsWhatCannotBeNormalisedSafely) {
       "/repos/a/%2",
       "/repos/a/x#fragment",
       "/repos/a/x y",
+      // Dot segments in any form: GitHub would be sent the unresolved bytes.
+      "/repos/a/./x",
+      "/repos/a/b/../x",
+      "/repos/a/%2e/x",
+      "/repos/a/%2E%2e/b",
+      "/repos/a%2F..%2Fb/x",  // %2F next to dots
+      "/repos/a/x/.",
+      "/api/v3/../v3/repos/a/x",
+      "/api/v3/../repos/b/x",
+      "/api/v3/../graphql",
+      // Empty segments.
+      "//",
+      "/repos//a///x",
+      "//graphql",
+      // GraphQL spelled any other way than /graphql.
+      "/GraphQL",
+      "/graphql.json",
+      "/graphql/x",
+      "/api/graphql.json",
+      "/graphql;v=1",
   };
   for (const auto target : cases) {
     const auto result = normalize_path(target);
@@ -78,11 +90,20 @@ TEST(PathNormalize, GraphqlRequestDetection) {
   EXPECT_TRUE(is_graphql_request("/graphql"));
   EXPECT_TRUE(is_graphql_request("/api/graphql"));
   EXPECT_TRUE(is_graphql_request("/graphql/?x"));
-  EXPECT_TRUE(is_graphql_request("//graphql"));
+  EXPECT_FALSE(is_graphql_request("//graphql"));  // refused: an empty segment
   EXPECT_TRUE(is_graphql_request("/%67raphql"));
   EXPECT_FALSE(is_graphql_request("/graphqlx"));
   EXPECT_FALSE(is_graphql_request("/repos/a/graphql"));
   EXPECT_FALSE(is_graphql_request("/api/v3/graphql/.."));
+}
+
+TEST(PathNormalize, ScopesSeeOwnerAndRepositoryWithoutCase) {
+  EXPECT_EQ(scope_path("/repos/Babylon/App/contents/README.md"), "/repos/babylon/app/contents/README.md");
+  EXPECT_EQ(scope_path("/repos/Babylon"), "/repos/babylon");
+  EXPECT_EQ(scope_path("/orgs/Babylon/repos"), "/orgs/babylon/repos");
+  EXPECT_EQ(scope_path("/users/OctoCat"), "/users/octocat");
+  EXPECT_EQ(scope_path("/gists/ABC"), "/gists/ABC");
+  EXPECT_EQ(scope_path("/"), "/");
 }
 
 // The table of docs/contract.md §4: against a scope `GET /repos/a/.*`, these spellings
@@ -117,23 +138,24 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         // Must match.
         std::pair{"/repos/a/x", allowed}, std::pair{"/api/v3/repos/a/x", allowed},
-        std::pair{"/repos/a/./x", allowed}, std::pair{"/repos//a/x", allowed},
-        std::pair{"/repos/a//x", allowed}, std::pair{"/repos/a/x/", allowed},
-        std::pair{"/repos/a/x?per_page=1&path=../../b", allowed},
-        std::pair{"/api/v3/repos/a/x?y=1", allowed}, std::pair{"/repos/a/b/../x", allowed},
-        std::pair{"/repos/b/../a/x", allowed}, std::pair{"/repos/%61/x", allowed},
-        std::pair{"/repos/a/%2e/x", allowed}, std::pair{"/repos/a/feature%2Fx", allowed},
-        std::pair{"/api/v3/../v3/repos/a/x", allowed},
+        std::pair{"/repos/a/x/", allowed}, std::pair{"/repos/a/x?per_page=1&path=../../b", allowed},
+        std::pair{"/api/v3/repos/a/x?y=1", allowed}, std::pair{"/repos/%61/x", allowed},
+        std::pair{"/repos/a/feature%2Fx", allowed},
         // Must not match.
-        std::pair{"/repos/a/../b", forbidden}, std::pair{"/repos/a/%2e%2e/b", forbidden},
-        std::pair{"/repos/a/%2E%2e/b", forbidden}, std::pair{"/repos/a/.%2e/b", forbidden},
-        std::pair{"/repos/a%2F..%2Fb/x", forbidden}, std::pair{"/repos/a/x/../../b/y", forbidden},
         std::pair{"/repos/a", forbidden}, std::pair{"/repos/a/", forbidden},
         std::pair{"/repos/ab/x", forbidden}, std::pair{"/api/v3/repos/b/x", forbidden},
-        std::pair{"/api/v3/../repos/b/x", forbidden}, std::pair{"/xrepos/a/x", forbidden},
+        std::pair{"/xrepos/a/x", forbidden},
         std::pair{"/REPOS/a/x", forbidden}, std::pair{"/repos/b/x?/repos/a/x", forbidden},
         std::pair{"/api/v4/repos/a/x", forbidden},
-        // Not normalisable: refused before any scope is consulted.
+        // Not normalisable: refused before any scope is consulted. Dot and
+        // empty segments once resolved here were sent to GitHub unresolved.
+        std::pair{"/repos/a/./x", bad_request}, std::pair{"/repos//a/x", bad_request},
+        std::pair{"/repos/a//x", bad_request}, std::pair{"/repos/a/b/../x", bad_request},
+        std::pair{"/repos/b/../a/x", bad_request}, std::pair{"/repos/a/%2e/x", bad_request},
+        std::pair{"/api/v3/../v3/repos/a/x", bad_request}, std::pair{"/repos/a/../b", bad_request},
+        std::pair{"/repos/a/%2e%2e/b", bad_request}, std::pair{"/repos/a/%2E%2e/b", bad_request},
+        std::pair{"/repos/a/.%2e/b", bad_request}, std::pair{"/repos/a%2F..%2Fb/x", bad_request},
+        std::pair{"/repos/a/x/../../b/y", bad_request}, std::pair{"/api/v3/../repos/b/x", bad_request},
         std::pair{"/repos/a/../../../b", bad_request},
         std::pair{"/repos/a/%252e%252e/b", bad_request}, std::pair{"/repos/a/..;/b", bad_request},
         std::pair{"/repos/a/x%00", bad_request}, std::pair{"/repos/a/%5c..%5cb", bad_request},

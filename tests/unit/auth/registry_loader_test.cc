@@ -261,3 +261,56 @@ TEST(RegistryLoad, FromFile) {
 
 }  // namespace
 }  // namespace github_proxy::auth
+
+namespace github_proxy::auth {
+namespace {
+
+// An alias lets a few bytes expand into any number of scopes to compile,
+// on the thread that reloads the registry: refused with its line.
+TEST(RegistryBounds, YamlAliasesAreRefused) {
+  const auto result = load_registry_from_string(R"(version: 1
+clients:
+  - name: a
+    token: token-a
+    scopes: &all
+      - {method: GET, path: /repos/.*}
+  - name: b
+    token: token-b
+    scopes: *all
+)",
+                                                "registry.yaml");
+  EXPECT_FALSE(result.snapshot);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].line, 9);
+  EXPECT_THAT(result.errors[0].message, testing::HasSubstr("aliases"));
+}
+
+TEST(RegistryBounds, ScopesPerClientAreCapped) {
+  std::string yaml = "version: 1\nclients:\n  - name: a\n    token: token-a\n    scopes:\n";
+  for (int i = 0; i < 300; ++i) yaml += "      - {method: GET, path: /repos/o/r" + std::to_string(i) + "}\n";
+  const auto result = load_registry_from_string(yaml, "registry.yaml");
+  EXPECT_FALSE(result.snapshot);
+  ASSERT_FALSE(result.errors.empty());
+  EXPECT_THAT(result.errors[0].message, testing::HasSubstr("more than 256 scopes"));
+}
+
+TEST(RegistryBounds, UpperCaseOwnersInScopesAreWarnedAbout) {
+  const auto result = load_registry_from_string(R"(version: 1
+clients:
+  - name: a
+    token: token-a
+    scopes:
+      - {method: GET, path: /repos/Babylon/.*}
+      - {method: GET, path: /repos/babylon/app/contents/README.md}
+)",
+                                                "registry.yaml");
+  ASSERT_TRUE(result.snapshot);
+  std::vector<int> lines;
+  for (const auto& w : result.warnings) {
+    if (w.message.find("lower case") != std::string::npos) lines.push_back(w.line);
+  }
+  EXPECT_EQ(lines, std::vector<int>{6});
+}
+
+}  // namespace
+}  // namespace github_proxy::auth

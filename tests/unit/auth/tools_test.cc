@@ -99,7 +99,7 @@ TEST(RegistryTools, ExampleRegistryIsValid) {
   auto check = [&](std::string_view token, std::string_view method, std::string_view target,
                    std::string_view body = {}) {
     const std::string header = "token " + std::string(token);
-    return authorize(loaded.snapshot, {method, target, header, body}, now).kind;
+    return authorize(loaded.snapshot, {method, target, header, body, "application/json"}, now).kind;
   };
   EXPECT_EQ(check("example-release-bot", "GET", "/api/v3/repos/babylon/app/pulls"),
             verdict_kind::allowed);
