@@ -28,6 +28,9 @@ void add_vary(vary_inputs& out, std::string_view list) {
     else if (iequals(token, "accept")) out.accept = true;
     else if (iequals(token, "authorization")) out.authorization = true;
     else if (iequals(token, "cookie")) out.cookie = true;
+    else if (!iequals(token, "accept-encoding") && !iequals(token, "x-github-otp") &&
+             !iequals(token, "x-requested-with") && !iequals(token, "x-github-api-version"))
+      out.other = true;
   }
 }
 
@@ -52,12 +55,21 @@ std::string derive_etag(std::string_view accept, std::string_view authorization,
 
 std::string derive_etag(std::string_view accept, std::string_view authorization, std::string_view cookie,
                         const vary_inputs& vary, std::string_view uncompressed_body) {
+  return *derive_etag(accept, authorization, cookie, vary, [&](const body_sink& sink) {
+    sink(uncompressed_body);
+    return true;
+  });
+}
+
+std::optional<std::string> derive_etag(std::string_view accept, std::string_view authorization,
+                                       std::string_view cookie, const vary_inputs& vary,
+                                       const std::function<bool(const body_sink&)>& produce) {
   sha256_hasher hash;
   // The order is GitHub's: Accept, Authorization, Cookie (docs/github-api.md §8).
   if (!accept.empty() && (vary.accept || vary.any)) hash.update(accept).update(":");
   if (!authorization.empty() && (vary.authorization || vary.any)) hash.update(authorization).update(":");
   if (!cookie.empty() && (vary.cookie || vary.any)) hash.update(cookie).update(":");
-  hash.update(uncompressed_body);
+  if (!produce([&](std::string_view piece) { hash.update(piece); })) return std::nullopt;
   std::string out = "\"";
   out += hash.hex();
   out += '"';

@@ -7,15 +7,16 @@
 
 namespace github_proxy::cache {
 
-std::optional<std::string> gunzip(std::string_view compressed, std::size_t max_output) {
-  if (compressed.size() > std::numeric_limits<uInt>::max()) return std::nullopt;
+bool gunzip_to(std::string_view compressed, std::size_t max_output,
+               const std::function<void(std::string_view)>& sink) {
+  if (compressed.size() > std::numeric_limits<uInt>::max()) return false;
   z_stream stream{};
   // 16 + MAX_WBITS: gzip wrapper only (not zlib, not raw deflate).
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return false;
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
   stream.avail_in = static_cast<uInt>(compressed.size());
 
-  std::string out;
+  std::size_t total = 0;
   std::array<char, 64 * 1024> buffer;
   bool ok = true;
   while (true) {
@@ -23,11 +24,12 @@ std::optional<std::string> gunzip(std::string_view compressed, std::size_t max_o
     stream.avail_out = static_cast<uInt>(buffer.size());
     const int rc = inflate(&stream, Z_NO_FLUSH);
     const std::size_t produced = buffer.size() - stream.avail_out;
-    if (out.size() + produced > max_output) {
+    if (total + produced > max_output) {
       ok = false;
       break;
     }
-    out.append(buffer.data(), produced);
+    total += produced;
+    if (produced) sink(std::string_view(buffer.data(), produced));
     if (rc == Z_STREAM_END) {
       if (stream.avail_in == 0) break;
       // Concatenated members (RFC 1952 §2.2) form one body.
@@ -49,8 +51,7 @@ std::optional<std::string> gunzip(std::string_view compressed, std::size_t max_o
     }
   }
   inflateEnd(&stream);
-  if (!ok) return std::nullopt;
-  return out;
+  return ok;
 }
 
 }  // namespace github_proxy::cache

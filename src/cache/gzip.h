@@ -4,14 +4,18 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace github_proxy::cache {
 
-// The uncompressed bytes of one or more gzip members, or nullopt when the
-// input is not valid gzip or inflates to more than `max_output` bytes.
-std::optional<std::string> gunzip(std::string_view compressed, std::size_t max_output);
+// Inflates one or more gzip members piece by piece: `sink` gets each piece
+// (at most 64 KiB) in order, and the whole is never held. False when the
+// input is not valid gzip or inflates to more than `max_output` bytes (the
+// sink may have been given a prefix by then).
+bool gunzip_to(std::string_view compressed, std::size_t max_output,
+               const std::function<void(std::string_view)>& sink);
 
 }  // namespace github_proxy::cache

@@ -118,7 +118,9 @@ bool response_storable(unsigned status, const http::fields& response, std::size_
   if (trim(response[http::field::etag]).empty() && trim(response[http::field::last_modified]).empty())
     return false;
   if (has_directive(response, "no-store")) return false;
-  if (response.count(http::field::set_cookie) != 0 || parse_vary(response).any) return false;
+  // A Vary the key does not cover would serve one client's variant to another.
+  if (response.count(http::field::set_cookie) != 0) return false;
+  if (const auto vary = parse_vary(response); vary.any || vary.other) return false;
 
   std::size_t codings = 0;
   for (auto [it, end] = response.equal_range(http::field::content_encoding); it != end; ++it) {
@@ -176,14 +178,20 @@ revalidation revalidation_plan(const entry& e, std::string_view credential_name,
     if (same_token || !sha256_etag(e.etag)) {
       plan.if_none_match = e.etag;
     } else {
-      std::optional<std::string> inflated;
-      if (e.encoding == body_encoding::gzip) inflated = gunzip(e.body, max_uncompressed_body);
-      if (e.encoding == body_encoding::identity || inflated) {
-        const std::string_view body = inflated ? std::string_view(*inflated) : std::string_view(e.body);
-        vary_inputs vary;
-        vary.accept = e.vary_accept;
-        vary.authorization = e.vary_authorization;
-        plan.if_none_match = derive_etag(e.accept, credential_authorization_header, {}, vary, body);
+      vary_inputs vary;
+      vary.accept = e.vary_accept;
+      vary.authorization = e.vary_authorization;
+      // A gzip body is inflated piece by piece into the hash: a revalidation
+      // never holds the inflated body.
+      auto derived = derive_etag(e.accept, credential_authorization_header, {}, vary, [&](const body_sink& sink) {
+        if (e.encoding == body_encoding::identity) {
+          sink(e.body);
+          return true;
+        }
+        return gunzip_to(e.body, max_uncompressed_body, sink);
+      });
+      if (derived) {
+        plan.if_none_match = std::move(*derived);
         plan.derived = true;
       }
     }

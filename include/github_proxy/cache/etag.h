@@ -8,6 +8,8 @@
 // counts as absent.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,10 @@ struct vary_inputs {
   bool authorization = false;
   bool cookie = false;
   bool any = false;  // "*"
+  // A name other than those GitHub sends (Accept, Accept-Encoding,
+  // Authorization, Cookie, X-GitHub-OTP, X-Requested-With) and
+  // X-GitHub-Api-Version: the cache key would not cover it.
+  bool other = false;
 
   bool operator==(const vary_inputs&) const = default;
 };
@@ -35,6 +41,15 @@ vary_inputs parse_vary(const boost::beast::http::fields& response);
 // for; the header values are exactly the bytes sent upstream (empty: absent).
 std::string derive_etag(std::string_view accept, std::string_view authorization, std::string_view cookie,
                         std::string_view vary_list, std::string_view uncompressed_body);
+
+// The same for a body produced piece by piece (a stored gzip body inflated
+// as it is hashed, never held whole): `produce` hands every piece, in
+// order, to the sink it is given, and returns false when it could not
+// (then nullopt).
+using body_sink = std::function<void(std::string_view)>;
+std::optional<std::string> derive_etag(std::string_view accept, std::string_view authorization,
+                                       std::string_view cookie, const vary_inputs& vary,
+                                       const std::function<bool(const body_sink&)>& produce);
 std::string derive_etag(std::string_view accept, std::string_view authorization, std::string_view cookie,
                         const vary_inputs& vary, std::string_view uncompressed_body);
 

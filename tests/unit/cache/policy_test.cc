@@ -125,6 +125,20 @@ TEST(CachePolicyResponse, NoStoreCookiesVaryStarAndEncodings) {
                                  max_object));
 }
 
+// A Vary name the key does not cover would hand one client's variant to
+// another; GitHub's own Vary lines are all covered.
+TEST(CachePolicyResponse, VaryOnAHeaderTheKeyDoesNotCoverIsNotStored) {
+  EXPECT_FALSE(response_storable(200, make_fields({{"ETag", "\"a\""}, {"Vary", "Accept, User-Agent"}}), 1,
+                                 max_object));
+  EXPECT_FALSE(response_storable(200, make_fields({{"ETag", "\"a\""}, {"Vary", "Accept"}, {"Vary", "X-Client"}}), 1,
+                                 max_object));
+  EXPECT_TRUE(response_storable(200,
+                                make_fields({{"ETag", "\"a\""},
+                                             {"Vary", "Accept, Authorization, Cookie, X-GitHub-OTP"},
+                                             {"Vary", "Accept-Encoding, Accept, X-Requested-With"}}),
+                                1, max_object));
+}
+
 TEST(CachePolicyResponse, SizeLimit) {
   const auto fields = make_fields({{"ETag", "\"a\""}});
   EXPECT_TRUE(response_storable(200, fields, max_object, max_object));
