@@ -10,18 +10,29 @@ namespace github_proxy::proxy {
 namespace asio = boost::asio;
 using metrics::cache_outcome;
 
-asio::awaitable<bool> request_pipeline::refuse_over_budget(request_context& ctx) {
-  auto& record = ctx.record;
-  if (!record.budget || !budgets_) co_return false;
+asio::awaitable<std::optional<std::chrono::seconds>> request_pipeline::budget_exceeded(const request_context& ctx) {
+  const auto& record = ctx.record;
+  if (!record.budget || !budgets_) co_return std::nullopt;
   const auto status = co_await budgets_->check(record.client, *record.budget);
-  if (!status.exceeded) co_return false;
+  if (!status.exceeded) co_return std::nullopt;
+  co_return status.retry_after;
+}
+
+asio::awaitable<void> request_pipeline::respond_over_budget(request_context& ctx, std::chrono::seconds retry_after) {
+  auto& record = ctx.record;
   counters_.rejected(record.client, metrics::reject_reason::budget).Increment();
   record.cache = cache_outcome::rejected;
   co_await respond_rate_limited(
-      ctx, status.retry_after,
+      ctx, retry_after,
       fmt::format("Upstream budget exceeded for client {}: {} credits per {} s. Answers the cache can "
                   "revalidate for free are still served.",
                   record.client, record.budget->credits, record.budget->window.count()));
+}
+
+asio::awaitable<bool> request_pipeline::refuse_over_budget(request_context& ctx) {
+  const auto retry_after = co_await budget_exceeded(ctx);
+  if (!retry_after) co_return false;
+  co_await respond_over_budget(ctx, *retry_after);
   co_return true;
 }
 

@@ -17,6 +17,7 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t relay_chunk_bytes = 64 * 1024;
+constexpr std::uint64_t min_stream_bytes_per_second = 64 * 1024;
 
 // The fields the credential source needs of an answer whose head went to
 // the client as it came.
@@ -57,7 +58,8 @@ request request_pipeline::upstream_request(request_context& ctx) {
 }
 
 asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstream(
-    request_context& ctx, request& up, credentials::resource resource, std::string_view streamed_cache_status) {
+    request_context& ctx, request& up, credentials::resource resource, std::string_view streamed_cache_status,
+    const stream_hook* before_streaming) {
   auto& record = ctx.record;
   const auto sent_at = steady::now();
   auto exchange = co_await upstream_->send(up, ctx.route.graphql ? upstream::api::graphql : upstream::api::rest);
@@ -100,8 +102,16 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   }
 
   // Streaming: the head goes to the client now, then each piece as it comes.
+  if (!body.begin_stream()) {
+    answer.failed = true;
+    answer.too_many_streams = true;
+    answer.body.clear();
+    co_return answer;
+  }
   answer.streamed = true;
+  answer.status = exchange.head.result_int();
   keep_limit_fields(exchange.head, answer.limit_fields);
+  if (before_streaming && *before_streaming) (*before_streaming)(answer);
   streamed_response streamed;
   streamed.base() = std::move(exchange.head);
   prepare_for_client(streamed.base(), ctx, streamed_cache_status);
@@ -115,12 +125,21 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   if (!error) {
     // Allocated only now: a held body never needs it.
     const auto piece = std::make_unique<char[]>(relay_chunk_bytes);
+    // A client that reads slower than min_stream_bytes_per_second on
+    // average (after a grace of request_timeout) is cut off: it would hold
+    // an upstream connection for as long as it liked.
+    const auto started = steady::now();
+    const auto grace = shared_.cfg->upstream.request_timeout;
+    std::uint64_t relayed = 0;
     while (!error && !body.done()) {
       const auto got = co_await body.read_some(piece.get(), relay_chunk_bytes);
       if (got.error) {
         error = got.error;
       } else if (got.size) {
         error = co_await ctx.out.chunk(piece.get(), got.size);
+        relayed += got.size;
+        const auto allowed = grace + std::chrono::milliseconds(relayed * 1000 / min_stream_bytes_per_second);
+        if (!error && steady::now() - started > allowed) error = beast::error::timeout;
       }
     }
   }

@@ -6,8 +6,11 @@
 
 #include <boost/beast/http.hpp>
 
+#include "auth/path_normalizer.h"
 #include "common/logging.h"
 #include "credentials/redis_budget_ledger.h"
+#include "github_proxy/credentials/classify.h"
+#include "proxy/request_fields.h"
 
 namespace github_proxy::proxy {
 
@@ -100,6 +103,12 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
     co_await respond_error(ctx, 400, "Request target must be an absolute path");
     co_return;
   }
+  if (const auto refused = normalise_request_fields(req); !refused.empty()) {
+    counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
+    ctx.record.cache = cache_outcome::rejected;
+    co_await respond_error(ctx, 400, refused);
+    co_return;
+  }
   if (req.method() == http::verb::trace && !req.body().empty()) {
     // RFC 9110 §9.3.8: a TRACE request has no content.
     counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
@@ -110,7 +119,7 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
 
   // Authenticate and authorise against the client registry (docs/contract.md §4, §5).
   const auth::request_view view{req.method_string(), req.target(), req[http::field::authorization],
-                                req.body()};
+                                req.body(), req[http::field::content_type]};
   const auto verdict = auth::authorize(shared_.registry->current(), view,
                                        std::chrono::system_clock::now());
   if (verdict.who) {
@@ -121,6 +130,26 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
     counters_.rejected(ctx.record.client, reason_of(verdict.kind)).Increment();
     ctx.record.cache = cache_outcome::rejected;
     co_await respond_error(ctx, status_of(verdict.kind), verdict.message);
+    co_return;
+  }
+  // Endpoints GitHub serves only to an App's own JWT: no credential of the
+  // pool is one, so GitHub's 401 would be the only possible answer (and
+  // says nothing about the credential that was sent).
+  if (credentials::requires_app_jwt(verdict.path)) {
+    counters_.rejected(ctx.record.client, metrics::reject_reason::scope).Increment();
+    ctx.record.cache = cache_outcome::rejected;
+    co_await respond_error(ctx, 403,
+                           "This endpoint needs a GitHub App's own JWT, which the proxy does not have: call "
+                           "GitHub directly with your App's JWT for it");
+    co_return;
+  }
+  // The scope was checked on the normalised path; the request is routed on
+  // the bytes. Both must agree on GraphQL (`/%67raphql` is GraphQL to one
+  // and REST to the other: the wrong resource, no GraphQL limit detection).
+  if ((verdict.path == auth::graphql_path) != ctx.route.graphql) {
+    counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
+    ctx.record.cache = cache_outcome::rejected;
+    co_await respond_error(ctx, 400, "non-canonical GraphQL path: use /graphql or /api/graphql");
     co_return;
   }
 
@@ -136,6 +165,26 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
     }
   }
   co_await pass_through(ctx);
+}
+
+asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writer& out,
+                                                    const client_endpoint_info& client) {
+  request_context ctx{head, out, client, {}, {}, std::chrono::steady_clock::now()};
+  auth::request_view view{head.method_string(), head.target(), head[http::field::authorization], {},
+                          head[http::field::content_type]};
+  view.body_pending = true;
+  const bool routable = route_target(head.target(), ctx.route);
+  const auto verdict = auth::authorize(shared_.registry->current(), view, std::chrono::system_clock::now());
+  if (routable && verdict.kind == auth::verdict_kind::allowed) co_return false;
+  if (verdict.who) ctx.record.client = verdict.who->name;
+  const auto kind = routable ? verdict.kind : auth::verdict_kind::bad_request;
+  counters_.rejected(ctx.record.client, reason_of(kind)).Increment();
+  ctx.record.cache = cache_outcome::rejected;
+  head.keep_alive(false);  // the body is left unread
+  co_await respond_error(ctx, status_of(kind),
+                         routable ? std::string_view(verdict.message) : "Request target must be an absolute path");
+  finish(ctx);
+  co_return true;
 }
 
 asio::awaitable<void> request_pipeline::reject_malformed(unsigned status, std::string_view message,

@@ -117,7 +117,15 @@ class request_pipeline {
   // shutdown once the io_context has stopped, before it goes away.
   void close_idle_connections();
 
-  // An error answer produced by the session itself (400, 413, 431), with
+  // The head of a request whose body has not been read yet: refuses (and
+  // answers, counts and logs; returns true) a target that cannot be routed,
+  // an unknown token or a method and path no scope of the client allows,
+  // so that nobody's body is buffered before they are known. The session
+  // then closes the connection, the body unread.
+  boost::asio::awaitable<bool> refuse_head(request& head, response_writer& out,
+                                           const client_endpoint_info& client);
+
+  // An error answer produced by the session itself (400, 413, 431, 503), with
   // the same metrics and access log as any other request.
   boost::asio::awaitable<void> reject_malformed(unsigned status, std::string_view message,
                                                 response_writer& out,
@@ -133,6 +141,7 @@ class request_pipeline {
     std::string body;        // the whole body, unless `streamed`
     bool streamed = false;   // too large to hold: relayed to the client as it came
     bool failed = false;     // the body broke off (not streamed: nothing was sent yet)
+    bool too_many_streams = false;  // failed: this thread relays all the long transfers it may
     // X-RateLimit-* and Retry-After of a streamed answer (whose head went
     // to the client), for the credential pool.
     boost::beast::http::fields limit_fields;
@@ -144,6 +153,7 @@ class request_pipeline {
     bool refused = false;
     credentials::selection_outcome outcome = credentials::selection_outcome::selected;
     std::optional<std::chrono::seconds> retry_after;
+    bool all_broken = false;  // every credential is rejected by GitHub (401)
     // GitHub refused `answer` for a rate limit (and no other credential
     // could send it).
     bool rate_limited = false;
@@ -162,6 +172,9 @@ class request_pipeline {
     const credential_hook* prepare = nullptr;
     bool free_revalidation = false;
     std::string_view streamed_cache_status;
+    // Runs when the answer turns out too large to hold, before its body is
+    // relayed (a coalescing leader releases its followers there).
+    const std::function<void()>* on_streaming = nullptr;
   };
 
   // request_pipeline.cc: route, authorise, choose cache or pass-through.
@@ -180,7 +193,8 @@ class request_pipeline {
   struct cache_fetch;
   boost::asio::awaitable<cache_fetch> fetch_for_cache(request_context& ctx,
                                                       const std::shared_ptr<const cache::entry>& cached,
-                                                      const store_target& target);
+                                                      const store_target& target,
+                                                      const std::function<void()>* on_streaming);
   boost::asio::awaitable<std::shared_ptr<const cache::entry>> lookup(const std::string& key);
   // True when the entry was stored.
   boost::asio::awaitable<bool> store(const std::string& key, const cache::entry& e);
@@ -193,14 +207,22 @@ class request_pipeline {
 
   // fetch_upstream.cc: one upstream exchange; a body over max_object_bytes
   // is relayed to the client as it comes.
+  // `before_streaming`, when set, runs once the head of an answer too large
+  // to hold has arrived, before its body is relayed (the credential lease
+  // is completed there rather than held for the whole transfer).
+  using stream_hook = std::function<void(const upstream_answer&)>;
   request upstream_request(request_context& ctx);
   boost::asio::awaitable<upstream_answer> fetch_upstream(request_context& ctx, request& up,
                                                          credentials::resource r,
-                                                         std::string_view streamed_cache_status);
+                                                         std::string_view streamed_cache_status,
+                                                         const stream_hook* before_streaming = nullptr);
 
   // budget_gate.cc: refuses (429, true) a client over its upstream_budget
   // before a request that would spend a credit; charges an answer that did.
   boost::asio::awaitable<bool> refuse_over_budget(request_context& ctx);
+  // When the client is over its budget: the Retry-After to give it.
+  boost::asio::awaitable<std::optional<std::chrono::seconds>> budget_exceeded(const request_context& ctx);
+  boost::asio::awaitable<void> respond_over_budget(request_context& ctx, std::chrono::seconds retry_after);
   boost::asio::awaitable<void> charge_credit(const exchange_record& record, unsigned status);
 
   // respond.cc: every answer the client gets.

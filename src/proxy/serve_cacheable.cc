@@ -90,7 +90,8 @@ asio::awaitable<bool> request_pipeline::store(const std::string& key, const cach
 }
 
 asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache(
-    request_context& ctx, const std::shared_ptr<const cache::entry>& cached, const store_target& target) {
+    request_context& ctx, const std::shared_ptr<const cache::entry>& cached, const store_target& target,
+    const std::function<void()>* on_streaming) {
   cache_fetch fetch;
   const auto resource = credentials::infer_resource("GET", path_of(ctx.route.path_and_query));
 
@@ -126,6 +127,7 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   options.prepare = &validators;
   options.free_revalidation = cached != nullptr;
   options.streamed_cache_status = status_not_stored;
+  options.on_streaming = on_streaming;
   fetch.pooled = co_await send_pooled(ctx, up, resource, options);
   fetch.result = fetch_result_of(fetch.pooled, shared_.cfg->cache.max_object_bytes);
   co_return fetch;
@@ -147,6 +149,10 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
                                           config::serve_stale_mode::on_upstream_error};
 
   auto cached = co_await lookup(target.key);
+  // The key holds a normalised Accept; GitHub answers (and hashes into its
+  // ETag) the exact bytes. An entry fetched with other bytes is not this
+  // request's representation: a miss, replaced by what this one fetches.
+  if (cached && cached->accept != req[http::field::accept]) cached = nullptr;
   const bool client_conditional = req.find(http::field::if_none_match) != req.end() ||
                                   req.find(http::field::if_modified_since) != req.end();
   const bool head = req.method() == http::verb::head;
@@ -182,9 +188,22 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
   }
 
   // Over budget, only what the cache can revalidate for free is served (a
-  // refusing leader releases its followers, who decide for themselves).
-  if (!cached && co_await refuse_over_budget(ctx)) co_return;
-  auto fetch = co_await fetch_for_cache(ctx, cached, target);
+  // refusing leader releases its followers, who decide for themselves). With
+  // an entry the revalidation goes ahead, since GitHub may confirm it for free;
+  // whether it did is known only from the answer.
+  std::optional<std::chrono::seconds> over_budget;
+  if (!cached) {
+    if (co_await refuse_over_budget(ctx)) co_return;
+  } else {
+    over_budget = co_await budget_exceeded(ctx);
+  }
+  // A large answer is relayed for as long as this client reads: followers
+  // are released as soon as that is known, to fetch for themselves, rather
+  // than wait on this client's speed.
+  const std::function<void()> release_followers = [&] {
+    if (joined.lead) joined.lead->publish(shared_answer{nullptr, cache::fetch_result{cache::fetch_kind::streamed}});
+  };
+  auto fetch = co_await fetch_for_cache(ctx, cached, target, &release_followers);
   const auto verdict = cache::after_fetch(cached.get(), fetch.result, may_store, decide);
   auto& pooled = fetch.pooled;
   auto& answer = pooled.answer;
@@ -232,6 +251,19 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
 
   record.cache = verdict.outcome;
   if (verdict.credit_saved) counters_.credits_saved(record.client).Increment();
+  // The resource changed, and that answer cost a credit this client no
+  // longer had: the entry is updated for everyone, but this client gets its
+  // 429 (or, under serve_stale, the entry it already had).
+  if (over_budget && fetch.result.kind == cache::fetch_kind::answered && answer.status != 304 &&
+      credentials::spends_upstream_credit(answer.status)) {
+    if (decide.serve_stale_on_error) {
+      record.cache = cache_outcome::stale;
+      co_await respond_from_entry(ctx, *cached, "github-proxy; fwd=stale; detail=over-budget");
+    } else {
+      co_await respond_over_budget(ctx, *over_budget);
+    }
+    co_return;
+  }
   const cache::cache_status_text cache_status(verdict, stored);
   switch (verdict.action) {
     case fetch_action::relayed:

@@ -6,6 +6,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -89,6 +90,14 @@ server::server(server_options options) : options_(std::move(options)) {
 }
 
 server::~server() {
+  if (control_thread_.joinable()) {
+    control_.stop();
+    control_thread_.join();
+  }
+  if (background_thread_.joinable()) {
+    background_.stop();
+    background_thread_.join();
+  }
   for (auto& w : workers_) {
     if (w->thread.joinable()) {
       w->context.stop();
@@ -97,7 +106,7 @@ server::~server() {
   }
 }
 
-asio::io_context& server::main_context() { return workers_.front()->context; }
+asio::io_context& server::control_context() { return control_; }
 
 std::optional<std::string> server::bind() {
   const auto& cfg = *options_.cfg;
@@ -118,7 +127,7 @@ std::optional<std::string> server::bind() {
   if (!cfg.listen.unix_socket.empty()) {
     std::error_code remove_ec;
     std::filesystem::remove(cfg.listen.unix_socket, remove_ec);  // a stale socket from a crash
-    auto& acceptor = listeners_->unix_acceptor.emplace(main_context());
+    auto& acceptor = listeners_->unix_acceptor.emplace(control_context());
     acceptor.open(local(), ec);
     if (!ec) acceptor.bind(local::endpoint(cfg.listen.unix_socket), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -127,7 +136,7 @@ std::optional<std::string> server::bind() {
 
   const auto admin_address = asio::ip::make_address(cfg.admin.address, ec);
   if (ec) return "admin.address: " + cfg.admin.address + ": " + ec.message();
-  auto& admin = listeners_->admin.emplace(main_context());
+  auto& admin = listeners_->admin.emplace(control_context());
   if (auto err = open_tcp(admin, {admin_address, cfg.admin.port}, false)) {
     return "admin " + cfg.admin.address + ":" + std::to_string(cfg.admin.port) + ": " + *err;
   }
@@ -138,7 +147,11 @@ std::optional<std::string> server::bind() {
 int server::run() {
   const auto& cfg = *options_.cfg;
   auto make_env = [this, &cfg](worker& w) {
-    return session_env{&cfg.listen, w.pipeline.get(), &w.sessions, &draining_, &open_connections_};
+    // Four bodies of the largest size per thread, or 256 MiB: whichever is more.
+    const std::size_t body_budget =
+        std::max<std::size_t>(256ull << 20, 4 * cfg.listen.max_body_bytes * workers_.size());
+    return session_env{&cfg.listen, w.pipeline.get(), &w.sessions, &draining_, &open_connections_,
+                       &body_bytes_in_flight_, body_budget};
   };
   auto admit = [this, &cfg]() {
     if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= cfg.listen.max_connections) {
@@ -181,7 +194,7 @@ int server::run() {
 
   if (listeners_->unix_acceptor) {
     asio::co_spawn(
-        main_context(),
+        control_context(),
         [this, make_env, admit]() -> asio::awaitable<void> {
           std::size_t next = 0;
           for (;;) {
@@ -189,7 +202,7 @@ int server::run() {
             auto [ec, socket] = co_await listeners_->unix_acceptor->async_accept(w.context, use_tuple);
             if (ec) {
               if (!listeners_->unix_acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
-              co_await pause_after_accept_error(main_context().get_executor());
+              co_await pause_after_accept_error(control_context().get_executor());
               continue;
             }
             if (!admit()) continue;
@@ -205,19 +218,29 @@ int server::run() {
   admin_handlers handlers{options_.shared->metrics, [this] {
                             return !draining_.load() && options_.ready && options_.ready();
                           }};
-  asio::co_spawn(main_context(), run_admin(*listeners_->admin, std::move(handlers)),
+  asio::co_spawn(control_context(), run_admin(*listeners_->admin, std::move(handlers)),
                  common::log_escaped("admin listener", options_.log));
 
-  listeners_->signals.emplace(main_context(), SIGTERM, SIGINT, SIGHUP);
+  listeners_->signals.emplace(control_context(), SIGTERM, SIGINT, SIGHUP);
   wait_for_signal();
 
   options_.log->info("github-proxy {} listening on {}:{}{} (admin {}:{}), {} threads",
                      GITHUB_PROXY_VERSION, cfg.listen.address, port_, client_tls_ ? " (TLS)" : "",
                      cfg.admin.address, admin_port_, workers_.size());
+  control_thread_ = std::thread([this] { control_.run(); });
+  background_thread_ = std::thread([this] {
+    // Kept running between reloads (their timer is its only work).
+    auto guard = asio::make_work_guard(background_);
+    background_.run();
+  });
   for (auto& w : workers_) {
     w->thread = std::thread([&ctx = w->context] { ctx.run(); });
   }
   for (auto& w : workers_) w->thread.join();
+  control_.stop();
+  control_thread_.join();
+  background_.stop();
+  background_thread_.join();
 
   // Idle upstream sockets go while their io_context still exists.
   for (auto& w : workers_) w->pipeline->close_idle_connections();
@@ -261,10 +284,10 @@ void server::begin_shutdown() {
   }
   // Wait for requests in flight, at most shutdown_timeout, then stop.
   asio::co_spawn(
-      main_context(),
+      control_context(),
       [this, deadline = std::chrono::steady_clock::now() + cfg.listen.shutdown_timeout]()
           -> asio::awaitable<void> {
-        asio::steady_timer timer(main_context());
+        asio::steady_timer timer(control_context());
         while (open_connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
           timer.expires_after(std::chrono::milliseconds(20));
           co_await timer.async_wait(use_tuple);

@@ -1,7 +1,10 @@
 // The daemon's I/O: one io_context and thread per core, each with its own
 // TCP acceptor on the shared port (SO_REUSEPORT lets the kernel spread
 // connections), its own request pipeline and upstream pools; an optional
-// Unix socket; the admin listener; and graceful shutdown on SIGTERM/SIGINT.
+// Unix socket; a control thread of its own for the admin listener, signals
+// and the shutdown drain, and a background thread for registry reloads: a
+// slow reload or a burst of scrapes never takes time from a client request,
+// and neither a stalled client thread nor a slow reload fails a probe.
 #pragma once
 
 #include <atomic>
@@ -10,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -44,8 +48,12 @@ class server {
   std::uint16_t port() const { return port_; }
   std::uint16_t admin_port() const { return admin_port_; }
 
-  // The io_context of the first I/O thread, for background tasks (reloads).
-  boost::asio::io_context& main_context();
+  // The control thread's io_context (admin, signals, drain). It never
+  // serves a client request.
+  boost::asio::io_context& control_context();
+  // The background thread's io_context, for slow periodic work (registry
+  // reloads): neither clients nor probes wait behind it.
+  boost::asio::io_context& background_context() { return background_; }
 
   // Serves until SIGTERM/SIGINT, then drains within listen.shutdown_timeout.
   // Returns the process exit code.
@@ -59,10 +67,15 @@ class server {
 
   server_options options_;
   std::vector<std::unique_ptr<worker>> workers_;
+  boost::asio::io_context control_{1};
+  std::thread control_thread_;
+  boost::asio::io_context background_{1};
+  std::thread background_thread_;
   std::unique_ptr<listeners> listeners_;
   std::unique_ptr<boost::asio::ssl::context> client_tls_;
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> open_connections_{0};
+  std::atomic<std::size_t> body_bytes_in_flight_{0};
   std::uint16_t port_ = 0;
   std::uint16_t admin_port_ = 0;
 };

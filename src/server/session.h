@@ -40,6 +40,9 @@ struct session_env {
   std::list<session_handle*>* sessions = nullptr;  // this thread's sessions
   const std::atomic<bool>* draining = nullptr;
   std::atomic<std::size_t>* open_connections = nullptr;  // all threads
+  // Request body bytes being read or held, all threads, and their bound.
+  std::atomic<std::size_t>* body_bytes_in_flight = nullptr;
+  std::size_t max_body_bytes_in_flight = 0;
 };
 
 // Runs one session to its end. `Stream` is beast::tcp_stream, tls_stream

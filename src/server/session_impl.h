@@ -118,6 +118,9 @@ inline asio::awaitable<bool> handshake(tls_stream& stream, const session_env& en
   co_return !ec;
 }
 
+// What a refused client may still send after its answer, discarded.
+inline constexpr std::size_t max_lingering_bytes = 4 * 1024 * 1024;
+
 template <class Stream>
 asio::awaitable<void> close(Stream& stream) {
   beast::error_code ignored;
@@ -130,6 +133,57 @@ inline asio::awaitable<void> close(tls_stream& stream) {
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
   co_await stream.async_shutdown(use_tuple);
 }
+
+// Closing a socket whose peer is still sending makes the kernel reset the
+// connection, and a reset can destroy the answer in flight. After refusing
+// a request whose body was left unread: stop sending, then read and discard
+// what the client still sends, bounded in bytes and time, before closing.
+template <class Stream>
+asio::awaitable<void> linger_close(Stream& stream, std::chrono::milliseconds how_long) {
+  beast::error_code ignored;
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+  lowest.expires_after(how_long);
+  std::array<char, 16 * 1024> scratch;
+  std::size_t discarded = 0;
+  while (discarded < max_lingering_bytes) {
+    auto [ec, n] = co_await lowest.async_read_some(asio::buffer(scratch), use_tuple);
+    if (ec) break;
+    discarded += n;
+  }
+}
+
+template <>
+inline asio::awaitable<void> linger_close(tls_stream& stream, std::chrono::milliseconds) {
+  co_await close(stream);
+}
+
+
+// A request body's share of the process-wide budget, given back when the
+// request is done (on every exit path).
+class body_reservation {
+ public:
+  explicit body_reservation(std::atomic<std::size_t>& in_flight) : in_flight_(in_flight) {}
+  ~body_reservation() {
+    if (taken_) in_flight_.fetch_sub(taken_, std::memory_order_relaxed);
+  }
+  body_reservation(const body_reservation&) = delete;
+  body_reservation& operator=(const body_reservation&) = delete;
+
+  bool take(std::size_t bytes, std::size_t limit) {
+    const auto before = in_flight_.fetch_add(bytes, std::memory_order_relaxed);
+    if (before + bytes > limit) {
+      in_flight_.fetch_sub(bytes, std::memory_order_relaxed);
+      return false;
+    }
+    taken_ = bytes;
+    return true;
+  }
+
+ private:
+  std::atomic<std::size_t>& in_flight_;
+  std::size_t taken_ = 0;
+};
 
 // Keeps the shutdown list and the connection count right on every exit path.
 struct session_registration {
@@ -159,6 +213,7 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
   if (!co_await handshake(stream, env)) co_return;
 
   const auto& listen = *env.listen;
+  bool linger = false;  // the last request's body was left unread
   // Bounded: a request head may not exceed max_header_bytes, nor a body
   // max_body_bytes; the buffer holds at most one of each plus pipelined bytes.
   beast::flat_buffer buffer(listen.max_header_bytes + listen.max_body_bytes + 64 * 1024);
@@ -217,6 +272,20 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
       break;
     }
     auto& head = parser.get();
+    // Authenticate and check the scope on the head, before any body byte
+    // is read or buffered: an unknown client never gets to fill memory.
+    if (!parser.is_done() && co_await env.pipeline->refuse_head(head, writer, info)) {
+      linger = true;
+      break;
+    }
+    // Every body being buffered counts against one process-wide budget.
+    body_reservation reservation(*env.body_bytes_in_flight);
+    if (!parser.is_done() &&
+        !reservation.take(length ? static_cast<std::size_t>(*length) : listen.max_body_bytes,
+                          env.max_body_bytes_in_flight)) {
+      co_await env.pipeline->reject_malformed(503, "Too many request bodies in flight; retry shortly", writer, info);
+      break;
+    }
     if (beast::iequals(head[http::field::expect], "100-continue") && !parser.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       auto [cec, cn] = co_await http::async_write(stream, cont, use_tuple);
@@ -244,7 +313,11 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     // The pipeline leaves the stream in a clean state only when it wrote a
     // whole response; any write error shows up on the next read as well.
   }
-  co_await close(stream);
+  if (linger) {
+    co_await linger_close(stream, std::chrono::milliseconds(2000));
+  } else {
+    co_await close(stream);
+  }
 }
 
 }  // namespace github_proxy::server

@@ -52,7 +52,9 @@ class pooled_body_reader final : public body_reader {
   }
 
   ~pooled_body_reader() override {
-    if (conn_) pool_.release(std::move(conn_), false);  // unread body: the connection is unusable
+    if (!conn_) return;
+    if (streaming_) pool_.end_stream();
+    pool_.release(std::move(conn_), false);  // unread body: the connection is unusable
   }
 
   asio::awaitable<body_chunk> read_some(char* dest, std::size_t room) override {
@@ -80,9 +82,17 @@ class pooled_body_reader final : public body_reader {
 
   bool done() const override { return !conn_ && !failed_; }
 
+  bool begin_stream() override {
+    if (!conn_ || streaming_) return true;
+    streaming_ = pool_.begin_stream();
+    return streaming_;
+  }
+
  private:
   void finish(bool reusable) {
     failed_ = !parser_->is_done();
+    if (streaming_) pool_.end_stream();
+    streaming_ = false;
     pool_.release(std::move(conn_), reusable);
   }
 
@@ -91,6 +101,7 @@ class pooled_body_reader final : public body_reader {
   std::unique_ptr<parser_type> parser_;
   std::chrono::milliseconds timeout_;
   bool failed_ = false;
+  bool streaming_ = false;
   boost::system::error_code error_;
 };
 
@@ -101,6 +112,7 @@ class pooled_client final : public client {
       : options_(options), rest_tls_(rest.tls), graphql_tls_(graphql.tls) {
     pool_limits limits;
     limits.max_connections = std::max<std::size_t>(1, options.max_connections);
+    limits.max_streams = limits.max_connections;
     limits.connect_timeout = options.connect_timeout;
     rest_ = std::make_unique<connection_pool>(executor, rest, tls, limits);
     if (!graphql.same_origin(rest)) graphql_ = std::make_unique<connection_pool>(executor, graphql, tls, limits);

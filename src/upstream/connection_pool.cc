@@ -134,6 +134,19 @@ void connection_pool::release(std::unique_ptr<connection> conn, bool reusable) {
   wake_one_waiter();
 }
 
+bool connection_pool::begin_stream() {
+  if (streams_ >= limits_.max_streams) return false;
+  ++streams_;
+  --open_;
+  wake_one_waiter();  // its slot among short requests is free now
+  return true;
+}
+
+void connection_pool::end_stream() {
+  --streams_;
+  ++open_;  // release() settles it: kept idle, or closed and uncounted
+}
+
 void connection_pool::wake_one_waiter() {
   if (!waiters_.empty()) {
     auto* waiter = waiters_.front();

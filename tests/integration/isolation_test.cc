@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <thread>
 
 #include "support/harness.h"
 
@@ -16,6 +17,7 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 
 const std::string ci_token = "ghpx_test_ci_token";
+const std::string reporter_token = "ghpx_test_reporter_token";
 
 class Isolation : public ::testing::Test {
  protected:
@@ -23,6 +25,9 @@ class Isolation : public ::testing::Test {
     fake_ = std::make_unique<fake_github>(dir_);
     proxy_process::options opts;
     opts.upstream_url = fake_->url();
+    opts.clients = {{"ci", ci_token, ""},
+                    {"reporter", reporter_token,
+                     "    scopes:\n      - {method: POST, path: /graphql, graphql: query}\n"}};
     proxy_ = std::make_unique<proxy_process>(dir_, opts);
     fake_->control("DELETE", "/_fake/requests");
   }
@@ -77,6 +82,200 @@ TEST_F(Isolation, AccessLogLinesStayValidJsonForRawBytesInThePath) {
     EXPECT_FALSE(ec) << "not valid JSON (" << ec.message() << "): " << line;
   }
   EXPECT_GE(access_lines, 1);
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Cross-client cache poisoning (item 5): the key is built from Accept, so a
+// request may not make the Accept sent upstream differ from the one keyed.
+class CachePoisoning : public Isolation {
+ protected:
+  http_response get(const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::vector<std::pair<std::string, std::string>> all{{"Authorization", "token " + ci_token}};
+    all.insert(all.end(), fields.begin(), fields.end());
+    return request(proxy_->where(), "GET", path_, all);
+  }
+  const std::string path_ = "/repos/octo-org/repo-1/contents/docs/notes.md";
+  const std::pair<std::string, std::string> raw_{"Accept", "application/vnd.github.raw"};
+};
+
+TEST_F(CachePoisoning, ConnectionNamingAcceptIsRefusedAndStoresNothing) {
+  const auto attack = get({raw_, {"Connection", "Accept"}});
+  EXPECT_EQ(attack.result_int(), 400u) << attack.body();
+  const auto victim = get({raw_});
+  EXPECT_EQ(victim.result_int(), 200u);
+  EXPECT_NE(victim[http::field::content_type].find("raw"), std::string::npos)
+      << "a raw client got " << victim[http::field::content_type];
+  EXPECT_NE(victim.body().front(), '{') << "JSON stored under the raw key";
+}
+
+TEST_F(CachePoisoning, RepeatedAcceptLinesAreKeyedAsTheyAreSent) {
+  const auto attack = get({raw_, {"Accept", "application/vnd.github+json"}});
+  EXPECT_EQ(attack.result_int(), 200u);
+  const auto json_client = get({{"Accept", "application/vnd.github+json"}});
+  EXPECT_EQ(json_client.body().front(), '{') << json_client.body().substr(0, 80);
+  const auto raw_client = get({raw_});
+  EXPECT_NE(raw_client.body().front(), '{');
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Scopes and routing read the same bytes that go upstream (items 12, 13).
+TEST_F(Isolation, DotSegmentsAndNonCanonicalGraphqlSpellingsAre400AndNeverSent) {
+  for (const char* target : {"/repos/octo-org/repo-1/../repo-2", "/repos/octo-org/repo-1/%2e%2e/repo-2",
+                             "/repos/octo-org/repo-1%2f..%2frepo-2", "//graphql", "/graphql.json",
+                             "/api/v3/../graphql", "/%67raphql", "/GraphQL"}) {
+    const auto res = request(proxy_->where(), "POST", target,
+                             {{"Authorization", "token " + ci_token}, {"Content-Type", "application/json"}},
+                             R"({"query":"{ viewer { login } }"})");
+    EXPECT_EQ(res.result_int(), 400u) << target << ": " << res.body();
+  }
+  EXPECT_TRUE(fake_->requests(10).as_array().empty()) << json::serialize(fake_->requests(10));
+}
+
+TEST_F(Isolation, QueryOnlyClientsMustSendJson) {
+  const std::string mutation = R"({"query":"mutation { addStar(input: {starrableId: \"x\"}) { clientMutationId } }"})";
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
+    std::vector<std::pair<std::string, std::string>> fields{{"Authorization", "token " + reporter_token}};
+    if (*type) fields.emplace_back("Content-Type", type);
+    const auto res = request(proxy_->where(), "POST", "/graphql", fields, mutation);
+    EXPECT_EQ(res.result_int(), 403u) << type << ": " << res.body();
+  }
+  const auto query = request(proxy_->where(), "POST", "/graphql",
+                             {{"Authorization", "token " + reporter_token}, {"Content-Type", "application/json"}},
+                             R"({"query":"{ viewer { login } }"})");
+  EXPECT_EQ(query.result_int(), 200u) << query.body();
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Item 8: a client is authenticated and its scope checked on the head,
+// before the proxy reads (and holds) any of its body. The head below
+// announces 1 MiB that never comes: the answer must not wait for it.
+TEST_F(Isolation, UnknownClientsAreRefusedBeforeTheirBodyIsRead) {
+  http_connection conn(proxy_->where(), std::chrono::seconds(3));
+  const auto res = conn.send_raw(
+      "POST /repos/octo-org/repo-1/issues HTTP/1.1\r\nHost: x\r\nAuthorization: token not-a-client\r\n"
+      "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{\"title\":");
+  EXPECT_EQ(res.result_int(), 401u) << res.body();
+  EXPECT_TRUE(conn.closed_by_peer()) << "the unread body leaves the connection unusable";
+  EXPECT_TRUE(fake_->requests(10).as_array().empty());
+}
+
+TEST_F(Isolation, OutOfScopeClientsAreRefusedBeforeTheirBodyIsRead) {
+  http_connection conn(proxy_->where(), std::chrono::seconds(3));
+  const auto res = conn.send_raw(
+      "POST /repos/octo-org/repo-1/issues HTTP/1.1\r\nHost: x\r\nAuthorization: token " + reporter_token +
+      "\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{\"title\":");
+  EXPECT_EQ(res.result_int(), 403u) << res.body();
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Item 1: GitHub answers JWT-only endpoints with 401 whatever token is
+// sent; the proxy refuses them itself, so no credential is ever sent there.
+TEST_F(Isolation, JwtOnlyEndpointsAreRefusedWithoutTouchingACredential) {
+  for (const char* path : {"/app", "/app/installations", "/repos/octo-org/repo-1/installation",
+                           "/api/v3/orgs/octo-org/installation", "/users/octocat/installation"}) {
+    const auto res = request(proxy_->where(), "GET", path, {{"Authorization", "token " + ci_token}});
+    EXPECT_EQ(res.result_int(), 403u) << path << ": " << res.body();
+    EXPECT_NE(res.body().find("JWT"), std::string::npos) << res.body();
+  }
+  EXPECT_TRUE(fake_->requests(10).as_array().empty());
+  EXPECT_EQ(request(proxy_->admin(), "GET", "/readyz").result_int(), 200u);
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Item 10: readers that stall a large streamed answer keep neither the
+// upstream connections of short requests nor a credential slot.
+TEST(IsolationStreams, StalledDownloadsDoNotBlockShortRequests) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  opts.threads = 1;
+  opts.upstream_extra = "  max_connections_per_host: 2\n";
+  proxy_process proxy(dir, opts);
+  const std::string auth = "Authorization: token " + ci_token + "\r\n";
+
+  std::vector<http_connection> stalled;
+  for (int i = 0; i < 2; ++i) {
+    stalled.emplace_back(proxy.where(), std::chrono::seconds(5));
+    // 20 MiB, over max_object_bytes: relayed as it comes; never read here.
+    // The same URL twice: the second must not wait behind the first.
+    stalled.back().write_raw("GET /repos/octo-org/repo-1/contents/large-20971520.bin HTTP/1.1\r\nHost: x\r\n" + auth +
+                             "Accept: application/vnd.github.raw\r\n\r\n");
+  }
+  // Both downloads hold an upstream connection once their answers' heads
+  // are in (the proxy counts an upstream answer at its head).
+  double heads = 0;
+  for (int i = 0; i < 250 && (heads = proxy.metric("github_proxy_upstream_requests_total")) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition, bounded
+  }
+  ASSERT_GE(heads, 2);
+  const auto started = std::chrono::steady_clock::now();
+  const auto res = request(proxy.where(), "GET", "/repos/octo-org/repo-2", {{"Authorization", "token " + ci_token}});
+  EXPECT_EQ(res.result_int(), 200u) << res.body();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2))
+      << "the short request waited for a connection held by a stalled download";
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Every representation GitHub serves by media type is its own entry: each
+// client gets what it asked for, whatever others asked before.
+TEST_F(CachePoisoning, EachMediaTypeIsServedItsOwnRepresentation) {
+  const auto auth = std::pair<std::string, std::string>{"Authorization", "token " + ci_token};
+  struct want {
+    std::string path, accept, body_starts;
+  };
+  const std::vector<want> wants = {
+      {"/repos/octo-org/repo-2/commits/abc123", "application/vnd.github.diff", "diff --git"},
+      {"/repos/octo-org/repo-2/commits/abc123", "application/vnd.github.patch", "From abc123"},
+      {"/repos/octo-org/repo-2/commits/abc123", "application/vnd.github+json", "{"},
+      {"/repos/octo-org/repo-2/contents/README.md", "application/vnd.github.html", "<div"},
+      {"/repos/octo-org/repo-2/contents/README.md", "application/vnd.github.text", "# "},
+      {"/repos/octo-org/repo-2/contents/README.md", "application/vnd.github.raw", "# "},
+      {"/repos/octo-org/repo-2/contents/README.md", "application/vnd.github+json", "{"},
+  };
+  // An attacker first tries to store the JSON under every other key.
+  for (const auto& w : wants) {
+    const auto attack = request(proxy_->where(), "GET", w.path, {auth, {"Accept", w.accept}, {"Connection", "Accept"}});
+    EXPECT_EQ(attack.result_int(), 400u) << w.accept;
+  }
+  for (int round = 0; round < 2; ++round) {  // a miss, then a revalidated hit
+    for (const auto& w : wants) {
+      const auto res = request(proxy_->where(), "GET", w.path, {auth, {"Accept", w.accept}});
+      EXPECT_EQ(res.result_int(), 200u) << w.accept;
+      EXPECT_EQ(res.body().substr(0, w.body_starts.size()), w.body_starts)
+          << w.path << " as " << w.accept << " (round " << round << "): " << res.body().substr(0, 60);
+    }
+  }
 }
 
 }  // namespace

@@ -148,6 +148,7 @@ class proxy_process {
     std::string listen_extra;      // extra keys inside `listen:` (indented 2)
     std::string upstream_extra;    // extra keys inside `upstream:` (indented 2)
     std::string request_timeout = "5s";
+    unsigned threads = 2;  // listen.threads
     bool tls = false;              // client TLS (cert/key from the harness' PKI)
     std::string cert_file, key_file;
     std::string unix_socket;

@@ -102,7 +102,7 @@ proxy_process::proxy_process(const temp_dir& dir, options opts) : options_(std::
   dir.write("registry-" + id + ".yaml", registry_yaml(options_.clients));
 
   std::ostringstream cfg;
-  cfg << "listen:\n  address: 127.0.0.1\n  port: 0\n  threads: 2\n";
+  cfg << "listen:\n  address: 127.0.0.1\n  port: 0\n  threads: " << options_.threads << "\n";
   if (options_.tls) {
     cfg << "  tls: { cert_file: " << options_.cert_file << ", key_file: " << options_.key_file << " }\n";
   }

@@ -46,6 +46,10 @@ class body_reader {
   virtual boost::asio::awaitable<body_chunk> read_some(char* dest, std::size_t room) = 0;
   // The body has been read to its end (at once for HEAD, 204 and 304).
   virtual bool done() const = 0;
+  // The body is about to be relayed as it comes, for as long as the client
+  // reads: its connection stops counting among those of short requests.
+  // False when this thread relays as many long transfers as it may already.
+  virtual bool begin_stream() { return true; }
 };
 
 struct exchange {
@@ -61,7 +65,8 @@ struct client_options {
   // For the connection, the request and the response head together, and
   // again for each read of the body.
   std::chrono::milliseconds request_timeout{30000};
-  // This thread's share of upstream.max_connections_per_host, per origin.
+  // This thread's share of upstream.max_connections_per_host, per origin,
+  // for short requests; as many again may relay long transfers.
   std::size_t max_connections = 64;
 };
 

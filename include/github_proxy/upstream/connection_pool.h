@@ -54,6 +54,9 @@ class connection {
 
 struct pool_limits {
   std::size_t max_connections = 64;  // this thread's share
+  // Connections relaying a long transfer (see begin_stream), counted apart
+  // so that large downloads never hold the slots of short requests.
+  std::size_t max_streams = 64;
   std::size_t max_waiters = 4096;    // requests queued for a connection
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  // close idle connections older than this
@@ -82,11 +85,20 @@ class connection_pool {
   // Gives a connection back; kept for reuse when `reusable`.
   void release(std::unique_ptr<connection> conn, bool reusable);
 
+  // A connection handed out by `acquire` is about to relay a long transfer:
+  // from now on it counts against max_streams instead of max_connections
+  // (a waiting short request may take its slot). False, and nothing
+  // changes, when max_streams connections are streaming already. Call
+  // end_stream before giving the connection back with `release`.
+  bool begin_stream();
+  void end_stream();
+
   // Closes the idle connections (at shutdown, while the io_context lives).
   void close_idle();
 
   const endpoint& target() const { return target_; }
   std::size_t open_connections() const { return open_; }
+  std::size_t streaming_connections() const { return streams_; }
   std::size_t idle_connections() const { return idle_.size(); }
 
  private:
@@ -99,7 +111,8 @@ class connection_pool {
   pool_limits limits_;
   std::vector<std::unique_ptr<connection>> idle_;  // LIFO: the warmest first
   std::deque<boost::asio::steady_timer*> waiters_;
-  std::size_t open_ = 0;  // idle + in use + connecting
+  std::size_t open_ = 0;  // idle + in use + connecting, streams excepted
+  std::size_t streams_ = 0;
 };
 
 }  // namespace github_proxy::upstream

@@ -216,8 +216,10 @@ class PipelineTest : public ::testing::Test {
     pool_ = std::move(built.value);
     source_ = std::make_unique<counting_source>(*pool_);
 
-    auto loaded = auth::load_registry_from_string("version: 1\nclients:\n  - name: ci\n    token: ci-token\n",
-                                                  "registry.yaml");
+    auto loaded = auth::load_registry_from_string(
+        "version: 1\nclients:\n  - name: ci\n    token: ci-token\n"
+        "  - name: capped\n    token: capped-token\n    upstream_budget: 1/h\n",
+        "registry.yaml");
     ASSERT_TRUE(loaded.snapshot);
     registry_.replace(loaded.snapshot);
 
@@ -231,6 +233,7 @@ class PipelineTest : public ::testing::Test {
     shared_.credentials = source_.get();
     shared_.cache = backend_.get();
     shared_.flights = &flights_;
+    shared_.budgets = &budgets_;
     shared_.user_agent = "github-proxy/test";
     auto up = std::make_unique<scripted_upstream>(ioc_.get_executor());
     upstream_ = up.get();
@@ -249,11 +252,11 @@ class PipelineTest : public ::testing::Test {
 
   // Starts a GET (or `method`) of `target`; run the io_context to finish it.
   client_request& start(std::string_view target, std::vector<std::pair<std::string, std::string>> fields = {},
-                        http::verb method = http::verb::get) {
+                        http::verb method = http::verb::get, std::string_view token = "ci-token") {
     auto& c = *requests_.emplace_back(std::make_unique<client_request>());
     c.req = request{method, std::string(target), 11};
     c.req.set(http::field::host, "proxy.test");
-    c.req.set(http::field::authorization, "token ci-token");
+    c.req.set(http::field::authorization, "token " + std::string(token));
     for (const auto& [name, value] : fields) c.req.set(name, value);
     asio::co_spawn(ioc_, pipeline_->handle(c.req, c.out, endpoint_), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
@@ -298,6 +301,7 @@ class PipelineTest : public ::testing::Test {
   metrics::families metrics_{"test"};
   std::unique_ptr<cache::cache_backend> backend_;
   flight_table flights_;
+  credentials::memory_budget_ledger budgets_{clock_};
   shared_state shared_;
   scripted_upstream* upstream_ = nullptr;
   std::unique_ptr<request_pipeline> pipeline_;
@@ -453,6 +457,28 @@ TEST_F(PipelineTest, NoCredentialIsA429WithRetryAfter) {
   EXPECT_EQ(refused.out.status, 429u);
   EXPECT_EQ(refused.out.retry_after, "600") << "until the earliest reset";
   EXPECT_EQ(upstream_->sent.size(), 2u) << "no credential left to send it with";
+}
+
+// Over its budget a client is served what GitHub confirms for free, but a
+// changed resource (a 200, a credit) is refused; the entry is still updated.
+TEST_F(PipelineTest, OverBudgetClientsGetFreeConfirmationsButNotChangedResources) {
+  upstream_->replies = {ok("\"v1\"", "one"), not_modified("\"v1\""), ok("\"v2\"", "two"), not_modified("\"v2\"")};
+  const auto capped = [&] {
+    auto& c = start("/repos/o/r", {}, http::verb::get, "capped-token");
+    ioc_.run();
+    ioc_.restart();
+    return &c;
+  };
+  EXPECT_EQ(capped()->out.status, 200u);  // the one credit of its budget
+  auto* confirmed = capped();
+  EXPECT_EQ(confirmed->out.status, 200u);
+  EXPECT_EQ(confirmed->out.cache_status, status_revalidated);
+  auto* changed = capped();
+  EXPECT_EQ(changed->out.status, 429u) << "the changed body cost a credit it did not have";
+  EXPECT_FALSE(changed->out.retry_after.empty());
+  auto& other = get("/repos/o/r");
+  EXPECT_EQ(other.out.body, "two");
+  EXPECT_EQ(upstream_->sent[3].if_none_match, "\"v2\"") << "the new body was stored for everyone";
 }
 
 TEST_F(PipelineTest, AnExceptionInsideIsA500ThatIsCounted) {
