@@ -22,11 +22,13 @@ asio::awaitable<void> request_pipeline::respond_over_budget(request_context& ctx
   auto& record = ctx.record;
   counters_.rejected(record.client, metrics::reject_reason::budget).Increment();
   record.cache = cache_outcome::rejected;
-  co_await respond_rate_limited(
-      ctx, retry_after,
+  // Named, not a temporary: GCC 12 mishandles temporaries in co_await
+  // arguments (PR 100611 and relatives).
+  const std::string message =
       fmt::format("Upstream budget exceeded for client {}: {} credits per {} s. Answers the cache can "
                   "revalidate for free are still served.",
-                  record.client, record.budget->credits, record.budget->window.count()));
+                  record.client, record.budget->credits, record.budget->window.count());
+  co_await respond_rate_limited(ctx, retry_after, message);
 }
 
 asio::awaitable<bool> request_pipeline::refuse_over_budget(request_context& ctx) {

@@ -59,7 +59,7 @@ request request_pipeline::upstream_request(request_context& ctx) {
 
 asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstream(
     request_context& ctx, request& up, credentials::resource resource, std::string_view streamed_cache_status,
-    const stream_hook* before_streaming) {
+    const stream_hook* before_streaming, bool refuse_streaming) {
   auto& record = ctx.record;
   const auto sent_at = steady::now();
   auto exchange = co_await upstream_->send(up, ctx.route.graphql ? upstream::api::graphql : upstream::api::rest);
@@ -102,6 +102,25 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   }
 
   // Streaming: the head goes to the client now, then each piece as it comes.
+  if (refuse_streaming) {
+    answer.failed = true;
+    answer.stream_refused = true;
+    answer.body.clear();
+    co_return answer;
+  }
+  if (ctx.req.method() == http::verb::head) {
+    // A HEAD answered from a GET (a cache revalidation): the head alone. The
+    // unread body closes that upstream connection.
+    answer.streamed = true;
+    keep_limit_fields(exchange.head, answer.limit_fields);
+    response res{std::move(exchange.head)};
+    prepare_for_client(res.base(), ctx, streamed_cache_status);
+    res.version(ctx.req.version());
+    res.keep_alive(ctx.req.keep_alive());
+    if (before_streaming && *before_streaming) (*before_streaming)(answer);
+    answer.failed = static_cast<bool>(co_await ctx.out.write(res));
+    co_return answer;
+  }
   if (!body.begin_stream()) {
     answer.failed = true;
     answer.too_many_streams = true;
@@ -127,19 +146,22 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
     const auto piece = std::make_unique<char[]>(relay_chunk_bytes);
     // A client that reads slower than min_stream_bytes_per_second on
     // average (after a grace of request_timeout) is cut off: it would hold
-    // an upstream connection for as long as it liked.
-    const auto started = steady::now();
+    // an upstream connection for as long as it liked. Only the time spent
+    // writing to the client counts, not GitHub's own pace.
     const auto grace = shared_.cfg->upstream.request_timeout;
+    steady::duration writing{};
     std::uint64_t relayed = 0;
     while (!error && !body.done()) {
       const auto got = co_await body.read_some(piece.get(), relay_chunk_bytes);
       if (got.error) {
         error = got.error;
       } else if (got.size) {
+        const auto write_started = steady::now();
         error = co_await ctx.out.chunk(piece.get(), got.size);
+        writing += steady::now() - write_started;
         relayed += got.size;
         const auto allowed = grace + std::chrono::milliseconds(relayed * 1000 / min_stream_bytes_per_second);
-        if (!error && steady::now() - started > allowed) error = beast::error::timeout;
+        if (!error && writing > allowed) error = beast::error::timeout;
       }
     }
   }

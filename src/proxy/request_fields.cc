@@ -4,7 +4,7 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include "common/http_fields.h"
 
@@ -22,17 +22,34 @@ constexpr std::array<std::string_view, 3> keyed_fields = {"accept", "accept-enco
 constexpr std::array<std::string_view, 3> method_override_fields = {"X-HTTP-Method-Override", "X-HTTP-Method",
                                                                     "X-Method-Override"};
 
-// A `_method` parameter in the query (Rails' form override), in any case
-// and any escaping of its name.
-bool overrides_method_in_query(std::string_view target) {
-  const auto question = target.find('?');
-  if (question == std::string_view::npos) return false;
-  const auto query = boost::urls::parse_query(target.substr(question + 1));
-  if (!query) return false;  // unparseable: the path check refuses the target
-  for (const auto param : *query) {
-    if (boost::beast::iequals(param.key.decode(), "_method")) return true;
+// A `_method` parameter (Rails' form override) in a query or a form body,
+// in any case and any escaping of its name, with '&' or ';' between
+// parameters (some servers split on both).
+bool names_method_override(std::string_view params) {
+  while (!params.empty()) {
+    const auto end = params.find_first_of("&;");
+    const auto param = params.substr(0, end);
+    const auto key = param.substr(0, param.find('='));
+    std::string decoded;
+    if (auto escaped = boost::urls::make_pct_string_view(key)) {
+      escaped->decode({}, boost::urls::string_token::assign_to(decoded));
+    } else {
+      decoded.assign(key);
+    }
+    if (boost::beast::iequals(common::trim(decoded), "_method")) return true;
+    if (end == std::string_view::npos) break;
+    params.remove_prefix(end + 1);
   }
   return false;
+}
+
+bool overrides_method(const request& req) {
+  const auto target = req.target();
+  const auto question = target.find('?');
+  if (question != std::string_view::npos && names_method_override(target.substr(question + 1))) return true;
+  const auto type = common::trim(req[boost::beast::http::field::content_type]);
+  return boost::beast::iequals(type.substr(0, type.find(';')), "application/x-www-form-urlencoded") &&
+         names_method_override(req.body());
 }
 
 }  // namespace
@@ -46,7 +63,7 @@ std::string_view normalise_request_fields(request& req) {
     }
   }
   if (req.count("X-GitHub-Api-Version") > 1) return "X-GitHub-Api-Version must be sent once";
-  if (overrides_method_in_query(req.target())) return "The _method query parameter is not allowed";
+  if (overrides_method(req)) return "The _method parameter (a method override) is not allowed";
   // The scope was checked for the request's own method: a server that
   // honours an override would run another one.
   for (const auto name : method_override_fields) req.erase(name);

@@ -24,8 +24,9 @@ namespace github_proxy::proxy {
 //  - A Connection field with more than common::connection_options::max_options
 //    distinct options is refused.
 //  - Method overrides are removed (X-HTTP-Method-Override, X-HTTP-Method,
-//    X-Method-Override) or refused (a `_method` query parameter): the scope
-//    was checked for the request's own method.
+//    X-Method-Override) or refused (a `_method` parameter in the query or
+//    a form-encoded body): the scope was checked for the request's own
+//    method.
 std::string_view normalise_request_fields(request& req);
 
 }  // namespace github_proxy::proxy

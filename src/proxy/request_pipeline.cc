@@ -122,6 +122,7 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
                                 req.body(), req[http::field::content_type]};
   const auto verdict = auth::authorize(shared_.registry->current(), view,
                                        std::chrono::system_clock::now());
+  ctx.registry = verdict.snapshot;
   if (verdict.who) {
     ctx.record.client = verdict.who->name;
     ctx.record.budget = verdict.who->upstream_budget;
@@ -176,6 +177,7 @@ asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writ
   const bool routable = route_target(head.target(), ctx.route);
   const auto verdict = auth::authorize(shared_.registry->current(), view, std::chrono::system_clock::now());
   if (routable && verdict.kind == auth::verdict_kind::allowed) co_return false;
+  ctx.registry = verdict.snapshot;
   if (verdict.who) ctx.record.client = verdict.who->name;
   const auto kind = routable ? verdict.kind : auth::verdict_kind::bad_request;
   counters_.rejected(ctx.record.client, reason_of(kind)).Increment();
@@ -197,7 +199,9 @@ asio::awaitable<void> request_pipeline::reject_malformed(unsigned status, std::s
   request_context ctx{empty, out, client, {}, {}, std::chrono::steady_clock::now()};
   ctx.record.cache = cache_outcome::rejected;
   counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
-  co_await respond_error(ctx, status, message);
+  // A 503 of the session (the body budget) is over as soon as others finish.
+  const auto retry_after = status == 503 ? std::optional(std::chrono::seconds(1)) : std::nullopt;
+  co_await respond_error(ctx, status, message, retry_after);
   finish(ctx);
 }
 

@@ -93,6 +93,9 @@ struct request_context {
   routed_path route;
   exchange_record record;
   std::chrono::steady_clock::time_point started;
+  // The registry snapshot the client was found in: `record.client` views
+  // its name, so it lives as long as the request (a reload may replace it).
+  std::shared_ptr<const auth::registry_snapshot> registry;
 };
 
 // This I/O thread's upstream client: keep-alive pools to `shared.rest` and
@@ -142,6 +145,7 @@ class request_pipeline {
     bool streamed = false;   // too large to hold: relayed to the client as it came
     bool failed = false;     // the body broke off (not streamed: nothing was sent yet)
     bool too_many_streams = false;  // failed: this thread relays all the long transfers it may
+    bool stream_refused = false;    // failed: too large to hold, and the caller would not relay it
     // X-RateLimit-* and Retry-After of a streamed answer (whose head went
     // to the client), for the credential pool.
     boost::beast::http::fields limit_fields;
@@ -175,6 +179,9 @@ class request_pipeline {
     // Runs when the answer turns out too large to hold, before its body is
     // relayed (a coalescing leader releases its followers there).
     const std::function<void()>* on_streaming = nullptr;
+    // An answer too large to hold is not relayed (an over-budget client's
+    // changed resource): the answer comes back failed, `stream_refused`.
+    bool refuse_streaming = false;
   };
 
   // request_pipeline.cc: route, authorise, choose cache or pass-through.
@@ -194,7 +201,8 @@ class request_pipeline {
   boost::asio::awaitable<cache_fetch> fetch_for_cache(request_context& ctx,
                                                       const std::shared_ptr<const cache::entry>& cached,
                                                       const store_target& target,
-                                                      const std::function<void()>* on_streaming);
+                                                      const std::function<void()>* on_streaming,
+                                                      bool refuse_streaming);
   boost::asio::awaitable<std::shared_ptr<const cache::entry>> lookup(const std::string& key);
   // True when the entry was stored.
   boost::asio::awaitable<bool> store(const std::string& key, const cache::entry& e);
@@ -215,7 +223,8 @@ class request_pipeline {
   boost::asio::awaitable<upstream_answer> fetch_upstream(request_context& ctx, request& up,
                                                          credentials::resource r,
                                                          std::string_view streamed_cache_status,
-                                                         const stream_hook* before_streaming = nullptr);
+                                                         const stream_hook* before_streaming = nullptr,
+                                                         bool refuse_streaming = false);
 
   // budget_gate.cc: refuses (429, true) a client over its upstream_budget
   // before a request that would spend a credit; charges an answer that did.
@@ -240,7 +249,8 @@ class request_pipeline {
   boost::asio::awaitable<void> answer_failure(request_context& ctx, const upstream_answer& answer);
   boost::asio::awaitable<void> respond_rate_limited(request_context& ctx, std::chrono::seconds retry_after,
                                                     std::string_view message);
-  boost::asio::awaitable<void> respond_error(request_context& ctx, unsigned status, std::string_view message);
+  boost::asio::awaitable<void> respond_error(request_context& ctx, unsigned status, std::string_view message,
+                                             std::optional<std::chrono::seconds> retry_after = std::nullopt);
 
   // request_pipeline.cc: metrics and the access log line.
   void finish(const request_context& ctx);

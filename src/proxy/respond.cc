@@ -130,13 +130,15 @@ asio::awaitable<void> request_pipeline::respond_rate_limited(request_context& ct
 }
 
 asio::awaitable<void> request_pipeline::respond_error(request_context& ctx, unsigned status,
-                                                      std::string_view message) {
+                                                      std::string_view message,
+                                                      std::optional<std::chrono::seconds> retry_after) {
   ctx.record.status = status;
   if (ctx.out.started()) co_return;  // too late for a status line: the session closes
   response res{static_cast<http::status>(status), ctx.req.version()};
   res.set(http::field::content_type, "application/json; charset=utf-8");
   res.set("Cache-Status", ctx.record.cache == cache_outcome::rejected ? "github-proxy; fwd=bypass"
                                                                       : "github-proxy; fwd=miss");
+  if (retry_after) res.set(http::field::retry_after, std::to_string(retry_after->count()));
   res.body() = error_body(static_cast<http::status>(status), message);
   res.keep_alive(ctx.req.keep_alive());
   res.prepare_payload();

@@ -61,7 +61,8 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
       streamed_verdict = source.complete(lease, head.status, head.limit_fields, {});
       if (options.on_streaming && *options.on_streaming) (*options.on_streaming)();
     };
-    result.answer = co_await fetch_upstream(ctx, up, r, options.streamed_cache_status, &complete_at_head);
+    result.answer = co_await fetch_upstream(ctx, up, r, options.streamed_cache_status, &complete_at_head,
+                                            options.refuse_streaming);
     auto& answer = result.answer;
     if (!answer.answered) {
       source.abandon(lease);

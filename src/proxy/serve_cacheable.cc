@@ -91,7 +91,7 @@ asio::awaitable<bool> request_pipeline::store(const std::string& key, const cach
 
 asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache(
     request_context& ctx, const std::shared_ptr<const cache::entry>& cached, const store_target& target,
-    const std::function<void()>* on_streaming) {
+    const std::function<void()>* on_streaming, bool refuse_streaming) {
   cache_fetch fetch;
   const auto resource = credentials::infer_resource("GET", path_of(ctx.route.path_and_query));
 
@@ -128,6 +128,7 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   options.free_revalidation = cached != nullptr;
   options.streamed_cache_status = status_not_stored;
   options.on_streaming = on_streaming;
+  options.refuse_streaming = refuse_streaming;
   fetch.pooled = co_await send_pooled(ctx, up, resource, options);
   fetch.result = fetch_result_of(fetch.pooled, shared_.cfg->cache.max_object_bytes);
   co_return fetch;
@@ -164,12 +165,16 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
     co_return;
   }
 
+  // Over budget with nothing to revalidate: refused before joining a flight,
+  // so that a refusal never leaves followers to fetch on their own.
+  if (!cached && co_await refuse_over_budget(ctx)) co_return;
+
   // Coalescing: one upstream exchange per key at a time.
   auto joined = shared_.flights->join(target.key);
   if (joined.follow) {
     const auto deadline = std::chrono::steady_clock::now() + shared_.cfg->upstream.request_timeout;
     const auto shared = co_await flight_table::wait(joined.follow, executor_, deadline);
-    if (shared && shared->entry) {
+    if (shared && shared->entry && shared->entry->accept == req[http::field::accept]) {
       record.cache = cache_outcome::coalesced;
       counters_.credits_saved(record.client).Increment();
       co_await respond_from_entry(ctx, *shared->entry, cache::cache_status_coalesced);
@@ -181,29 +186,25 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       const auto verdict = cache::after_fetch(cached.get(), *shared->fetched, may_store, decide);
       if (verdict.action == fetch_action::serve_stale) {
         record.cache = verdict.outcome;
-        co_await respond_from_entry(ctx, *cached, cache::cache_status_text(verdict, false).view());
+        const cache::cache_status_text status(verdict, false);
+        co_await respond_from_entry(ctx, *cached, status.view());
         co_return;
       }
     }
   }
 
-  // Over budget, only what the cache can revalidate for free is served (a
-  // refusing leader releases its followers, who decide for themselves). With
-  // an entry the revalidation goes ahead, since GitHub may confirm it for free;
-  // whether it did is known only from the answer.
+  // Over budget with an entry, the revalidation goes ahead, since GitHub may
+  // confirm it for free; whether it did is known only from the answer (a
+  // changed body is refused below, and never streamed to this client).
   std::optional<std::chrono::seconds> over_budget;
-  if (!cached) {
-    if (co_await refuse_over_budget(ctx)) co_return;
-  } else {
-    over_budget = co_await budget_exceeded(ctx);
-  }
+  if (cached) over_budget = co_await budget_exceeded(ctx);
   // A large answer is relayed for as long as this client reads: followers
   // are released as soon as that is known, to fetch for themselves, rather
   // than wait on this client's speed.
   const std::function<void()> release_followers = [&] {
     if (joined.lead) joined.lead->publish(shared_answer{nullptr, cache::fetch_result{cache::fetch_kind::streamed}});
   };
-  auto fetch = co_await fetch_for_cache(ctx, cached, target, &release_followers);
+  auto fetch = co_await fetch_for_cache(ctx, cached, target, &release_followers, over_budget.has_value());
   const auto verdict = cache::after_fetch(cached.get(), fetch.result, may_store, decide);
   auto& pooled = fetch.pooled;
   auto& answer = pooled.answer;
@@ -254,8 +255,10 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
   // The resource changed, and that answer cost a credit this client no
   // longer had: the entry is updated for everyone, but this client gets its
   // 429 (or, under serve_stale, the entry it already had).
-  if (over_budget && fetch.result.kind == cache::fetch_kind::answered && answer.status != 304 &&
-      credentials::spends_upstream_credit(answer.status)) {
+  const bool changed_answer = (fetch.result.kind == cache::fetch_kind::answered && answer.status != 304 &&
+                               credentials::spends_upstream_credit(answer.status)) ||
+                              answer.stream_refused;
+  if (over_budget && changed_answer) {
     if (decide.serve_stale_on_error) {
       record.cache = cache_outcome::stale;
       co_await respond_from_entry(ctx, *cached, "github-proxy; fwd=stale; detail=over-budget");

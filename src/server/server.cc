@@ -27,11 +27,12 @@ using local = asio::local::stream_protocol;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct server::worker {
-  // Declared first so that it is destroyed last: coroutine frames that the
-  // io_context destroys may still refer to the pipeline.
+  // Declared before the io_context so that they are destroyed after it:
+  // coroutine frames that the io_context destroys may still refer to the
+  // pipeline and unregister from the session list.
   std::unique_ptr<proxy::request_pipeline> pipeline;
-  asio::io_context context{1};
   std::list<session_handle*> sessions;
+  asio::io_context context{1};
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
 };

@@ -66,6 +66,11 @@ class server {
   void begin_shutdown();
 
   server_options options_;
+  // Before the workers: session frames destroyed with an io_context at
+  // shutdown still count themselves out of these.
+  std::atomic<std::size_t> open_connections_{0};
+  std::atomic<std::size_t> body_bytes_in_flight_{0};
+  std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<worker>> workers_;
   boost::asio::io_context control_{1};
   std::thread control_thread_;
@@ -73,9 +78,7 @@ class server {
   std::thread background_thread_;
   std::unique_ptr<listeners> listeners_;
   std::unique_ptr<boost::asio::ssl::context> client_tls_;
-  std::atomic<bool> draining_{false};
-  std::atomic<std::size_t> open_connections_{0};
-  std::atomic<std::size_t> body_bytes_in_flight_{0};
+
   std::uint16_t port_ = 0;
   std::uint16_t admin_port_ = 0;
 };

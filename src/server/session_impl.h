@@ -170,6 +170,12 @@ class body_reservation {
   body_reservation(const body_reservation&) = delete;
   body_reservation& operator=(const body_reservation&) = delete;
 
+  void shrink_to(std::size_t bytes) {
+    if (bytes >= taken_) return;
+    in_flight_.fetch_sub(taken_ - bytes, std::memory_order_relaxed);
+    taken_ = bytes;
+  }
+
   bool take(std::size_t bytes, std::size_t limit) {
     const auto before = in_flight_.fetch_add(bytes, std::memory_order_relaxed);
     if (before + bytes > limit) {
@@ -246,6 +252,7 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     }
     if (hec == http::error::body_limit) {  // Content-Length over the limit, known from the head
       co_await env.pipeline->reject_malformed(413, "Request body too large", writer, info);
+      linger = true;
       break;
     }
     if (hec == beast::error::timeout || hec == http::error::end_of_stream ||
@@ -269,6 +276,7 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     const auto length = parser.content_length();
     if (length && *length > listen.max_body_bytes) {
       co_await env.pipeline->reject_malformed(413, "Request body too large", writer, info);
+      linger = true;
       break;
     }
     auto& head = parser.get();
@@ -284,6 +292,7 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
         !reservation.take(length ? static_cast<std::size_t>(*length) : listen.max_body_bytes,
                           env.max_body_bytes_in_flight)) {
       co_await env.pipeline->reject_malformed(503, "Too many request bodies in flight; retry shortly", writer, info);
+      linger = true;
       break;
     }
     if (beast::iequals(head[http::field::expect], "100-continue") && !parser.is_done()) {
@@ -295,6 +304,7 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
       if (bec == http::error::body_limit) {
         co_await env.pipeline->reject_malformed(413, "Request body too large", writer, info);
+        linger = true;
         break;
       }
       if (bec == beast::error::timeout || bec == http::error::end_of_stream ||
@@ -308,6 +318,8 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     }
 
     request req = parser.release();
+    // A chunked body reserved the maximum; it holds only what came.
+    reservation.shrink_to(req.body().size());
     co_await env.pipeline->handle(req, writer, info);
     if (!writer.started() || writer.close_after()) break;
     // The pipeline leaves the stream in a clean state only when it wrote a

@@ -48,7 +48,7 @@ class pooled_body_reader final : public body_reader {
   pooled_body_reader(connection_pool& pool, std::unique_ptr<connection> conn, std::unique_ptr<parser_type> parser,
                      std::chrono::milliseconds timeout)
       : pool_(pool), conn_(std::move(conn)), parser_(std::move(parser)), timeout_(timeout) {
-    if (parser_->is_done()) finish(true);
+    if (parser_->is_done()) finish(parser_->keep_alive());
   }
 
   ~pooled_body_reader() override {

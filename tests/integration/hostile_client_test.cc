@@ -126,7 +126,9 @@ TEST(HostileClient, AWellBehavedClientDoesNotNoticeIt) {
     EXPECT_EQ(json.result_int(), 200u) << json.body();
     EXPECT_EQ(file.result_int(), 200u) << file.body();
     EXPECT_FALSE(file.body().empty());
-    if (!file.body().empty()) EXPECT_NE(file.body().front(), '{') << "the raw representation was poisoned";
+    if (!file.body().empty()) {
+      EXPECT_NE(file.body().front(), '{') << "the raw representation was poisoned";
+    }
     const auto ready = request(proxy.admin(), "GET", "/readyz");
     EXPECT_EQ(ready.result_int(), 200u) << ready.body();
     return json.result_int() == 200 && file.result_int() == 200 && ready.result_int() == 200;

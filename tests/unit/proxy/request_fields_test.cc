@@ -59,6 +59,16 @@ TEST(RequestFields, MethodOverridesAreStrippedOrRefused) {
     request with_query{http::verb::post, target, 11};
     EXPECT_NE(normalise_request_fields(with_query), "") << target;
   }
+  request hidden{http::verb::post, "/repos/o/r?a=1;_method=DELETE", 11};
+  EXPECT_NE(normalise_request_fields(hidden), "");
+  request form{http::verb::post, "/repos/o/r/issues/1/labels", 11};
+  form.set(http::field::content_type, "application/x-www-form-urlencoded");
+  form.body() = "labels=x&_method=DELETE";
+  EXPECT_NE(normalise_request_fields(form), "");
+  request json_body{http::verb::post, "/repos/o/r/issues", 11};
+  json_body.set(http::field::content_type, "application/json");
+  json_body.body() = R"({"title":"_method=DELETE"})";
+  EXPECT_EQ(normalise_request_fields(json_body), "");
   request ordinary{http::verb::get, "/repos/o/r?method=x&per_page=2", 11};
   EXPECT_EQ(normalise_request_fields(ordinary), "");
 }
