@@ -167,6 +167,7 @@ class capturing_writer final : public response_writer {
     co_return boost::system::error_code{};
   }
   asio::awaitable<boost::system::error_code> chunk(const void* data, std::size_t size) override {
+    ++chunks;
     body.append(static_cast<const char*>(data), size);
     co_return boost::system::error_code{};
   }
@@ -177,6 +178,7 @@ class capturing_writer final : public response_writer {
   std::string cache_status;
   std::string retry_after;
   std::string body;
+  int chunks = 0;
   bool written = false;
 };
 
@@ -479,6 +481,34 @@ TEST_F(PipelineTest, OverBudgetClientsGetFreeConfirmationsButNotChangedResources
   auto& other = get("/repos/o/r");
   EXPECT_EQ(other.out.body, "two");
   EXPECT_EQ(upstream_->sent[3].if_none_match, "\"v2\"") << "the new body was stored for everyone";
+}
+
+// A HEAD with an entry is revalidated with a GET; when the resource has
+// grown too large to hold, the HEAD client still gets the head alone (a
+// body would be read as the next response on its connection).
+TEST_F(PipelineTest, AHeadNeverGetsAStreamedBody) {
+  cfg_.cache.max_object_bytes = 16;
+  upstream_->replies = {ok("\"v1\"", "small"), ok("\"v2\"", std::string(1000, 'x'))};
+  get("/repos/o/r");
+  auto& head = start("/repos/o/r", {}, http::verb::head);
+  ioc_.run();
+  EXPECT_EQ(head.out.status, 200u);
+  EXPECT_EQ(head.out.chunks, 0);
+  EXPECT_TRUE(head.out.body.empty());
+}
+
+// Over budget, a changed resource too large to hold is not relayed either.
+TEST_F(PipelineTest, OverBudgetClientsAreNotStreamedAChangedLargeBody) {
+  cfg_.cache.max_object_bytes = 16;
+  upstream_->replies = {ok("\"v1\"", "small"), ok("\"v2\"", std::string(1000, 'x'))};
+  auto& first = start("/repos/o/r", {}, http::verb::get, "capped-token");
+  ioc_.run();
+  ioc_.restart();
+  EXPECT_EQ(first.out.status, 200u);  // its one credit
+  auto& changed = start("/repos/o/r", {}, http::verb::get, "capped-token");
+  ioc_.run();
+  EXPECT_EQ(changed.out.status, 429u);
+  EXPECT_EQ(changed.out.chunks, 0);
 }
 
 TEST_F(PipelineTest, AnExceptionInsideIsA500ThatIsCounted) {
