@@ -6,8 +6,6 @@
 
 #include <boost/url/parse_query.hpp>
 
-#include <boost/beast/core/string.hpp>
-
 #include "auth/graphql_operation.h"
 #include "common/http_fields.h"
 #include "auth/path_normalizer.h"
@@ -58,13 +56,6 @@ std::optional<graphql_url_params> graphql_params_of(std::string_view target) {
   return params;
 }
 
-// `application/json`, with or without parameters (RFC 9110 §8.3.1: the type
-// and subtype are case-insensitive).
-bool is_json_media_type(std::string_view content_type) {
-  const auto type = common::trim(content_type.substr(0, content_type.find(';')));
-  return boost::beast::iequals(type, "application/json");
-}
-
 // What the GraphQL endpoint would run for this request. The document comes
 // from the JSON body; a GET may carry it in the query string instead
 // (GraphQL over HTTP), and a bare GET is GitHub's schema introspection,
@@ -76,7 +67,7 @@ graphql_verdict classify_graphql_request(const request_view& request) {
   const bool in_url = url->query || url->operation_name;
   const bool is_get = request.method == "GET" || request.method == "HEAD";
   if (!is_get || !request.body.empty()) {
-    if (in_url || !is_json_media_type(request.content_type)) return graphql_verdict::invalid;
+    if (in_url || !common::media_type_is(request.content_type, "application/json")) return graphql_verdict::invalid;
     return classify_graphql_body(request.body);
   }
   if (url->query) {

@@ -1,5 +1,6 @@
 #include "auth/path_normalizer.h"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
@@ -52,12 +53,8 @@ void strip_prefix(std::string& path, std::string_view prefix) {
 // The first segment starts with "graphql" in any case (`/GraphQL`,
 // `/graphql.json`, `/graphql;x`, `/graphql/x`).
 bool names_graphql_loosely(std::string_view path) {
-  constexpr std::string_view word = "graphql";
-  if (path.size() < word.size() + 1) return false;
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(path[i + 1])) != word[i]) return false;
-  }
-  return true;
+  constexpr std::string_view word = "/graphql";
+  return path.size() >= word.size() && boost::beast::iequals(path.substr(0, word.size()), word);
 }
 
 }  // namespace
@@ -123,15 +120,15 @@ normalized_path normalize_path(std::string_view target) {
   return normalized_path{true, std::move(path), {}};
 }
 
+std::size_t account_segments(std::string_view path) {
+  if (path.starts_with("/repos/")) return 2;
+  if (path.starts_with("/orgs/") || path.starts_with("/users/")) return 1;
+  return 0;
+}
+
 std::string scope_path(std::string_view normalized) {
   std::string out(normalized);
-  // How many segments after the first name an account or a repository.
-  std::size_t folded_segments = 0;
-  if (out.rfind("/repos/", 0) == 0) {
-    folded_segments = 2;
-  } else if (out.rfind("/orgs/", 0) == 0 || out.rfind("/users/", 0) == 0) {
-    folded_segments = 1;
-  }
+  const std::size_t folded_segments = account_segments(out);
   std::size_t i = out.find('/', 1);  // the end of the first segment
   for (std::size_t n = 0; n < folded_segments && i != std::string::npos; ++n) {
     std::size_t end = out.find('/', i + 1);

@@ -18,6 +18,7 @@
 // a dot segment carrying `;` parameters (`..;`), which some servers strip.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,11 @@ normalized_path normalize_path(std::string_view target);
 // `/orgs/{org}`, `/users/{user}`, and `/repositories` ids need none. The rest
 // of the path keeps its case (file paths, refs, labels are case-sensitive).
 std::string scope_path(std::string_view normalized);
+
+// How many segments after the first name an account or a repository in a
+// path (or a scope pattern) starting so: 2 for `/repos/`, 1 for `/orgs/`
+// and `/users/`, else 0. The segments scope_path lower-cases.
+std::size_t account_segments(std::string_view path);
 
 inline constexpr std::string_view graphql_path = "/graphql";
 

@@ -389,12 +389,7 @@ class loader {
   // A literal upper-case letter in the owner / repository part of a
   // /repos/, /orgs/ or /users/ pattern (scope_path lower-cases those).
   static bool names_account_in_upper_case(std::string_view pattern) {
-    std::size_t segments = 0;
-    if (pattern.rfind("/repos/", 0) == 0) {
-      segments = 2;
-    } else if (pattern.rfind("/orgs/", 0) == 0 || pattern.rfind("/users/", 0) == 0) {
-      segments = 1;
-    }
+    const std::size_t segments = account_segments(pattern);
     if (segments == 0) return false;
     std::size_t start = pattern.find('/', 1) + 1;
     for (std::size_t n = 0; n < segments && start < pattern.size(); ++n) {

@@ -56,6 +56,10 @@ bool connection_options::contains(std::string_view name) const {
   return std::any_of(names_.begin(), names_.end(), [&](std::string_view n) { return iequals(n, name); });
 }
 
+bool media_type_is(std::string_view content_type, std::string_view type) {
+  return iequals(trim(content_type.substr(0, content_type.find(';'))), type);
+}
+
 bool accepts_gzip(std::string_view accept_encoding) {
   for (const auto& coding : http::ext_list(accept_encoding)) {
     const std::string_view name(coding.first.data(), coding.first.size());

@@ -7,9 +7,8 @@
 
 #include <cstddef>
 #include <string_view>
-#include <vector>
-
 #include <boost/beast/http/fields.hpp>
+#include <boost/container/small_vector.hpp>
 
 namespace github_proxy::common {
 
@@ -38,9 +37,14 @@ class connection_options {
   bool hop_by_hop(std::string_view name) const { return is_hop_by_hop(name) || contains(name); }
 
  private:
-  std::vector<std::string_view> names_;
+  // Inline: `Connection: keep-alive` on every request allocates nothing.
+  boost::container::small_vector<std::string_view, 4> names_;
   bool overflow_ = false;
 };
+
+// Whether a Content-Type names `type` ("application/json"), parameters
+// aside; type and subtype compare without case (RFC 9110 §8.3.1).
+bool media_type_is(std::string_view content_type, std::string_view type);
 
 // Whether an Accept-Encoding value accepts gzip (RFC 9110 §12.5.3: `gzip`
 // or `x-gzip` listed without `q=0`). Parsed with Beast's ext_list.

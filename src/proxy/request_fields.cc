@@ -47,8 +47,7 @@ bool overrides_method(const request& req) {
   const auto target = req.target();
   const auto question = target.find('?');
   if (question != std::string_view::npos && names_method_override(target.substr(question + 1))) return true;
-  const auto type = common::trim(req[boost::beast::http::field::content_type]);
-  return boost::beast::iequals(type.substr(0, type.find(';')), "application/x-www-form-urlencoded") &&
+  return common::media_type_is(req[boost::beast::http::field::content_type], "application/x-www-form-urlencoded") &&
          names_method_override(req.body());
 }
 

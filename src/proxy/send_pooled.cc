@@ -56,10 +56,16 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     result = pooled_answer{};
     // A large answer is relayed for as long as the client reads: the lease
     // (an in-flight slot of the credential) is completed at its head.
-    std::optional<credentials::verdict> streamed_verdict;
-    const stream_hook complete_at_head = [&](const upstream_answer& head) {
-      streamed_verdict = source.complete(lease, head.status, head.limit_fields, {});
-      if (options.on_streaming && *options.on_streaming) (*options.on_streaming)();
+    // One pointer captured: the std::function holds it inline, no allocation.
+    struct at_head {
+      credentials::credential_source& source;
+      credentials::lease& lease;
+      const send_options& options;
+      std::optional<credentials::verdict> verdict;
+    } head_state{source, lease, options, std::nullopt};
+    const stream_hook complete_at_head = [state = &head_state](const upstream_answer& head) {
+      state->verdict = state->source.complete(state->lease, head.status, head.limit_fields, {});
+      if (state->options.on_streaming && *state->options.on_streaming) (*state->options.on_streaming)();
     };
     result.answer = co_await fetch_upstream(ctx, up, r, options.streamed_cache_status, &complete_at_head,
                                             options.refuse_streaming);
@@ -70,7 +76,7 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
     }
     result.credential = lease.name;
     result.authorization = lease.authorization;
-    const auto verdict = streamed_verdict ? *streamed_verdict
+    const auto verdict = head_state.verdict ? *head_state.verdict
                                           : source.complete(lease, answer.status, answer.head, answer.body);
     result.rate_limited = verdict.kind == verdict_kind::primary_limit ||
                           verdict.kind == verdict_kind::secondary_limit;

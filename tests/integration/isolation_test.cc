@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/cache_helpers.h"
 #include "support/harness.h"
 
 namespace ghp_test {
@@ -19,16 +20,6 @@ namespace json = boost::json;
 
 const std::string ci_token = "ghpx_test_ci_token";
 
-// A request is counted just after its answer is written, so a client can
-// scrape before its own request shows: poll (bounded) until it does.
-double metric_at_least(proxy_process& proxy, const std::string& name,
-                       const std::map<std::string, std::string>& labels, double at_least) {
-  double value = 0;
-  for (int i = 0; i < 250 && (value = proxy.metric(name, labels)) < at_least; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition, bounded
-  }
-  return value;
-}
 const std::string reporter_token = "ghpx_test_reporter_token";
 
 class Isolation : public ::testing::Test {
@@ -69,7 +60,7 @@ TEST_F(Isolation, TraceWithABodyIsAnsweredCountedAndLogged) {
   const auto res = conn.send_raw("TRACE /repos/octo-org/repo-1 HTTP/1.1\r\nHost: x\r\nAuthorization: token " +
                                  ci_token + "\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_EQ(res.result_int(), 400u) << res.body();
-  EXPECT_GE(metric_at_least(*proxy_, "github_proxy_requests_total", {{"code", "400"}}, 1), 1);
+  EXPECT_GE(cache_support::metric_once_at_least(*proxy_, "github_proxy_requests_total", {{"code", "400"}}, 1), 1);
   EXPECT_TRUE(fake_->requests(10).as_array().empty());
 }
 
@@ -82,7 +73,7 @@ TEST_F(Isolation, AccessLogLinesStayValidJsonForRawBytesInThePath) {
     EXPECT_EQ(res.result_int(), 400u);
   }
   // Wait for the line through the request counter, then read the log.
-  ASSERT_GE(metric_at_least(*proxy_, "github_proxy_requests_total", {{"code", "400"}}, 1), 1);
+  ASSERT_GE(cache_support::metric_once_at_least(*proxy_, "github_proxy_requests_total", {{"code", "400"}}, 1), 1);
   std::istringstream lines(proxy_->process().log());
   std::string line;
   int access_lines = 0;
@@ -241,11 +232,7 @@ TEST(IsolationStreams, StalledDownloadsDoNotBlockShortRequests) {
   }
   // Both downloads hold an upstream connection once their answers' heads
   // are in (the proxy counts an upstream answer at its head).
-  double heads = 0;
-  for (int i = 0; i < 250 && (heads = proxy.metric("github_proxy_upstream_requests_total")) < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition, bounded
-  }
-  ASSERT_GE(heads, 2);
+  ASSERT_GE(cache_support::metric_once_at_least(proxy, "github_proxy_upstream_requests_total", {}, 2), 2);
   const auto started = std::chrono::steady_clock::now();
   const auto res = request(proxy.where(), "GET", "/repos/octo-org/repo-2", {{"Authorization", "token " + ci_token}});
   EXPECT_EQ(res.result_int(), 200u) << res.body();
