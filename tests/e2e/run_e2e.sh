@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# End-to-end tests with real clients (Octokit, gh, curl) against github-proxy
-# in front of the fake GitHub (tests/fake_github).
+# End-to-end tests with real clients (Octokit, gh, curl, PyGithub, go-github)
+# against github-proxy in front of the fake GitHub (tests/fake_github).
 #
 #   tests/e2e/run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [SUITE...]
 #
 # SUITE: octokit (Octokit on both URL layouts, pagination, GraphQL, the
 # throttling plugin on GitHub's rate limits), octokit-429 (the proxy's own 429:
-# client budgets, exhausted credential pool), gh, curl, or all (the default).
+# client budgets, exhausted credential pool), gh, curl, pygithub (Debian's
+# python3-github), go-github (Debian's golang-github-google-go-github-dev), or
+# all (the default).
 #
 # --work-dir holds the npm packages (installed with `npm ci` from
 # tests/e2e/octokit/package-lock.json when missing or when the lock file
-# changed) and is kept between runs; default ${TMPDIR:-/tmp}/github-proxy-e2e-$UID.
+# changed) and Go's build cache (go-cache/), and is kept between runs; default
+# ${TMPDIR:-/tmp}/github-proxy-e2e-$UID.
 # Nothing is written into the source tree. Every run gets its own directory
 # under the work dir, removed on success (kept, with the daemons' logs
 # printed, on failure, or always when GHP_E2E_KEEP=1).
 #
 # Every process listens on 127.0.0.1 on a port chosen by the kernel, and is
 # stopped by its PID at the end. Exit status: 0 when every suite passed.
-# A missing tool (node, npm, gh, curl, openssl) is a failure, not a skip.
+# A missing tool (node, npm, gh, curl, openssl, Debian's python3 with
+# python3-github, go with go-github v48) is a failure, not a skip.
+#
+# Every suite checks that the fake GitHub never saw a proxy token (ghpx_…):
+# neither among the tokens it counted nor in any header it logged.
 set -euo pipefail
 
 die() {
@@ -31,16 +38,16 @@ if [ "${1:-}" = "--work-dir" ]; then
   work_dir="$2"
   shift 2
 fi
-[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|all]..."
+[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|pygithub|go-github|all]..."
 proxy_src="$1"
 fake_src="$2"
 source_dir="$3"
 shift 3
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(all)
-if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl); fi
+if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl pygithub go-github); fi
 for s in "${suites[@]}"; do
-  case "$s" in octokit | octokit-429 | gh | curl) ;; *) die "unknown suite '$s'" ;; esac
+  case "$s" in octokit | octokit-429 | gh | curl | pygithub | go-github) ;; *) die "unknown suite '$s'" ;; esac
 done
 
 [ -x "$proxy_src" ] || die "proxy binary '$proxy_src' is not an executable file"
@@ -51,6 +58,9 @@ e2e_src="$source_dir/tests/e2e"
 need() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed by the $2 end-to-end tests${3:+; $3})"
 }
+pygithub_python="${GHP_E2E_PYTHON:-/usr/bin/python3}"
+gocode=/usr/share/gocode # Debian's GOPATH of packaged Go sources
+go_github_src="$gocode/src/github.com/google/go-github"
 for s in "${suites[@]}"; do
   case "$s" in
     octokit | octokit-429)
@@ -61,6 +71,20 @@ for s in "${suites[@]}"; do
       ;;
     gh) need gh gh "Debian package gh"; need openssl gh; need curl gh ;;
     curl) need curl curl ;;
+    pygithub)
+      # Debian's interpreter: python3-github is installed for it, not for a
+      # python3 that PATH may find first (pyenv, a virtualenv).
+      [ -x "$pygithub_python" ] || die "'$pygithub_python' is not installed (needed by the pygithub end-to-end tests; Debian package python3)"
+      "$pygithub_python" -c 'import github' 2>/dev/null ||
+        die "PyGithub is not importable by $pygithub_python (needed by the pygithub end-to-end tests; Debian package python3-github)"
+      need curl pygithub
+      ;;
+    go-github)
+      need go go-github "Debian package golang-go"
+      [ -f "$go_github_src/go.mod" ] && grep -q '^module github.com/google/go-github/v48$' "$go_github_src/go.mod" ||
+        die "go-github v48 is not in $go_github_src (needed by the go-github end-to-end tests; Debian package golang-github-google-go-github-dev)"
+      need curl go-github
+      ;;
   esac
 done
 need sha256sum e2e
@@ -147,7 +171,9 @@ start_fake() {
 
 sha256_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# start_proxy NAME UPSTREAM_URL LISTEN_EXTRA CLIENT:TOKEN... → sets proxy_port, admin_port
+# start_proxy NAME UPSTREAM_URL LISTEN_EXTRA CLIENT:TOKEN[:SCOPE_PATH]... → sets proxy_port, admin_port
+# With SCOPE_PATH (an RE2 regex, no single quote) the client's only scope is
+# GET|HEAD on that path; without it the client may send anything anywhere.
 start_proxy() {
   local name="$1" upstream="$2" listen_extra="$3"
   shift 3
@@ -155,10 +181,22 @@ start_proxy() {
   {
     echo "version: 1"
     echo "clients:"
-    local pair
-    for pair in "$@"; do
-      echo "  - name: ${pair%%:*}"
-      echo "    token_sha256: $(sha256_of "${pair#*:}")"
+    local entry client token scope
+    for entry in "$@"; do
+      client="${entry%%:*}"
+      token="${entry#*:}"
+      scope=""
+      if [[ "$token" == *:* ]]; then
+        scope="${token#*:}"
+        token="${token%%:*}"
+      fi
+      echo "  - name: $client"
+      echo "    token_sha256: $(sha256_of "$token")"
+      if [ -n "$scope" ]; then
+        echo "    scopes:"
+        echo "      - method: GET|HEAD"
+        echo "        path: '$scope'"
+      fi
     done
   } >"$registry"
   cat >"$config" <<YAML
@@ -237,9 +275,45 @@ expect_eq() { # WHAT EXPECTED ACTUAL
 expect_match() { # WHAT REGEX TEXT
   if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1: '$3' does not match /$2/"; fi
 }
+expect_contains() { # WHAT STRING TEXT
+  if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1: '$2' not in '${3:0:600}'"; fi
+}
+expect_lacks() { # WHAT STRING TEXT
+  if [[ "$3" != *"$2"* ]]; then pass "$1"; else fail "$1: '$2' found in '${3:0:600}'"; fi
+}
 
 # header NAME FILE → the value of the (last) header NAME in a curl -D dump
 header() { { grep -i "^$1:" "$2" || true; } | tail -n 1 | cut -d: -f2- | sed -e 's/^ *//' -e 's/\r$//'; }
+
+# expect_no_proxy_token SUITE FAKE_PORT UPSTREAM_TOKEN PROXY_TOKEN...
+# The fake GitHub counted requests of the upstream credential only, and no
+# proxy token (nor anything shaped like one, ghpx_…) is among the tokens it
+# counted or in any header of the requests it logged (its last 1000).
+expect_no_proxy_token() {
+  local suite="$1" port="$2" upstream="$3"
+  shift 3
+  local counters requests token leaked=""
+  counters="$(curl -sS --max-time 10 "http://127.0.0.1:$port/_fake/counters" 2>&1)" || true
+  requests="$(curl -sS --max-time 10 "http://127.0.0.1:$port/_fake/requests" 2>&1)" || true
+  if [[ "$counters" != *'"tokens"'* || "$requests" != '['* ]]; then
+    fail "$suite: cannot read the fake GitHub's counters and request log: $counters ${requests:0:200}"
+    return
+  fi
+  for token in "$@"; do
+    if [[ "$counters$requests" == *"$token"* ]]; then leaked+=" $token"; fi
+  done
+  if [[ "$counters$requests" == *ghpx_* ]]; then leaked+=" (a ghpx_ token)"; fi
+  # The accounts it counted: {"tokens":{"<token>":{"requests":…},…},"total":{…},…}.
+  local accounts
+  accounts="$(grep -o '"[^"]*":{"requests"' <<<"${counters%%,\"total\":*}" | cut -d'"' -f2 | sort -u | tr '\n' ' ')"
+  if [ -n "$leaked" ]; then
+    fail "$suite: proxy tokens reached the fake GitHub:$leaked"
+  elif [ "$accounts" != "$upstream " ]; then
+    fail "$suite: the fake GitHub counted requests of '$accounts', expected only the upstream credential $upstream"
+  else
+    pass "$suite: the fake GitHub saw only the upstream credential, never a proxy token"
+  fi
+}
 
 # ---- octokit ----------------------------------------------------------------
 
@@ -322,10 +396,11 @@ gh_suite() {
   make_test_pki "$dir"
   start_fake gh-fake
   local unix_token="ghpx_e2e_gh_unix_token_0001" tls_token="ghpx_e2e_gh_tls_token_0002"
+  local scoped_token="ghpx_e2e_gh_scoped_token_0003"
   start_proxy gh-proxy "http://127.0.0.1:$fake_port" \
     "  tls: { cert_file: $dir/server.pem, key_file: $dir/server.key }
   unix_socket: $sock
-" "gh-unix:$unix_token" "gh-tls:$tls_token"
+" "gh-unix:$unix_token" "gh-tls:$tls_token" "gh-scoped:$scoped_token:/repos/octo-org/repo-0(/.*)?"
   local log="$run_dir/gh-proxy.log" out
 
   # 1. http_unix_socket: gh dials the proxy's Unix socket for an enterprise host.
@@ -360,8 +435,10 @@ gh_suite() {
   fi
   expect_eq "gh (unix socket) paginate: 3 requests counted for client gh-unix" 3 \
     "$(($(eventually_metric $((before + 3)) "$admin_port" github_proxy_requests_total client=gh-unix method=GET code=200) - before))"
-  expect_eq "gh (unix socket) paginate: pages 2 and 3 followed the rewritten Link through the proxy" 2 \
-    "$(grep '"client":"gh-unix"' "$log" | grep -c '"path":"/api/v3/repositories/1000/issues?per_page=&page="' || true)"
+  # The Link comes back in the name form of the request (not GitHub's
+  # /repositories/1000/… form), so a client scoped by name can follow it.
+  expect_eq "gh (unix socket) paginate: pages 2 and 3 followed the rewritten Link (name form) through the proxy" 2 \
+    "$(grep '"client":"gh-unix"' "$log" | grep -c '"path":"/api/v3/repos/octo-org/repo-0/issues?per_page=&page="' || true)"
   if out="$("${gh_unix[@]}" api graphql -f query='{ viewer { login } }' --jq .data.viewer.login 2>"$dir/err")"; then
     expect_eq "gh (unix socket) api graphql: viewer.login" octocat "$out"
   else
@@ -369,6 +446,21 @@ gh_suite() {
   fi
   expect_eq "gh (unix socket): GraphQL went to /api/graphql" 1 \
     "$(grep '"client":"gh-unix"' "$log" | grep -c '"path":"/api/graphql"' || true)"
+
+  # 1b. A client scoped to the one repository paginates within its scope.
+  local gh_scoped=(run_gh "$dir/config-unix" "$host" "$scoped_token" --)
+  if "${gh_scoped[@]}" api repos/octo-org/repo-1 >/dev/null 2>"$dir/err"; then
+    fail "gh (scoped client) api repos/octo-org/repo-1, outside its scope, succeeded"
+  else
+    expect_match "gh (scoped client) api repos/octo-org/repo-1, outside its scope: 403" 'HTTP 403' "$(tr '\n' ' ' <"$dir/err")"
+  fi
+  if "${gh_scoped[@]}" api --paginate repos/octo-org/repo-0/issues --jq '.[].number' >"$dir/issues-scoped" 2>"$dir/err"; then
+    expect_eq "gh (scoped client) api --paginate: 250 distinct issues" 250 "$(sort -un "$dir/issues-scoped" | wc -l | tr -d ' ')"
+  else
+    fail "gh (scoped client) api --paginate: $(tr '\n' ' ' <"$dir/err")"
+  fi
+  expect_eq "gh (scoped client) paginate: pages 2 and 3 requested in the name form, within the scope" 2 \
+    "$(grep '"client":"gh-scoped"' "$log" | grep -c '"path":"/api/v3/repos/octo-org/repo-0/issues?per_page=&page="' || true)"
 
   # 2. TLS listener with a test CA: gh's own https client, GH_HOST=localhost:PORT.
   mkdir -p "$dir/config-tls"
@@ -395,15 +487,7 @@ gh_suite() {
     expect_match "gh with an unknown proxy token: 401 Bad credentials" 'Bad credentials.*401|401.*Bad credentials' "$(tr '\n' ' ' <"$dir/err")"
   fi
 
-  local counters
-  counters="$(curl -sS --max-time 10 "http://127.0.0.1:$fake_port/_fake/counters")"
-  if [[ "$counters" != *'"tokens"'* ]]; then
-    fail "gh: cannot read the fake GitHub's counters: $counters"
-  elif [[ "$counters" == *ghpx_* ]]; then
-    fail "gh: a proxy token reached the fake GitHub"
-  else
-    pass "gh: no proxy token reached the fake GitHub"
-  fi
+  expect_no_proxy_token gh "$fake_port" ghp_e2e_upstream_token_1 "$unix_token" "$tls_token" "$scoped_token"
   [[ "$sock" == "$dir/"* ]] || rm -rf "$(dirname "$sock")"
 }
 
@@ -414,8 +498,9 @@ curl_suite() {
   local dir="$run_dir/curl"
   mkdir -p "$dir"
   start_fake curl-fake
-  local token="ghpx_e2e_curl_token_0001"
-  start_proxy curl-proxy "http://127.0.0.1:$fake_port" "" "curl:$token"
+  local token="ghpx_e2e_curl_token_0001" scoped_token="ghpx_e2e_curl_scoped_token_0002"
+  start_proxy curl-proxy "http://127.0.0.1:$fake_port" "" "curl:$token" \
+    "curl-scoped:$scoped_token:/repos/octo-org/repo-0(/.*)?"
   local base="http://127.0.0.1:$proxy_port" code etag last_modified
   local c=(curl -sS --max-time 20 -A github-proxy-e2e/1)
 
@@ -474,15 +559,121 @@ curl_suite() {
     -w '%{http_code} %{size_download}' "$base/repos/octo-org/repo-0")"
   expect_eq "curl --compressed If-None-Match: W/ETAG → 304, empty body" "304 0" "$code"
 
-  local counters
-  counters="$(curl -sS --max-time 10 "http://127.0.0.1:$fake_port/_fake/counters")"
-  if [[ "$counters" != *'"tokens"'* ]]; then
-    fail "curl: cannot read the fake GitHub's counters: $counters"
-  elif [[ "$counters" == *"$token"* ]]; then
-    fail "curl: the proxy token reached the fake GitHub"
+  # URLs in the body: GitHub's API origin becomes the proxy, in the layout
+  # the client used; html_url (https://github.com/…) is left alone.
+  local prefix layout body
+  for prefix in "" /api/v3; do
+    layout="${prefix:-/}"
+    code="$("${c[@]}" -u "x:$token" -D "$dir/hu" -o "$dir/bu" -w '%{http_code} %{size_download}' \
+      "$base$prefix/repos/octo-org/repo-0")"
+    body="$(cat "$dir/bu")"
+    expect_eq "curl body URLs ($layout layout): repository → 200, Content-Length = bytes received" \
+      "200 $(header Content-Length "$dir/hu")" "$code"
+    expect_contains "curl body URLs ($layout layout): url on the proxy" \
+      "\"url\":\"$base$prefix/repos/octo-org/repo-0\"" "$body"
+    expect_contains "curl body URLs ($layout layout): issues_url template on the proxy" \
+      "\"issues_url\":\"$base$prefix/repos/octo-org/repo-0/issues{/number}\"" "$body"
+    expect_contains "curl body URLs ($layout layout): html_url untouched" \
+      '"html_url":"https://github.com/octo-org/repo-0"' "$body"
+    expect_lacks "curl body URLs ($layout layout): the fake GitHub's origin appears nowhere" \
+      "127.0.0.1:$fake_port" "$body"
+  done
+
+  # A client scoped to the one repository follows Link: rel="next" by hand
+  # through every page: the links name /repos/octo-org/repo-0/issues as
+  # requested (not /repositories/1000/issues), so they stay in its scope.
+  code="$("${c[@]}" -u "x:$scoped_token" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-1")"
+  expect_eq "curl (scoped client) repos/octo-org/repo-1, outside its scope → 403" 403 "$code"
+  local url pages issues codes nexts
+  for prefix in "" /api/v3; do
+    layout="${prefix:-/}"
+    url="$base$prefix/repos/octo-org/repo-0/issues?per_page=100"
+    pages=0 issues=0 codes="" nexts=""
+    while [ -n "$url" ] && [ "$pages" -lt 10 ]; do
+      code="$("${c[@]}" -u "x:$scoped_token" -D "$dir/hp" -o "$dir/bp" -w '%{http_code}' "$url")"
+      pages=$((pages + 1))
+      codes+=" $code"
+      [ "$code" = 200 ] || break
+      issues=$((issues + $(grep -o '"repository_url":' "$dir/bp" | wc -l)))
+      url="$(header Link "$dir/hp" | grep -o '<[^>]*>; rel="next"' | sed -e 's/^<//' -e 's/>.*//' || true)"
+      [ -z "$url" ] || nexts+=" $url"
+    done
+    expect_eq "curl (scoped client, $layout layout) Link rel=next by hand: 3 pages, all 200" " 200 200 200" "$codes"
+    expect_eq "curl (scoped client, $layout layout) Link rel=next by hand: 250 issues" 250 "$issues"
+    expect_eq "curl (scoped client, $layout layout) Link rel=next: the name form, on the proxy" \
+      " $base$prefix/repos/octo-org/repo-0/issues?per_page=100&page=2 $base$prefix/repos/octo-org/repo-0/issues?per_page=100&page=3" \
+      "$nexts"
+  done
+
+  expect_no_proxy_token curl "$fake_port" ghp_e2e_upstream_token_1 "$token" "$scoped_token"
+}
+
+# ---- PyGithub and go-github -----------------------------------------------------
+
+# For each upstream layout (api.github.com; GHES, fake_github --ghes): a fake
+# GitHub, a proxy in front of it with two clients, CLIENT (no scopes) and
+# CLIENT-scoped (GET|HEAD /repos/octo-org/repo-0(/.*)? only), then RUNNER...
+# with the GHP_E2E_* environment the test programs read; then the fake GitHub
+# must not have seen either proxy token.
+run_against_both_layouts() { # SUITE CLIENT RUNNER...
+  local suite="$1" who="$2"
+  shift 2
+  local token="ghpx_e2e_${who//-/_}_token_0001" scoped="ghpx_e2e_${who//-/_}_scoped_token_0002"
+  local layout upstream
+  for layout in github ghes; do
+    if [ "$layout" = ghes ]; then
+      start_fake "$suite-fake-ghes" --ghes
+      upstream="http://127.0.0.1:$fake_port/api/v3"
+    else
+      start_fake "$suite-fake"
+      upstream="http://127.0.0.1:$fake_port"
+    fi
+    start_proxy "$suite-proxy-$layout" "$upstream" "" "$who:$token" \
+      "$who-scoped:$scoped:/repos/octo-org/repo-0(/.*)?"
+    echo "-- $suite: proxy http://127.0.0.1:$proxy_port, upstream $upstream ($layout layout)"
+    if env GHP_E2E_PROXY_ORIGIN="http://127.0.0.1:$proxy_port" GHP_E2E_ADMIN_ORIGIN="http://127.0.0.1:$admin_port" \
+      GHP_E2E_FAKE_ORIGIN="http://127.0.0.1:$fake_port" GHP_E2E_UPSTREAM="$layout" \
+      GHP_E2E_CLIENT="$who" GHP_E2E_TOKEN="$token" GHP_E2E_SCOPED_CLIENT="$who-scoped" GHP_E2E_SCOPED_TOKEN="$scoped" \
+      timeout 120 "$@"; then
+      pass "$suite (upstream $layout layout): every test passed"
+    else
+      fail "$suite (upstream $layout layout): some tests failed (see above)"
+    fi
+    expect_no_proxy_token "$suite (upstream $layout layout)" "$fake_port" ghp_e2e_upstream_token_1 "$token" "$scoped"
+    stop_all
+  done
+}
+
+pygithub_suite() {
+  local version
+  version="$("$pygithub_python" -c 'from importlib.metadata import version; print(version("PyGithub"))' 2>/dev/null || echo '?')"
+  echo "== pygithub: PyGithub $version, $("$pygithub_python" --version 2>&1) ($pygithub_python)"
+  local dir="$run_dir/pygithub"
+  mkdir -p "$dir"
+  cp "$e2e_src/pygithub/test_pygithub.py" "$dir/"
+  run_against_both_layouts pygithub pygithub \
+    env -u PYTHONPATH -u PYTHONHOME -u PYTHONSTARTUP PYTHONDONTWRITEBYTECODE=1 \
+    "$pygithub_python" -s "$dir/test_pygithub.py"
+}
+
+# The test binary is built offline in GOPATH mode from Debian's packaged
+# sources (the copy's go.mod makes Go map …/go-github/v48/github to them), into
+# the run directory; Go's build cache is kept in the work directory.
+go_github_suite() {
+  echo "== go-github: $(go version) with go-github v48 from $go_github_src"
+  local dir="$run_dir/go-github"
+  local pkg="$dir/gopath/src/ghpe2e"
+  mkdir -p "$pkg" "$work_dir/go-cache"
+  cp "$e2e_src"/go_github/*.go "$e2e_src/go_github/go.mod" "$pkg/"
+  if (cd "$pkg" && env -u GOFLAGS -u GOBIN GOENV=off GO111MODULE=off GOPATH="$dir/gopath:$gocode" \
+    GOCACHE="$work_dir/go-cache" GOPROXY=off GOTOOLCHAIN=local \
+    timeout 300 go test -c -o "$dir/go_github.test" .) >"$dir/build.log" 2>&1; then
+    pass "go-github: go test -c built offline against Debian's go-github v48"
   else
-    pass "curl: the proxy token never reached the fake GitHub"
+    fail "go-github: go test -c failed: $(tail -n 30 "$dir/build.log")"
+    return
   fi
+  run_against_both_layouts go-github go-github "$dir/go_github.test" -test.v -test.timeout 100s
 }
 
 run_shell_suite() { # NAME FUNCTION
@@ -500,5 +691,7 @@ for s in "${suites[@]}"; do
     octokit-429) run_node_suite octokit-429 proxy_429.test.mjs ;;
     gh) run_shell_suite gh gh_suite ;;
     curl) run_shell_suite curl curl_suite ;;
+    pygithub) run_shell_suite pygithub pygithub_suite ;;
+    go-github) run_shell_suite go-github go_github_suite ;;
   esac
 done

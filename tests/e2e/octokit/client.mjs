@@ -107,3 +107,18 @@ export function assertGithubShapedError(error, status) {
   assert.equal(typeof data.documentation_url, "string");
   if (data.status !== undefined) assert.equal(data.status, String(status));
 }
+
+// The fake GitHub `upstream` counted requests only with `upstreamTokens`, and
+// no proxy token (a client's, or anything shaped ghpx_…) is among the tokens
+// it counted or in any header of the requests it logged (its last 1000).
+export async function assertNoProxyTokenUpstream(upstream, upstreamTokens, clients) {
+  const counters = await upstream.control("GET", "/_fake/counters");
+  const seen = Object.keys(counters.tokens);
+  assert.ok(seen.length > 0, "the fake GitHub counted no request");
+  for (const token of seen) assert.ok(upstreamTokens.includes(token), `unexpected upstream token ${token}`);
+  const logged = JSON.stringify(await upstream.control("GET", "/_fake/requests"));
+  for (const text of [JSON.stringify(counters), logged]) {
+    for (const client of clients) assert.ok(!text.includes(client.token), `${client.name}'s token reached GitHub`);
+    assert.ok(!text.includes("ghpx_"), "a proxy token (ghpx_…) reached GitHub");
+  }
+}

@@ -6,11 +6,25 @@
 import assert from "node:assert/strict";
 import { after, before, describe } from "node:test";
 
-import { OWNER, assertOnProxy, checker, eventually, makeOctokit, rejection } from "./client.mjs";
+import {
+  OWNER,
+  assertNoProxyTokenUpstream,
+  assertOnProxy,
+  checker,
+  eventually,
+  makeOctokit,
+  rejection,
+} from "./client.mjs";
 import { Workspace, startFake, startProxy } from "./harness.mjs";
 
 const CLIENT = { name: "octokit", token: "ghpx_e2e_octokit_client_token_0001" };
-const CLIENTS = [CLIENT];
+// A client that may only read the one repository (docs/contract.md §4 scopes).
+const SCOPED_CLIENT = {
+  name: "octokit-scoped",
+  token: "ghpx_e2e_octokit_scoped_token_0003",
+  extraYaml: "    scopes:\n      - method: GET|HEAD\n        path: '/repos/octo-org/repo-0(/.*)?'\n",
+};
+const CLIENTS = [CLIENT, SCOPED_CLIENT];
 
 const ws = new Workspace();
 let fake; // api.github.com layout
@@ -70,6 +84,18 @@ for (const layout of LAYOUTS) {
       assertOnProxy(record.hooked, target(), layout.prefix);
     });
 
+    check("repos.get: the body's API URLs point at the proxy in the client's layout, html_url at github.com", async () => {
+      const { octokit } = makeOctokit(baseUrl(), CLIENT.token);
+      const { data } = await octokit.rest.repos.get({ owner: OWNER, repo: "repo-0" });
+      assert.equal(data.url, `${baseUrl()}/repos/octo-org/repo-0`);
+      assert.equal(data.issues_url, `${baseUrl()}/repos/octo-org/repo-0/issues{/number}`);
+      assert.equal(data.owner.url, `${baseUrl()}/users/octo-org`);
+      assert.equal(data.html_url, "https://github.com/octo-org/repo-0");
+      const upstream = layout.upstream.startsWith("GHES") ? fakeGhes : fake;
+      const upstreamHost = new URL(upstream.origin).host;
+      assert.ok(!JSON.stringify(data).includes(upstreamHost), `${upstreamHost} (the fake GitHub) in the body`);
+    });
+
     check("paginate over 250 issues: 3 pages of 100, every page through the proxy", async () => {
       const { octokit, record } = makeOctokit(baseUrl(), CLIENT.token);
       const labels = { client: CLIENT.name, method: "GET", code: "200" };
@@ -90,11 +116,12 @@ for (const layout of LAYOUTS) {
       assert.equal(record.fetched.length, 3, `requests: ${record.fetched.join(" ")}`);
       assertOnProxy(record.hooked, target(), layout.prefix);
       assertOnProxy(record.fetched, target(), layout.prefix);
-      // Pages 2 and 3 come from the rewritten Link header.
+      // Pages 2 and 3 come from the rewritten Link header, in the name form
+      // of the request (not GitHub's /repositories/1000/issues).
       assert.equal(new URL(record.fetched[0]).pathname, `${layout.prefix}/repos/octo-org/repo-0/issues`);
       for (const [i, page] of [[1, 2], [2, 3]]) {
         const url = new URL(record.fetched[i]);
-        assert.equal(url.pathname, `${layout.prefix}/repositories/1000/issues`);
+        assert.equal(url.pathname, `${layout.prefix}/repos/octo-org/repo-0/issues`);
         assert.equal(url.searchParams.get("page"), String(page));
         assert.equal(url.searchParams.get("per_page"), "100");
       }
@@ -104,6 +131,34 @@ for (const layout of LAYOUTS) {
         (v) => v >= counted + 3,
       );
       assert.equal(now - counted, 3, "github_proxy_requests_total did not count the 3 pages");
+    });
+
+    check("scoped client (GET /repos/octo-org/repo-0(/.*)? only): paginate over 250 issues within its scope", async () => {
+      const { octokit, record } = makeOctokit(baseUrl(), SCOPED_CLIENT.token);
+      const refused = await target().metric("github_proxy_rejected_requests_total", { client: SCOPED_CLIENT.name });
+      const issues = await octokit.paginate(octokit.rest.issues.listForRepo, {
+        owner: OWNER,
+        repo: "repo-0",
+        per_page: 100,
+      });
+      assert.equal(new Set(issues.map((issue) => issue.number)).size, 250);
+      assert.equal(record.fetched.length, 3, `requests: ${record.fetched.join(" ")}`);
+      assertOnProxy(record.fetched, target(), layout.prefix);
+      for (const raw of record.fetched) {
+        assert.equal(new URL(raw).pathname, `${layout.prefix}/repos/octo-org/repo-0/issues`, raw);
+      }
+      assert.equal(
+        await target().metric("github_proxy_rejected_requests_total", { client: SCOPED_CLIENT.name }),
+        refused,
+        "the proxy refused a request of the scoped client",
+      );
+    });
+
+    check("scoped client: a repository outside its scope is 403", async () => {
+      const { octokit } = makeOctokit(baseUrl(), SCOPED_CLIENT.token);
+      const error = await rejection(octokit.rest.repos.get({ owner: OWNER, repo: "repo-1" }));
+      assert.ok(error, "the scoped client read octo-org/repo-1");
+      assert.equal(error.status, 403);
     });
 
     check("graphql { viewer { login } }", async () => {
@@ -163,14 +218,7 @@ describe("throttling plugin", () => {
 
 describe("upstream side", () => {
   check("the fake GitHub never saw a proxy token, only the upstream credentials", async () => {
-    for (const [upstream, tokens] of [
-      [fake, [proxy.upstreamToken, proxyExhausted.upstreamToken]],
-      [fakeGhes, [proxyGhes.upstreamToken]],
-    ]) {
-      const counters = await upstream.control("GET", "/_fake/counters");
-      const seen = Object.keys(counters.tokens);
-      for (const client of CLIENTS) assert.ok(!seen.includes(client.token), `${client.name}'s token reached GitHub`);
-      for (const token of seen) assert.ok(tokens.includes(token), `unexpected upstream token ${token}`);
-    }
+    await assertNoProxyTokenUpstream(fake, [proxy.upstreamToken, proxyExhausted.upstreamToken], CLIENTS);
+    await assertNoProxyTokenUpstream(fakeGhes, [proxyGhes.upstreamToken], CLIENTS);
   });
 });

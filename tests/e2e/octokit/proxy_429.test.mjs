@@ -10,6 +10,7 @@ import { after, before } from "node:test";
 import {
   OWNER,
   assertGithubShapedError,
+  assertNoProxyTokenUpstream,
   assertOnProxy,
   checker,
   eventually,
@@ -123,4 +124,8 @@ check("every credential exhausted: 429, Retry-After, X-RateLimit-Remaining: 0, X
     record.rateLimit.some((call) => call.retryAfter > 0),
     `onRateLimit got no wait from X-RateLimit-Reset: ${JSON.stringify(record.rateLimit)}`,
   );
+});
+
+check("the fake GitHub never saw a proxy token, only the upstream credentials", async () => {
+  await assertNoProxyTokenUpstream(fake, [proxy.upstreamToken, proxyExhausted.upstreamToken], CLIENTS);
 });
