@@ -1,6 +1,7 @@
-// gzip (RFC 1952) decompression with zlib, bounded. Private to the cache
-// module: the ETag of a body stored compressed is computed over the
-// uncompressed bytes (docs/github-api.md §8).
+// gzip (RFC 1952) decompression with zlib, bounded. The ETag of a body
+// stored compressed is computed over the uncompressed bytes
+// (docs/github-api.md §8); the classification of GitHub's answers
+// (credentials/classify.cc) reads the text of small compressed ones.
 #pragma once
 
 #include <cstddef>
@@ -17,5 +18,10 @@ namespace github_proxy::cache {
 // sink may have been given a prefix by then).
 bool gunzip_to(std::string_view compressed, std::size_t max_output,
                const std::function<void(std::string_view)>& sink);
+
+// The first `limit` bytes of the inflated body (all of it when shorter);
+// inflation stops there, so a large or hostile body costs at most `limit`
+// bytes of output. nullopt when the input is not valid gzip before that.
+std::optional<std::string> gunzip_prefix(std::string_view compressed, std::size_t limit);
 
 }  // namespace github_proxy::cache

@@ -1,11 +1,15 @@
 #include "github_proxy/credentials/classify.h"
 
 #include <array>
+#include <optional>
+#include <string>
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "cache/gzip.h"
+#include "common/http_fields.h"
 #include "credentials/time_text.h"
 
 namespace github_proxy::credentials {
@@ -43,9 +47,21 @@ bool names_secondary_limit(std::string_view text) {
 // GitHub's 401 for a token it does not accept (docs/github-api.md §5).
 constexpr std::string_view bad_credentials_text = "bad credentials";
 
-bool body_is_readable(const http::fields& headers) {
-  const auto encoding = header(headers, "Content-Encoding");
-  return encoding.empty() || boost::algorithm::iequals(encoding, "identity");
+// The text of `body` to search, at most `limit` bytes: as it is, or
+// inflated when gzip (GitHub compresses its answers when the client sends
+// Accept-Encoding: gzip, and the proxy relays that field). nullopt when it
+// cannot be read: another coding, or not valid gzip.
+std::optional<std::string_view> readable_text(const http::fields& headers, std::string_view body,
+                                              std::size_t limit, std::string& inflated) {
+  const auto encoding = common::trim(header(headers, "Content-Encoding"));
+  if (encoding.empty() || boost::algorithm::iequals(encoding, "identity")) return body.substr(0, limit);
+  if (!boost::algorithm::iequals(encoding, "gzip") && !boost::algorithm::iequals(encoding, "x-gzip")) {
+    return std::nullopt;
+  }
+  auto text = cache::gunzip_prefix(body, limit);
+  if (!text) return std::nullopt;
+  inflated = std::move(*text);
+  return std::string_view(inflated);
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(const http::fields& headers) {
@@ -130,20 +146,27 @@ verdict classify_response(unsigned status, const http::fields& headers, std::str
   }
   const auto remaining = header_integer(headers, "X-RateLimit-Remaining");
   out.remaining_zero = remaining && *remaining <= 0;
-  if (!body_is_readable(headers)) body = {};
+  // Only these answers' text matters, and only its first bytes: a
+  // compressed body is inflated that far and no further.
+  std::string inflated;
+  const bool graphql_ok = status == 200 && r == resource::graphql;
+  if (status == 401 || status == 403 || status == 429 || graphql_ok) {
+    // One byte over GraphQL's scan limit tells a body that is too long.
+    const auto limit = graphql_ok ? graphql_body_scan_limit + 1 : error_body_scan_limit;
+    body = readable_text(headers, body, limit, inflated).value_or(std::string_view{});
+  }
 
   if (status == 401) {
     // An unreadable body cannot clear the credential: take GitHub's word
     // that it is bad, as before any body was read.
-    const auto scanned = body.substr(0, error_body_scan_limit);
-    if (scanned.empty() || boost::algorithm::icontains(scanned, bad_credentials_text)) {
+    if (body.empty() || boost::algorithm::icontains(body, bad_credentials_text)) {
       out.kind = verdict_kind::bad_credential;
     }
     return out;
   }
   if (status == 403 || status == 429) {
     out.retry_after = parse_retry_after(headers);
-    if (out.retry_after || names_secondary_limit(body.substr(0, error_body_scan_limit))) {
+    if (out.retry_after || names_secondary_limit(body)) {
       out.kind = verdict_kind::secondary_limit;
     } else if (out.remaining_zero) {
       out.kind = verdict_kind::primary_limit;

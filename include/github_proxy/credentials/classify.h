@@ -64,7 +64,8 @@ inline constexpr std::size_t error_body_scan_limit = 8 * 1024;
 // Rules, in order:
 //  1. 401 whose body says "Bad credentials" (searched case-insensitively in
 //     its first error_body_scan_limit bytes), or whose body cannot be read
-//     (a Content-Encoding, or empty) → bad_credential. Any other 401 is the
+//     (a Content-Encoding other than gzip, gzip that does not inflate, or
+//     empty) → bad_credential. Any other 401 is the
 //     client's answer → ok: "A JSON web token could not be decoded" or
 //     "Requires authentication" from the endpoints only a GitHub App's own
 //     JWT may call (requires_app_jwt) says nothing about the credential, and
@@ -83,9 +84,11 @@ inline constexpr std::size_t error_body_scan_limit = 8 * 1024;
 //     or secondary_limit when that error's message names a secondary limit.
 //  6. Anything else → ok (a permission 403 is the client's answer, not ours).
 //
-// `body` must be the decoded body: when the response has a Content-Encoding
-// other than identity, the body text is not inspected (rules 2 and 5 then
-// rely on the headers alone).
+// `body` is the body as GitHub sent it. A gzip body (Content-Encoding: gzip
+// or x-gzip) is read inflated, and only as far as the scan limits above:
+// the classification never inflates more than graphql_body_scan_limit + 1
+// bytes. With any other Content-Encoding the text is not inspected (rule 1
+// then takes GitHub's word, rules 2 and 5 rely on the headers alone).
 verdict classify_response(unsigned status, const boost::beast::http::fields& headers,
                           std::string_view body, resource r);
 

@@ -255,9 +255,9 @@ class pool final : public credential_source {
                                               bool free_revalidation = false) override;
 
   // The upstream answered `l`'s request: records X-RateLimit-* and the
-  // verdict of classify_response (pass the decoded body: GraphQL's 200
-  // RATE_LIMITED, the secondary-limit texts and "Bad credentials" are in
-  // it), and closes the lease. A bad_credential verdict (401 "Bad
+  // verdict of classify_response (pass the body as received, gzip or not:
+  // GraphQL's 200 RATE_LIMITED, the secondary-limit texts and "Bad
+  // credentials" are in it), and closes the lease. A bad_credential verdict (401 "Bad
   // credentials", or a 401 whose body cannot be read) breaks the token it
   // was sent with — a PAT until a probe finds GitHub accepts it again or
   // reload_secrets runs; an App's installation token is dropped and renewed —

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <string>
 #include <utility>
+
+#include "unit/cache/cache_test_support.h"
 
 namespace github_proxy::credentials {
 namespace {
@@ -285,12 +288,57 @@ TEST(ClassifyResponse, GraphqlBodyParsingIsBounded) {
   EXPECT_EQ(classify_response(200, h, big, resource::graphql).kind, verdict_kind::ok);
 }
 
-TEST(ClassifyResponse, CompressedBodiesAreNotInspected) {
-  auto h = make_headers({{"Content-Encoding", "gzip"}, {"X-RateLimit-Remaining", "10"}});
-  EXPECT_EQ(classify_response(403, h, secondary_body, resource::core).kind, verdict_kind::ok);
-  EXPECT_EQ(classify_response(200, h, graphql_rate_limited, resource::graphql).kind, verdict_kind::ok);
-  h.set("Content-Encoding", "identity");
-  EXPECT_EQ(classify_response(403, h, secondary_body, resource::core).kind, verdict_kind::secondary_limit);
+TEST(ClassifyResponse, BodiesThatCannotBeDecodedAreNotInspected) {
+  // Labelled gzip but not gzip, or a coding the proxy does not decode.
+  for (const char* coding : {"gzip", "br", "gzip, br"}) {
+    auto h = make_headers({{"Content-Encoding", coding}, {"X-RateLimit-Remaining", "10"}});
+    EXPECT_EQ(classify_response(403, h, secondary_body, resource::core).kind, verdict_kind::ok) << coding;
+    EXPECT_EQ(classify_response(200, h, graphql_rate_limited, resource::graphql).kind, verdict_kind::ok) << coding;
+    h.set("Content-Encoding", "identity");
+    EXPECT_EQ(classify_response(403, h, secondary_body, resource::core).kind, verdict_kind::secondary_limit);
+  }
+}
+
+// A gzip answer is classified on its inflated text: a 401 that is not "Bad
+// credentials" must not break the credential because GitHub compressed it
+// (the client asked for gzip), and a compressed secondary limit or GraphQL
+// RATE_LIMITED must not be missed.
+TEST(ClassifyResponse, GzipBodiesAreReadInflated) {
+  const auto gzip = make_headers({{"Content-Encoding", "gzip"}});
+  const auto x_gzip = make_headers({{"Content-Encoding", " x-gzip "}});
+  constexpr std::string_view requires_authentication =
+      R"({"message":"Requires authentication","documentation_url":"https://docs.github.com/rest","status":"401"})";
+  for (const auto& h : {gzip, x_gzip}) {
+    EXPECT_EQ(classify_response(401, h, cache::test::gzip(requires_authentication), resource::core).kind,
+              verdict_kind::ok);
+    EXPECT_EQ(classify_response(401, h, cache::test::gzip(bad_credentials), resource::core).kind,
+              verdict_kind::bad_credential);
+    EXPECT_EQ(classify_response(403, h, cache::test::gzip(secondary_body), resource::core).kind,
+              verdict_kind::secondary_limit);
+    EXPECT_EQ(classify_response(200, h, cache::test::gzip(graphql_rate_limited), resource::graphql).kind,
+              verdict_kind::primary_limit);
+  }
+  // An empty body, compressed, says nothing: GitHub's word stands.
+  EXPECT_EQ(classify_response(401, gzip, cache::test::gzip(""), resource::core).kind, verdict_kind::bad_credential);
+}
+
+// Only the scan limits are inflated: the phrase past them is not seen, and
+// a body that inflates to far more costs no more than the limit.
+TEST(ClassifyResponse, GzipBodiesAreInflatedOnlyAsFarAsTheyAreRead) {
+  const auto gzip = make_headers({{"Content-Encoding", "gzip"}});
+  std::string late(error_body_scan_limit, ' ');
+  late += R"({"message":"Bad credentials"})";
+  EXPECT_EQ(classify_response(401, gzip, cache::test::gzip(late), resource::core).kind, verdict_kind::ok);
+  std::string early = R"({"message":"Bad credentials","pad":")";
+  early.append(4 * 1024 * 1024, 'x');  // 4 MiB inflated, a few KiB compressed
+  early += R"("})";
+  EXPECT_EQ(classify_response(401, gzip, cache::test::gzip(early), resource::core).kind,
+            verdict_kind::bad_credential);
+  // GraphQL: a body over its scan limit is not parsed, compressed or not.
+  std::string big(R"({"errors":[{"type":"RATE_LIMITED","message":")");
+  big.append(graphql_body_scan_limit, 'x');
+  big.append(R"("}]})");
+  EXPECT_EQ(classify_response(200, gzip, cache::test::gzip(big), resource::graphql).kind, verdict_kind::ok);
 }
 
 TEST(ClassifyRateLimitHeaders, ParsesTheFiveHeaders) {
