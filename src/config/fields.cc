@@ -49,6 +49,16 @@ std::string assign_size(std::size_t& out, std::string_view text) {
   return {};
 }
 
+// Bytes per second: a size, optionally followed by "/s" ("64KiB/s").
+std::string assign_rate(std::uint64_t& out, std::string_view text) {
+  std::string_view size = text;
+  if (size.ends_with("/s")) size.remove_suffix(2);
+  auto bytes = parse_size(size);
+  if (!bytes) return expected("a rate like 64KiB/s", text);
+  out = *bytes;
+  return {};
+}
+
 std::string assign_duration(duration& out, std::string_view text) {
   auto value = parse_duration(text);
   if (!value) return expected("a duration like 5s", text);
@@ -145,6 +155,7 @@ const scalar_field fields[] = {
     {"upstream.connect_timeout", [](config& c, text t) { return assign_duration(c.upstream.connect_timeout, t); }},
     {"upstream.request_timeout", [](config& c, text t) { return assign_duration(c.upstream.request_timeout, t); }},
     {"upstream.max_connections_per_host", [](config& c, text t) { return assign_integer<std::size_t>(c.upstream.max_connections_per_host, t, "a whole number"); }},
+    {"upstream.min_stream_rate", [](config& c, text t) { return assign_rate(c.upstream.min_stream_rate, t); }},
     {"registry.file", [](config& c, text t) { return assign_string(c.registry.file, t); }},
     {"registry.reload_interval", [](config& c, text t) { return assign_duration(c.registry.reload_interval, t); }},
     {"cache.backend", [](config& c, text t) { return assign_enum(c.cache.backend, t, backend_names, "memory or redis"); }},

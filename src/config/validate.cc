@@ -192,6 +192,7 @@ void validate_upstream(upstream_config& upstream, load_context& ctx) {
   require_positive(ctx, "upstream.connect_timeout", upstream.connect_timeout.count());
   require_positive(ctx, "upstream.request_timeout", upstream.request_timeout.count());
   require_positive(ctx, "upstream.max_connections_per_host", upstream.max_connections_per_host);
+  require_positive(ctx, "upstream.min_stream_rate", upstream.min_stream_rate);
 }
 
 void validate_registry(registry_config& registry, load_context& ctx) {

@@ -2,6 +2,8 @@
 // bottom: send through the upstream client → count the answer → hold the
 // body when it fits max_object_bytes (the cache may store it) or relay it to
 // the client as it comes when it does not.
+#include <algorithm>
+
 #include <boost/beast/http.hpp>
 
 #include "github_proxy/credentials/resource.h"
@@ -17,7 +19,6 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t relay_chunk_bytes = 64 * 1024;
-constexpr std::uint64_t min_stream_bytes_per_second = 64 * 1024;
 
 // The fields the credential source needs of an answer whose head went to
 // the client as it came.
@@ -144,11 +145,14 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   if (!error) {
     // Allocated only now: a held body never needs it.
     const auto piece = std::make_unique<char[]>(relay_chunk_bytes);
-    // A client that reads slower than min_stream_bytes_per_second on
-    // average (after a grace of request_timeout) is cut off: it would hold
-    // an upstream connection for as long as it liked. Only the time spent
-    // writing to the client counts, not GitHub's own pace.
+    // A client that reads slower than upstream.min_stream_rate on average
+    // (after a grace of request_timeout) is cut off: it would hold an
+    // upstream connection for as long as it liked. Only the time spent
+    // writing to the client counts, not GitHub's own pace. (A client that
+    // stops reading altogether is cut by the write deadline,
+    // listen.read_timeout, once the socket buffers are full.)
     const auto grace = shared_.cfg->upstream.request_timeout;
+    const std::uint64_t min_rate = std::max<std::uint64_t>(shared_.cfg->upstream.min_stream_rate, 1);
     steady::duration writing{};
     std::uint64_t relayed = 0;
     while (!error && !body.done()) {
@@ -160,8 +164,16 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
         error = co_await ctx.out.chunk(piece.get(), got.size);
         writing += steady::now() - write_started;
         relayed += got.size;
-        const auto allowed = grace + std::chrono::milliseconds(relayed * 1000 / min_stream_bytes_per_second);
-        if (!error && writing > allowed) error = beast::error::timeout;
+        const auto allowed = grace + std::chrono::milliseconds(relayed * 1000 / min_rate);
+        const bool too_slow = !error && writing > allowed;
+        if (too_slow) error = beast::error::timeout;
+        if (error == beast::error::timeout && shared_.log) {
+          shared_.log->warn("streamed answer to client {} cut off after {} bytes and {} ms of writing: {}",
+                            ctx.record.client, relayed,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(writing).count(),
+                            too_slow ? "it read slower than upstream.min_stream_rate"
+                                     : "a write took longer than listen.read_timeout");
+        }
       }
     }
   }

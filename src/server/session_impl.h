@@ -87,8 +87,11 @@ class stream_writer final : public response_writer {
   }
 
   bool started() const override { return started_; }
-  // Close after this response: the client asked, we drain, or a write failed.
-  bool close_after() const { return close_after_ || failed_; }
+  // Close after this response: the client asked, we drain, a write failed,
+  // or a streamed response was begun and never ended (the pipeline gave up
+  // on it: the upstream failed, or the client read too slowly). Only the
+  // close tells the client that its body is short.
+  bool close_after() const { return close_after_ || failed_ || serializer_.has_value(); }
 
  private:
   beast::error_code note(beast::error_code ec) {

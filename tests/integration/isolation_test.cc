@@ -5,9 +5,18 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "support/cache_helpers.h"
 #include "support/harness.h"
@@ -238,6 +247,116 @@ TEST(IsolationStreams, StalledDownloadsDoNotBlockShortRequests) {
   EXPECT_EQ(res.result_int(), 200u) << res.body();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2))
       << "the short request waited for a connection held by a stalled download";
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+const std::string large_download =
+    "GET /repos/octo-org/repo-1/contents/large-20971520.bin HTTP/1.1\r\nHost: x\r\nAuthorization: token " +
+    ci_token + "\r\nAccept: application/vnd.github.raw\r\n\r\n";
+constexpr std::size_t large_download_bytes = 20971520;
+
+// Polls the proxy's log for `text` (bounded): the line is written when the
+// transfer is cut, just before the connection closes.
+bool log_mentions(proxy_process& proxy, const std::string& text) {
+  return cache_support::poll_until([&] { return proxy.process().log().find(text) != std::string::npos; });
+}
+
+// What a client that reads `piece` bytes per `pause` saw of an answer.
+struct slow_read {
+  std::string status_line;
+  std::size_t received = 0;
+  bool closed = false;  // by the proxy, before `within` passed
+};
+
+// A reader that keeps up a slow pace (the pause is the behaviour under
+// test, not a wait for time to pass) until the proxy closes the
+// connection, `within` passes, or `enough` bytes came.
+slow_read read_slowly(const target& where, const std::string& request_bytes, std::size_t piece,
+                      std::chrono::milliseconds pause, std::size_t enough, std::chrono::seconds within) {
+  slow_read out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket");
+  // A small receive buffer: the proxy finds out early that the client is slow.
+  const int buffer = 64 * 1024;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  const timeval read_timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(where.port);
+  ::inet_pton(AF_INET, where.host.c_str(), &address.sin_addr);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::send(fd, request_bytes.data(), request_bytes.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(request_bytes.size())) {
+    ::close(fd);
+    throw std::runtime_error("cannot send the request");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  std::vector<char> chunk(piece);
+  while (out.received < enough && std::chrono::steady_clock::now() < deadline) {
+    const auto n = ::recv(fd, chunk.data(), chunk.size(), 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      out.closed = true;  // end of stream or reset
+      break;
+    }
+    if (n > 0) {
+      if (out.received == 0) {
+        const std::string_view first(chunk.data(), static_cast<std::size_t>(n));
+        out.status_line = std::string(first.substr(0, first.find("\r\n")));
+      }
+      out.received += static_cast<std::size_t>(n);
+    }
+    std::this_thread::sleep_for(pause);
+  }
+  ::close(fd);
+  return out;
+}
+
+// Item 10: a client reading a streamed answer slower than
+// upstream.min_stream_rate on average (after request_timeout) is cut off,
+// so it cannot hold an upstream connection and a stream slot for as long as
+// it likes. The reader here keeps up at most 1.25 MiB/s, at which the whole
+// 20 MiB would take over 16 s; with a minimum of 8 MiB/s it is cut within
+// seconds of the grace (the default minimum, 64 KiB/s, would let it be).
+TEST(IsolationStreams, ReadersSlowerThanTheMinimumStreamRateAreCutOff) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  opts.request_timeout = "3s";  // the grace; the fake takes about a second to answer 20 MiB
+  opts.upstream_extra = "  min_stream_rate: 8MiB/s\n";
+  proxy_process proxy(dir, opts);
+
+  // The close is seen once the socket buffers (a few MiB) are drained too.
+  const auto got = read_slowly(proxy.where(), large_download, 64 * 1024, std::chrono::milliseconds(50),
+                               large_download_bytes, std::chrono::seconds(40));
+  EXPECT_EQ(got.status_line, "HTTP/1.1 200 OK");
+  EXPECT_TRUE(got.closed) << "still streaming after 40 s; " << got.received << " bytes read";
+  EXPECT_LT(got.received, large_download_bytes) << "the whole body came: the slow reader was never cut off";
+  EXPECT_TRUE(log_mentions(proxy, "it read slower than upstream.min_stream_rate")) << proxy.process().log();
+}
+
+// A client that stops reading altogether is cut off by the write deadline
+// (listen.read_timeout) once the socket buffers are full.
+TEST(IsolationStreams, ReadersThatStopReadingAreCutOffByTheWriteDeadline) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  opts.listen_extra = "  read_timeout: 1s\n";
+  proxy_process proxy(dir, opts);
+
+  http_connection stalled(proxy.where(), std::chrono::seconds(5));
+  stalled.write_raw(large_download);
+  // Nothing is read until the proxy says it gave up (bounded wait).
+  EXPECT_TRUE(log_mentions(proxy, "a write took longer than listen.read_timeout")) << proxy.process().log();
+  const auto got = stalled.read_until_close();
+  EXPECT_LT(got.size(), large_download_bytes) << "the whole body came: the stalled reader was never cut off";
 }
 
 }  // namespace

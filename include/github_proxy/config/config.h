@@ -51,6 +51,12 @@ struct upstream_config {
   duration connect_timeout{std::chrono::seconds(5)};
   duration request_timeout{std::chrono::seconds(30)};
   std::size_t max_connections_per_host = 64;
+  // Extension beyond docs/contract.md §3 (documented in the README): a
+  // client reading a streamed answer (over cache.max_object_bytes) slower
+  // than this many bytes per second on average, after a grace of
+  // request_timeout, is cut off, so that it cannot hold an upstream
+  // connection for as long as it likes.
+  std::uint64_t min_stream_rate = 64 * 1024;
 };
 
 struct registry_config {

@@ -170,6 +170,9 @@ TEST_F(ConfigErrors, UpstreamValues) {
       {with("upstream:\n  connect_timeout: 0s\n  max_connections_per_host: 0\n"),
        {"8: upstream.connect_timeout: must be greater than 0",
         "9: upstream.max_connections_per_host: must be greater than 0"}},
+      {with("upstream:\n  min_stream_rate: 0/s\n"), {"8: upstream.min_stream_rate: must be greater than 0"}},
+      {with("upstream:\n  min_stream_rate: 64KB/s\n"),
+       {"8: upstream.min_stream_rate: expected a rate like 64KiB/s, got \"64KB/s\""}},
   });
 }
 

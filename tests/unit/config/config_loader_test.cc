@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+
 #include "unit/config/config_test_support.h"
 
 namespace github_proxy::config {
@@ -58,6 +62,7 @@ TEST_F(ConfigLoad, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.upstream.connect_timeout, 5s);
   EXPECT_EQ(c.upstream.request_timeout, 30s);
   EXPECT_EQ(c.upstream.max_connections_per_host, 64u);
+  EXPECT_EQ(c.upstream.min_stream_rate, 64u * 1024);
   EXPECT_EQ(c.registry.file, in_dir("registry.yaml"));
   EXPECT_EQ(c.registry.reload_interval, 5s);
   EXPECT_EQ(c.cache.backend, cache_backend::memory);
@@ -239,6 +244,15 @@ TEST_F(ConfigLoad, KeepsAbsolutePaths) {
                                         "elsewhere/proxy.yaml", &fake_env::lookup);
   ASSERT_THAT(located(result), IsEmpty());
   EXPECT_EQ(result.value->registry.file, registry);
+}
+
+TEST_F(ConfigLoad, MinStreamRateIsBytesPerSecond) {
+  for (const auto& [text, bytes] : std::initializer_list<std::pair<const char*, std::uint64_t>>{
+           {"1MiB/s", 1024 * 1024}, {"512KiB", 512 * 1024}, {"1000/s", 1000}}) {
+    auto result = load(std::string(minimal) + "upstream:\n  min_stream_rate: " + text + "\n");
+    ASSERT_THAT(located(result), IsEmpty()) << text;
+    EXPECT_EQ(result.value->upstream.min_stream_rate, bytes) << text;
+  }
 }
 
 TEST_F(ConfigLoad, AcceptsNullSectionsAsDefaults) {
