@@ -12,9 +12,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <optional>
 
 #include "github_proxy/cache/memory_store.h"
 #include "unit/credentials/manual_clock.h"
@@ -34,6 +37,8 @@ struct reply {
   std::string body;
   bool unreachable = false;  // no answer at all
   bool throws = false;       // the client throws (a defect somewhere below the pipeline)
+  // Set: the body stops after this many bytes until release_bodies().
+  std::optional<std::size_t> stall_after;
 };
 
 class string_body final : public upstream::body_reader {
@@ -52,6 +57,40 @@ class string_body final : public upstream::body_reader {
   std::size_t offset_ = 0;
 };
 
+// A body whose bytes after `stall_after` come only once `gate` opens: a
+// GitHub (or a network) that stalls in the middle of a transfer.
+struct body_gate {
+  explicit body_gate(asio::any_io_executor executor) : timer(executor) {
+    timer.expires_at(asio::steady_timer::time_point::max());
+  }
+  asio::steady_timer timer;
+  bool open = false;
+};
+
+class stalling_body final : public upstream::body_reader {
+ public:
+  stalling_body(std::string body, std::size_t stall_after, std::shared_ptr<body_gate> gate)
+      : body_(std::move(body)), stall_after_(stall_after), gate_(std::move(gate)) {}
+  asio::awaitable<upstream::body_chunk> read_some(char* dest, std::size_t room) override {
+    if (offset_ >= stall_after_ && !gate_->open) {
+      boost::system::error_code ec;
+      co_await gate_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    auto n = std::min(room, body_.size() - offset_);
+    if (offset_ < stall_after_) n = std::min(n, stall_after_ - offset_);
+    std::copy_n(body_.data() + offset_, n, dest);
+    offset_ += n;
+    co_return upstream::body_chunk{{}, n};
+  }
+  bool done() const override { return offset_ == body_.size(); }
+
+ private:
+  std::string body_;
+  std::size_t stall_after_;
+  std::size_t offset_ = 0;
+  std::shared_ptr<body_gate> gate_;
+};
+
 // What the pipeline sent upstream, and the answers it gets, in order. While
 // `held`, every send waits until `release()`: concurrent requests can then
 // be seen joining one flight.
@@ -61,7 +100,8 @@ class scripted_upstream final : public upstream::client {
     std::string method, target, authorization, if_none_match, accept;
   };
 
-  explicit scripted_upstream(asio::any_io_executor executor) : gate_(executor) {
+  explicit scripted_upstream(asio::any_io_executor executor)
+      : gate_(executor), body_gate_(std::make_shared<body_gate>(executor)) {
     gate_.expires_at(asio::steady_timer::time_point::max());
   }
 
@@ -87,7 +127,11 @@ class scripted_upstream final : public upstream::client {
     for (const auto& [name, value] : r.fields) out.head.insert(name, value);
     out.content_length = r.body.size();
     out.head.set(http::field::content_length, std::to_string(r.body.size()));
-    out.body = std::make_unique<string_body>(std::move(r.body));
+    if (r.stall_after) {
+      out.body = std::make_unique<stalling_body>(std::move(r.body), *r.stall_after, body_gate_);
+    } else {
+      out.body = std::make_unique<string_body>(std::move(r.body));
+    }
     co_return out;
   }
   void close_idle() override {}
@@ -96,6 +140,11 @@ class scripted_upstream final : public upstream::client {
     held = false;
     gate_.cancel();
   }
+  // Lets every stalled body go on.
+  void release_bodies() {
+    body_gate_->open = true;
+    body_gate_->timer.cancel();
+  }
 
   std::deque<reply> replies;
   std::vector<sent_request> sent;
@@ -103,6 +152,7 @@ class scripted_upstream final : public upstream::client {
 
  private:
   asio::steady_timer gate_;
+  std::shared_ptr<body_gate> body_gate_;
 };
 
 // The credential source: a real pool of two tokens behind the interface,
@@ -527,6 +577,52 @@ TEST_F(PipelineTest, TraceWithABodyIsRefusedBeforeAnythingIsSent) {
   ioc_.run();
   EXPECT_EQ(c.out.status, 400u);
   EXPECT_TRUE(upstream_->sent.empty());
+}
+
+template <class Function>
+struct on_exit {
+  Function run;
+  ~on_exit() { run(); }
+};
+
+// Item 10 of "Isolation": a large answer is relayed for as long as the
+// transfer lasts, but the credential's in-flight slot is given back at its
+// head. With one request in flight allowed on the only credential, a
+// transfer stalled in the middle must not keep the next request waiting.
+TEST_F(PipelineTest, AStalledStreamedTransferHoldsNoCredentialSlot) {
+  config::config one_credential = cfg_;
+  one_credential.credentials.resize(1);
+  credentials::pool_options options;
+  options.max_concurrent = 1;
+  auto built = credentials::pool::from_config(one_credential, clock_, nullptr, options);
+  ASSERT_TRUE(built.value);
+  counting_source source(*built.value);
+  shared_.credentials = &source;  // the pipeline reads shared_ by reference
+  // Whatever happens below, nothing is left waiting on `source`.
+  const on_exit finish{[this] {
+    upstream_->release_bodies();
+    ioc_.run();
+    ioc_.restart();
+    shared_.credentials = source_.get();
+  }};
+
+  cfg_.cache.max_object_bytes = 16;  // 1000 bytes are relayed as they come
+  reply large{200, {{"ETag", "\"v1\""}, {"Content-Type", "application/octet-stream"}}, std::string(1000, 'x')};
+  large.stall_after = 100;
+  upstream_->replies = {std::move(large), ok("\"v2\"", "{}")};
+  auto& stalled = start("/repos/o/large");
+  run_ready();
+  ASSERT_EQ(stalled.out.status, 200u) << "the head went to the client";
+  ASSERT_EQ(stalled.out.body.size(), 100u) << "then the transfer stalls";
+
+  auto& next = start("/repos/o/small");
+  run_ready();  // no timer runs: a request waiting for the slot stays waiting
+  EXPECT_EQ(next.out.status, 200u) << "the next request waited for the slot of a stalled transfer";
+  EXPECT_EQ(next.out.body, "{}");
+
+  upstream_->release_bodies();
+  ioc_.run();
+  EXPECT_EQ(stalled.out.body.size(), 1000u);
 }
 
 }  // namespace
