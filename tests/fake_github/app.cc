@@ -53,13 +53,6 @@ layout_view split_layout(const boost::urls::url_view& url, bool ghes) {
   return v;
 }
 
-bool host_is_safe(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  for (unsigned char c : host)
-    if (!(std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_')) return false;
-  return true;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -160,10 +153,19 @@ outgoing_response app::handle(const request_t& req, const connection_info& conn,
       x.token_expired = now >= issued->expires_at;
     }
   }
-  std::string_view host = req[http::field::host];
-  x.base = std::string(conn.tls ? "https://" : "http://") +
-           std::string(host_is_safe(host) ? host : std::string_view(conn.local_authority)) +
-           (config_.ghes ? "/api/v3" : "");
+  // A fixed origin, as api.github.com writes its own whatever Host says: a
+  // test can tell the proxy's rewriting from an echoed Host.
+  // Default: the listening URL; with TLS under the name test certificates
+  // carry (localhost).
+  if (!config_.origin.empty()) {
+    x.base = config_.origin;
+  } else if (conn.tls) {
+    x.base = "https://localhost" + conn.local_authority.substr(std::min(conn.local_authority.rfind(':'),
+                                                                        conn.local_authority.size()));
+  } else {
+    x.base = "http://" + conn.local_authority;
+  }
+  if (config_.ghes) x.base += "/api/v3";
   x.head = req.method() == http::verb::head;
   x.method = x.head ? std::string_view("GET") : std::string_view(req.method_string());
   if (auto parsed = boost::urls::parse_origin_form(req.target())) {
@@ -259,7 +261,7 @@ outgoing_response app::serve_route(exchange& x) {
   route_request rr{x.method, x.url, x.layout.segments, x.layout.graphql, x.base,
                    req[http::field::accept], req.body(), x.who, x.now,
                    req[http::field::authorization], state_.graphql.query.load(),
-                   state_.graphql.mutation.load()};
+                   state_.graphql.mutation.load(), req["X-GitHub-Api-Version"]};
   route_verdict v;
   if (is_installation_token_request(rr)) {
     v.r = route_installation_token(rr, state_.apps);
@@ -350,6 +352,7 @@ outgoing_response app::finish(exchange& x, route_verdict& v) {
   p.request_id = x.request_id;
   p.authenticated = x.who.authenticated;
   p.ghes = config_.ghes;
+  p.api_version = x.req["X-GitHub-Api-Version"] == newer_api_version ? newer_api_version : default_api_version;
   p.cache = v.r.cache;
   p.vary = v.r.vary;
   p.accepted_scopes = v.r.accepted_scopes;

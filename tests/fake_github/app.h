@@ -19,6 +19,7 @@ namespace fake_github {
 
 struct app_config {
   bool ghes = false;  // REST under /api/v3, GraphQL at /api/graphql
+  std::string origin;  // --origin; empty: the listening socket's own URL, never Host
   limit_table limits = default_limits();
   bool log_requests = true;
   std::size_t request_log_capacity = 1000;

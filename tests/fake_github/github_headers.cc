@@ -94,7 +94,7 @@ void write_headers(std::string& out, const header_plan& p) {
   if (entity && !p.media_type.empty()) put(out, "X-GitHub-Media-Type", p.media_type);
   if (!p.link.empty() && entity) put(out, "Link", p.link);
   for (const auto& [name, value] : p.extra) put(out, name, value);
-  put(out, "x-github-api-version-selected", "2022-11-28");
+  put(out, "x-github-api-version-selected", p.api_version);
   if (p.ghes) put(out, "X-GitHub-Enterprise-Version", "3.14.0");
   if (p.rate) {
     put(out, "X-RateLimit-Limit", p.rate->limit);

@@ -35,6 +35,7 @@ struct header_plan {
   bool authenticated = false;
   bool not_modified = false;  // a 304: entity and scope headers are left out
   bool ghes = false;
+  std::string_view api_version = "2022-11-28";  // x-github-api-version-selected
   std::string_view content_type;              // empty: no Content-Type
   std::optional<std::size_t> content_length;  // identity responses
   bool chunked = false;                       // gzip responses

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   try {
     fake_github::app_config config;
     config.ghes = opts.ghes;
+    config.origin = opts.origin;
     config.log_requests = !opts.quiet;
     config.limits[static_cast<std::size_t>(fake_github::resource::core)] = opts.core_limit;
     config.limits[static_cast<std::size_t>(fake_github::resource::search)] = opts.search_limit;

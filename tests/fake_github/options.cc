@@ -51,7 +51,7 @@ app_key_option parse_app_key(const std::string& text) {
 
 const char* usage() {
   return "usage: fake_github [--address 127.0.0.1] [--port 0] [--port-file PATH] [--threads N]\n"
-         "                   [--tls-cert FILE --tls-key FILE] [--ghes] [--core-limit N]\n"
+         "                   [--tls-cert FILE --tls-key FILE] [--ghes] [--origin URL] [--core-limit N]\n"
          "                   [--search-limit N] [--code-search-limit N] [--graphql-limit N]\n"
          "                   [--app-key [APP_ID][,CLIENT_ID]=PEM_PATH]... [--installation-token-ttl SECONDS]\n"
          "                   [--quiet]\n";
@@ -78,6 +78,7 @@ options parse_options(const std::vector<std::string>& args) {
     else if (flag == "--tls-cert") o.tls_cert = value();
     else if (flag == "--tls-key") o.tls_key = value();
     else if (flag == "--ghes") o.ghes = true;
+    else if (flag == "--origin") o.origin = value();
     else if (flag == "--core-limit") o.core_limit = parse_number(flag, value(), 0, 1'000'000'000);
     else if (flag == "--search-limit") o.search_limit = parse_number(flag, value(), 0, 1'000'000'000);
     else if (flag == "--code-search-limit") o.code_search_limit = parse_number(flag, value(), 0, 1'000'000'000);
@@ -89,6 +90,9 @@ options parse_options(const std::vector<std::string>& args) {
     else if (flag == "--help" || flag == "-h") o.help = true;
     else throw std::invalid_argument("unknown argument \"" + args[i] + "\"");
   }
+  if (!o.origin.empty() && !(o.origin.starts_with("http://") || o.origin.starts_with("https://")))
+    throw std::invalid_argument("--origin must be an http:// or https:// URL");
+  while (o.origin.ends_with('/')) o.origin.pop_back();
   if (o.tls_cert.empty() != o.tls_key.empty())
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   return o;

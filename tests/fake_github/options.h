@@ -24,6 +24,10 @@ struct options {
   std::string tls_cert;
   std::string tls_key;
   bool ghes = false;
+  // The origin of the absolute URLs in bodies and Link headers (as
+  // api.github.com writes its own, whatever Host a request carries).
+  // Empty: this server's own URL, http(s)://ADDRESS:PORT.
+  std::string origin;
   std::int64_t core_limit = 5000;
   std::int64_t search_limit = 30;
   std::int64_t code_search_limit = 10;

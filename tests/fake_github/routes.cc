@@ -142,6 +142,13 @@ route_result repo_subresource(const route_request& req, dataset& data, int repo,
   const std::size_t rest = segs.size() - at;
   if (rest == 0) {
     dataset::document doc = data.repo(repo, base);
+    if (req.api_version == newer_api_version) {
+      // The newer version drops a deprecated field: another body, another ETag.
+      auto repo_json = json::parse(doc.body).as_object();
+      repo_json.erase("use_squash_pr_title_as_default");
+      repo_json["api_version"] = newer_api_version;
+      doc.body = json::serialize(repo_json);
+    }
     route_result r = json_result(std::move(doc.body));
     r.last_modified = doc.updated_at;
     return r;

@@ -32,7 +32,15 @@ struct route_request {
   std::string_view authorization;  // the raw header (App JWTs must come as Bearer)
   int graphql_query_cost = 1;      // POST /_fake/graphql_cost
   int graphql_mutation_cost = 5;
+  // X-GitHub-Api-Version as sent (empty: none, i.e. 2022-11-28).
+  std::string_view api_version;
 };
+
+// The REST API versions the fake serves (docs/github-api.md §2.1): the
+// default, and a newer one whose repository body differs, so that a test
+// can see an entry of one version served for another.
+inline constexpr std::string_view default_api_version = "2022-11-28";
+inline constexpr std::string_view newer_api_version = "2026-03-10";
 
 enum class validator_kind { body_sha256, blob_sha, none };
 
