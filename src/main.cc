@@ -19,6 +19,7 @@
 
 #include "common/log_escaped.h"
 #include "common/logging.h"
+#include "common/trusted_proxies.h"
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/auth/registry_reloader.h"
 #include "github_proxy/auth/tools.h"
@@ -224,7 +225,14 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   if (redis_budgets) shared.redis_budgets = &*redis_budgets;
   shared.rest = *upstream::parse_endpoint(cfg.upstream.url);  // validated by load_config
   shared.graphql = *upstream::parse_endpoint(cfg.upstream.graphql_url);
-  shared.rest_url_prefix = shared.rest.url_prefix();
+  shared.origins = proxy::origins_of(shared.rest.url_prefix());
+  shared.trusted = *common::trusted_proxies::parse(cfg.listen.trusted_proxies);  // validated by load_config
+  if (cfg.listen.public_url.empty()) {
+    loggers.main->warn(
+        "listen.public_url is not set: URLs in answers are built from each request's Host{} "
+        "(set it to the URL clients use, e.g. https://github-proxy.example.com)",
+        shared.trusted.empty() ? "" : " or the trusted proxies' Forwarded fields");
+  }
   shared.upstream_tls = &upstream_tls;
   shared.registry = &registry;
   shared.metrics = &metrics;

@@ -140,6 +140,7 @@ const scalar_field fields[] = {
     {"listen.tls.key_file", [](config& c, text t) { return assign_string(tls_of(c).key_file, t); }},
     {"listen.unix_socket", [](config& c, text t) { return assign_string(c.listen.unix_socket, t); }},
     {"listen.public_url", [](config& c, text t) { return assign_string(c.listen.public_url, t); }},
+    {"listen.trusted_proxies", [](config& c, text t) { return assign_string(c.listen.trusted_proxies, t); }},
     {"listen.threads", [](config& c, text t) { return assign_integer<unsigned>(c.listen.threads, t, "a number of threads (0 = one per core)"); }},
     {"listen.max_connections", [](config& c, text t) { return assign_integer<std::size_t>(c.listen.max_connections, t, "a whole number"); }},
     {"listen.idle_timeout", [](config& c, text t) { return assign_duration(c.listen.idle_timeout, t); }},

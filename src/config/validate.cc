@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/trusted_proxies.h"
 #include "config/load_context.h"
 
 namespace github_proxy::config::detail {
@@ -151,6 +152,10 @@ void validate_listen(listen_config& listen, load_context& ctx) {
     }
   }
   if (!listen.public_url.empty()) normalise_base_url(ctx, "listen.public_url", listen.public_url);
+  if (std::string error; !ctx.is_bad("listen.trusted_proxies") &&
+                         !common::trusted_proxies::parse(listen.trusted_proxies, &error)) {
+    ctx.error("listen.trusted_proxies", error);
+  }
   // More threads than this is a typo, not a machine.
   constexpr unsigned max_threads = 1024;
   if (!ctx.is_bad("listen.threads") && listen.threads > max_threads) {

@@ -137,9 +137,28 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   prepare_for_client(streamed.base(), ctx, streamed_cache_status);
   streamed.version(ctx.req.version());
   streamed.keep_alive(ctx.req.keep_alive());
+  // A JSON body gets the client's URLs as it passes (docs/contract.md §5
+  // "Rewriting"); its length changes, so it goes chunked. A compressed one
+  // passes as it is (README "Limits").
+  std::optional<streaming_url_rewriter> rewriter;
+  std::string rewritten;
+  if (is_json_media_type(streamed[http::field::content_type]) &&
+      streamed.find(http::field::content_encoding) == streamed.end()) {
+    rewriter.emplace(shared_.origins, client_urls(ctx));
+    streamed.erase(http::field::content_length);
+    streamed.chunked(true);
+  }
+  // Sends one piece of the body, rewritten when it is JSON.
+  auto relay = [&](const char* data, std::size_t size) -> asio::awaitable<beast::error_code> {
+    if (!rewriter) co_return co_await ctx.out.chunk(data, size);
+    rewritten.clear();
+    rewriter->feed(std::string_view(data, size), rewritten);
+    if (rewritten.empty()) co_return beast::error_code{};
+    co_return co_await ctx.out.chunk(rewritten.data(), rewritten.size());
+  };
   if (!exchange.content_length) streamed.chunked(true);
   error = co_await ctx.out.begin(streamed);
-  if (!error && !answer.body.empty()) error = co_await ctx.out.chunk(answer.body.data(), answer.body.size());
+  if (!error && !answer.body.empty()) error = co_await relay(answer.body.data(), answer.body.size());
   answer.body.clear();
   answer.body.shrink_to_fit();
   if (!error) {
@@ -161,7 +180,7 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
         error = got.error;
       } else if (got.size) {
         const auto write_started = steady::now();
-        error = co_await ctx.out.chunk(piece.get(), got.size);
+        error = co_await relay(piece.get(), got.size);
         writing += steady::now() - write_started;
         relayed += got.size;
         const auto allowed = grace + std::chrono::milliseconds(relayed * 1000 / min_rate);
@@ -176,6 +195,11 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
         }
       }
     }
+  }
+  if (!error && rewriter) {
+    rewritten.clear();
+    rewriter->finish(rewritten);
+    if (!rewritten.empty()) error = co_await ctx.out.chunk(rewritten.data(), rewritten.size());
   }
   if (!error) error = co_await ctx.out.end();
   // An error after the head was sent can only be signalled by closing; the

@@ -103,6 +103,10 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
     co_await respond_error(ctx, 400, "Request target must be an absolute path");
     co_return;
   }
+  if (ctx.route.uploads) {
+    co_await refuse_uploads(ctx);
+    co_return;
+  }
   if (const auto refused = normalise_request_fields(req); !refused.empty()) {
     counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
     ctx.record.cache = cache_outcome::rejected;
@@ -175,6 +179,12 @@ asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writ
                           head[http::field::content_type]};
   view.body_pending = true;
   const bool routable = route_target(head.target(), ctx.route);
+  if (routable && ctx.route.uploads) {
+    head.keep_alive(false);  // the body is left unread
+    co_await refuse_uploads(ctx);
+    finish(ctx);
+    co_return true;
+  }
   const auto verdict = auth::authorize(shared_.registry->current(), view, std::chrono::system_clock::now());
   if (routable && verdict.kind == auth::verdict_kind::allowed) co_return false;
   ctx.registry = verdict.snapshot;
@@ -187,6 +197,18 @@ asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writ
                          routable ? std::string_view(verdict.message) : "Request target must be an absolute path");
   finish(ctx);
   co_return true;
+}
+
+asio::awaitable<void> request_pipeline::refuse_uploads(request_context& ctx) {
+  // Release assets go to GitHub's uploads host, which the proxy does not
+  // relay. Bodies' upload_url point here (public_urls.h) so that no proxy
+  // token is ever sent to GitHub by a client that follows them; README
+  // "Uploads" says what to do instead.
+  counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
+  ctx.record.cache = cache_outcome::rejected;
+  co_await respond_error(ctx, 501,
+                         "github-proxy does not relay uploads (release assets): send them to GitHub's uploads "
+                         "host with a GitHub token of your own");
 }
 
 asio::awaitable<void> request_pipeline::reject_malformed(unsigned status, std::string_view message,

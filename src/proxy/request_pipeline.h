@@ -41,6 +41,7 @@
 #include "github_proxy/upstream/client.h"
 #include "github_proxy/upstream/endpoint.h"
 #include "proxy/flight_table.h"
+#include "proxy/public_urls.h"
 #include "proxy/rewriting.h"
 #include "proxy/routing.h"
 
@@ -54,7 +55,12 @@ struct shared_state {
   const config::config* cfg = nullptr;
   upstream::endpoint rest;
   upstream::endpoint graphql;
-  std::string rest_url_prefix;  // rest.url_prefix(), computed once
+  // Where GitHub's own URLs point (rest.url_prefix() and its uploads
+  // origin), rewritten to the client's base on the way out.
+  api_origins origins;
+  // Peers whose Forwarded / X-Forwarded-* fields name the public base
+  // (listen.trusted_proxies).
+  trusted_proxies trusted;
   boost::asio::ssl::context* upstream_tls = nullptr;
   auth::registry_store* registry = nullptr;
   metrics::families* metrics = nullptr;
@@ -96,6 +102,13 @@ struct request_context {
   // The registry snapshot the client was found in: `record.client` views
   // its name, so it lives as long as the request (a reload may replace it).
   std::shared_ptr<const auth::registry_snapshot> registry;
+  // The client's base for GitHub's URLs, worked out on first use
+  // (respond.cc `client_urls`).
+  struct public_urls {
+    url_prefix rest;     // base + the client's layout
+    url_prefix uploads;  // base + "/api/uploads"
+  };
+  std::optional<public_urls> urls;
 };
 
 // This I/O thread's upstream client: keep-alive pools to `shared.rest` and
@@ -186,6 +199,8 @@ class request_pipeline {
 
   // request_pipeline.cc: route, authorise, choose cache or pass-through.
   boost::asio::awaitable<void> dispatch(request_context& ctx);
+  // 501 for GHES's /api/uploads layout (not relayed).
+  boost::asio::awaitable<void> refuse_uploads(request_context& ctx);
 
   // pass_through.cc: a request that is not served through the cache, or a
   // cold conditional GET whose full 200 may be stored under `store`.
@@ -236,8 +251,13 @@ class request_pipeline {
 
   // respond.cc: every answer the client gets.
   // Rewrites Link/Location for the client and sets Cache-Status.
-  void prepare_for_client(boost::beast::http::fields& fields, const request_context& ctx,
+  void prepare_for_client(boost::beast::http::fields& fields, request_context& ctx,
                           std::string_view cache_status) const;
+  // The client's base for GitHub's URLs (docs/contract.md §5 "Rewriting").
+  url_replacements client_urls(request_context& ctx) const;
+  // A JSON body GitHub compressed, inflated with the client's URLs; nullopt
+  // when it holds none of GitHub's URLs (sent as it is) or cannot be read.
+  std::optional<std::string> inflate_for_client(request_context& ctx, std::string_view gzip) const;
   boost::asio::awaitable<void> relay_buffered(request_context& ctx, upstream_answer& answer,
                                               std::string_view cache_status);
   // Sets record.status to what was written (304 when the client's own

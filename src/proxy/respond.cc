@@ -1,41 +1,88 @@
 // Every answer the client gets: GitHub's answer held whole, an entry of the
 // cache, and the proxy's own errors (docs/contract.md §5 "Errors"), each
 // with the client's view of URLs (Link, Location) and a Cache-Status.
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/container/small_vector.hpp>
 #include <fmt/format.h>
+
+#include "cache/gzip.h"
+#include "common/http_fields.h"
 
 #include "proxy/request_pipeline.h"
 
 namespace github_proxy::proxy {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using metrics::cache_outcome;
 
-void request_pipeline::prepare_for_client(http::fields& fields, const request_context& ctx,
+namespace {
+
+// Bounds the inflated size of a compressed JSON answer rewritten for a
+// client: past it, the answer goes out compressed and unrewritten.
+constexpr std::size_t max_inflated_json_bytes = 64 * 1024 * 1024;
+
+bool gzip_encoded(const http::fields& fields) {
+  const auto coding = fields[http::field::content_encoding];
+  return beast::iequals(common::trim(coding), "gzip") || beast::iequals(common::trim(coding), "x-gzip");
+}
+
+}  // namespace
+
+url_replacements request_pipeline::client_urls(request_context& ctx) const {
+  if (!ctx.urls) {
+    const bool trusted = ctx.client.peer && !shared_.trusted.empty() && shared_.trusted.contains(*ctx.client.peer);
+    const auto base = public_base(shared_.cfg->listen.public_url, ctx.req,
+                                  base_inputs{ctx.client.tls, ctx.client.local_authority, trusted});
+    auto& urls = ctx.urls.emplace();
+    urls.rest = base;
+    urls.rest.append(ctx.route.client_prefix.begin(), ctx.route.client_prefix.end());
+    urls.uploads = base;
+    urls.uploads.append("/api/uploads");
+  }
+  return {std::string_view(ctx.urls->rest.data(), ctx.urls->rest.size()),
+          std::string_view(ctx.urls->uploads.data(), ctx.urls->uploads.size())};
+}
+
+std::optional<std::string> request_pipeline::inflate_for_client(request_context& ctx, std::string_view gzip) const {
+  const auto to = client_urls(ctx);
+  streaming_url_rewriter rewriter(shared_.origins, to);
+  std::string out;
+  std::size_t inflated = 0;
+  const bool ok = cache::gunzip_to(gzip, max_inflated_json_bytes, [&](std::string_view piece) {
+    inflated += piece.size();
+    rewriter.feed(piece, out);
+  });
+  if (!ok) return std::nullopt;
+  rewriter.finish(out);
+  if (out.size() == inflated && !rewriter.rewrote()) return std::nullopt;
+  return out;
+}
+
+void request_pipeline::prepare_for_client(http::fields& fields, request_context& ctx,
                                           std::string_view cache_status) const {
   strip_response_hop_by_hop(fields);
-  // Where rewritten URLs point: the public base, keeping /api/v3 when the
-  // client used it (docs/contract.md §5 "Rewriting").
+  // GitHub's URLs on the client's base, in the layout it used
+  // (docs/contract.md §5 "Rewriting"). A Link that names nothing the client
+  // can follow is dropped rather than left pointing at GitHub.
   const bool has_link = fields.find(http::field::link) != fields.end();
   const auto location = fields.find(http::field::location);
   if (has_link || location != fields.end()) {
-    std::string public_prefix =
-        public_base(shared_.cfg->listen.public_url, ctx.client.tls, ctx.req[http::field::host]);
-    if (!public_prefix.empty()) {
-      public_prefix.append(ctx.route.client_prefix);
-      if (has_link) {
-        std::vector<std::string> links;
-        for (auto [it, end] = fields.equal_range(http::field::link); it != end; ++it) {
-          links.push_back(rewrite_link(it->value(), shared_.rest_url_prefix, public_prefix));
-        }
-        fields.erase(http::field::link);
-        for (const auto& link : links) fields.insert(http::field::link, link);
+    const auto to = client_urls(ctx);
+    const auto request_path = path_of(ctx.route.path_and_query);
+    if (has_link) {
+      std::vector<std::string> links;
+      for (auto [it, end] = fields.equal_range(http::field::link); it != end; ++it) {
+        auto link = rewrite_link(it->value(), shared_.origins.rest, to.rest, request_path);
+        if (!link.empty()) links.push_back(std::move(link));
       }
-      if (location != fields.end()) {
-        fields.set(http::field::location,
-                   rewrite_location(location->value(), shared_.rest_url_prefix, public_prefix));
-      }
+      fields.erase(http::field::link);
+      for (const auto& link : links) fields.insert(http::field::link, link);
+    }
+    if (location != fields.end()) {
+      fields.set(http::field::location, rewrite_location(location->value(), shared_.origins.rest, to.rest));
     }
   }
   fields.set("Cache-Status", cache_status);
@@ -49,6 +96,16 @@ asio::awaitable<void> request_pipeline::relay_buffered(request_context& ctx, ups
   res.keep_alive(ctx.req.keep_alive());
   const unsigned status = answer.status;
   const bool bodiless = ctx.req.method() == http::verb::head || status == 204 || status == 304 || status < 200;
+  if (!bodiless && is_json_media_type(res[http::field::content_type])) {
+    if (gzip_encoded(res)) {
+      if (auto inflated = inflate_for_client(ctx, answer.body)) {
+        res.erase(http::field::content_encoding);
+        answer.body = std::move(*inflated);
+      }
+    } else {
+      answer.body = rewrite_api_urls(answer.body, shared_.origins, client_urls(ctx));
+    }
+  }
   if (!bodiless) res.content_length(answer.body.size());
   res.body() = std::move(answer.body);
   ctx.record.status = status;
@@ -58,27 +115,54 @@ asio::awaitable<void> request_pipeline::relay_buffered(request_context& ctx, ups
 asio::awaitable<void> request_pipeline::respond_from_entry(request_context& ctx, const cache::entry& e,
                                                            std::string_view cache_status) {
   const auto& req = ctx.req;
-  response res{static_cast<http::status>(e.status), req.version()};
+  pieced_response res{static_cast<http::status>(e.status), req.version()};
   for (const auto& [name, value] : e.headers) res.insert(name, value);
   prepare_for_client(res.base(), ctx, cache_status);
   res.keep_alive(req.keep_alive());
   const bool conditional_match =
       e.status == 200 && cache::client_conditional_matches(req[http::field::if_none_match],
                                                            req[http::field::if_modified_since], e);
+  ctx.record.status = conditional_match ? 304 : res.result_int();
   if (conditional_match) {
     // RFC 9110 §15.4.5: the validators and caching fields, no content.
     res.result(http::status::not_modified);
     res.erase(http::field::content_length);
     res.erase(http::field::content_type);
     res.erase(http::field::content_encoding);
-  } else if (req.method() == http::verb::head) {
-    res.content_length(e.body.size());
-  } else {
-    res.content_length(e.body.size());
-    res.body() = e.body;
+    co_await ctx.out.write_pieces(res, {});
+    co_return;
   }
-  ctx.record.status = res.result_int();
-  co_await ctx.out.write(res);
+  // The stored body goes out in pieces with the client's URLs between them:
+  // it is neither copied nor changed in the cache (docs/contract.md §5
+  // "Rewriting"). A compressed JSON body is inflated to be rewritten.
+  std::string_view body = e.body;
+  std::optional<std::string> inflated;
+  url_cuts cuts;
+  boost::container::small_vector<asio::const_buffer, 64> pieces;
+  if (is_json_media_type(res[http::field::content_type])) {
+    if (e.encoding == cache::body_encoding::gzip) {
+      inflated = inflate_for_client(ctx, e.body);
+      if (inflated) {
+        res.erase(http::field::content_encoding);
+        body = *inflated;
+      }
+    } else {
+      find_api_urls(body, shared_.origins, cuts);
+    }
+  }
+  const bool head = req.method() == http::verb::head;
+  if (cuts.empty()) {
+    res.content_length(body.size());
+    if (!head) pieces.push_back(asio::buffer(body));
+  } else {
+    const auto to = client_urls(ctx);
+    res.content_length(rewritten_size(body.size(), cuts, shared_.origins, to));
+    if (!head) {
+      for_each_piece(body, cuts, shared_.origins, to,
+                     [&](std::string_view piece) { pieces.push_back(asio::buffer(piece)); });
+    }
+  }
+  co_await ctx.out.write_pieces(res, pieces);
 }
 
 asio::awaitable<void> request_pipeline::answer_refusal(request_context& ctx, const pooled_answer& pooled) {

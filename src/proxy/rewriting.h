@@ -1,7 +1,7 @@
 // What the proxy changes in messages on their way through (docs/contract.md §5
 // "Forwarding", "Rewriting", "Errors"): the request fields sent upstream,
-// the hop-by-hop fields of answers, Link and Location URLs, error bodies and
-// the target as logged. No I/O here: every function is tested without
+// the hop-by-hop fields of answers, error bodies and the target as logged
+// (URLs: proxy/public_urls.h). No I/O here: every function is tested without
 // sockets in tests/unit/proxy/.
 #pragma once
 
@@ -20,20 +20,6 @@ void copy_request_fields(const boost::beast::http::fields& in, boost::beast::htt
 
 // Removes hop-by-hop fields (and those named in `Connection`) from a response.
 void strip_response_hop_by_hop(boost::beast::http::fields& fields);
-
-// Rewrites every URL in a `Link` value that starts with `upstream_prefix`
-// (e.g. "https://api.github.com") to `public_prefix` (e.g.
-// "http://proxy:8080/api/v3"). URLs elsewhere are left as they are.
-std::string rewrite_link(std::string_view link, std::string_view upstream_prefix,
-                         std::string_view public_prefix);
-
-// Rewrites a same-origin `Location`; returns it unchanged otherwise.
-std::string rewrite_location(std::string_view location, std::string_view upstream_prefix,
-                             std::string_view public_prefix);
-
-// The public base URL clients should use: `configured` when set, else
-// scheme://Host of the request. Empty when neither gives a usable value.
-std::string public_base(std::string_view configured, bool tls, std::string_view host_header);
 
 // GitHub-shaped error body: {"message":…,"documentation_url":…,"status":"NNN"}.
 std::string error_body(boost::beast::http::status status, std::string_view message);

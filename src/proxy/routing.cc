@@ -9,6 +9,7 @@ namespace {
 constexpr std::string_view ghes_rest_prefix = "/api/v3";
 constexpr std::string_view ghes_graphql = "/api/graphql";
 constexpr std::string_view graphql_path = "/graphql";
+constexpr std::string_view ghes_uploads = "/api/uploads";
 
 bool starts_with_segment(std::string_view target, std::string_view prefix) {
   if (!target.starts_with(prefix)) return false;
@@ -22,6 +23,12 @@ bool starts_with_segment(std::string_view target, std::string_view prefix) {
 bool route_target(std::string_view target, routed_path& out) {
   if (target.empty() || target.front() != '/') return false;
   out = {};
+  if (starts_with_segment(target, ghes_uploads)) {
+    out.client_prefix = target.substr(0, ghes_uploads.size());
+    out.path_and_query = target.substr(ghes_uploads.size());
+    out.uploads = true;
+    return true;
+  }
   if (starts_with_segment(target, ghes_graphql)) {
     out.client_prefix = target.substr(0, 4);  // "/api"
     out.path_and_query = target.substr(4);    // "/graphql…"

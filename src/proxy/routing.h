@@ -13,6 +13,7 @@ struct routed_path {
   std::string_view client_prefix;  // "/api/v3" (GHES layout) or "" (api.github.com layout)
   std::string_view path_and_query; // the target without the client prefix, byte for byte
   bool graphql = false;            // /graphql or /api/graphql
+  bool uploads = false;            // /api/uploads/…: GHES's uploads layout, not relayed
 };
 
 // Splits a request target into its layout prefix and the GitHub path.

@@ -177,15 +177,20 @@ int server::run() {
             if (!admit()) continue;  // over max_connections: closed at once
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
+            client_endpoint_info info{client_tls_ != nullptr, {}, {}, {}};
+            if (const auto peer = socket.remote_endpoint(ignored); !ignored) info.peer = peer.address();
+            if (const auto local = socket.local_endpoint(ignored); !ignored) {
+              const auto address = local.address();
+              info.local_authority = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+              info.local_authority += ":" + std::to_string(local.port());
+            }
             beast::tcp_stream stream(std::move(socket));
             if (client_tls_) {
               asio::co_spawn(w.context,
-                             run_session(tls_stream(std::move(stream), *client_tls_), make_env(w),
-                                         client_endpoint_info{true, {}}),
+                             run_session(tls_stream(std::move(stream), *client_tls_), make_env(w), std::move(info)),
                              common::log_escaped("client session", options_.log));
             } else {
-              asio::co_spawn(w.context,
-                             run_session(std::move(stream), make_env(w), client_endpoint_info{false, {}}),
+              asio::co_spawn(w.context, run_session(std::move(stream), make_env(w), std::move(info)),
                              common::log_escaped("client session", options_.log));
             }
           }
@@ -209,7 +214,7 @@ int server::run() {
             if (!admit()) continue;
             asio::co_spawn(w.context,
                            run_session(unix_stream(std::move(socket)), make_env(w),
-                                       client_endpoint_info{false, "unix"}),
+                                       client_endpoint_info{false, "unix", {}, {}}),
                            common::log_escaped("client session", options_.log));
           }
         },

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <span>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -44,6 +46,32 @@ class stream_writer final : public response_writer {
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(message.body())};
     auto [ec, n] = co_await asio::async_write(stream_, buffers, use_tuple);
     co_return note(ec);
+  }
+
+  asio::awaitable<beast::error_code> write_pieces(pieced_response& message,
+                                                  std::span<const asio::const_buffer> body) override {
+    started_ = true;
+    if (env_.draining->load(std::memory_order_relaxed)) message.keep_alive(false);
+    close_after_ = !message.keep_alive();
+    beast::get_lowest_layer(stream_).expires_after(env_.listen->read_timeout);
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      // One buffer through TLS (see write): the copy is TLS's anyway.
+      std::string whole;
+      append_head(whole, message.base());
+      for (const auto& piece : body) whole.append(static_cast<const char*>(piece.data()), piece.size());
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(whole), use_tuple);
+      co_return note(ec);
+    } else {
+      head_.clear();
+      append_head(head_, message.base());
+      gather_.clear();
+      gather_.push_back(asio::buffer(head_));
+      gather_.insert(gather_.end(), body.begin(), body.end());
+      // A view, not the vector: the write operation copies its buffer sequence.
+      auto [ec, n] = co_await asio::async_write(
+          stream_, std::span<const asio::const_buffer>(gather_.data(), gather_.size()), use_tuple);
+      co_return note(ec);
+    }
   }
 
   asio::awaitable<beast::error_code> begin(streamed_response& message) override {
@@ -105,6 +133,9 @@ class stream_writer final : public response_writer {
   bool close_after_ = false;
   bool failed_ = false;
   std::string head_;  // reused for every response on this connection
+  // write_pieces' buffer list, reused likewise (it grows to the most pieces
+  // one answer had).
+  std::vector<asio::const_buffer> gather_;
   streamed_response* message_ = nullptr;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
 };

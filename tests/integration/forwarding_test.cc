@@ -44,6 +44,17 @@ class Forwarding : public ::testing::Test {
     return "<absent>";
   }
 
+  // A body the fake wrote, as this proxy's client sees it: GitHub's URLs on
+  // the proxy's base in the layout `prefix` (docs/contract.md §5 "Rewriting").
+  std::string client_view(std::string body, const std::string& prefix = "") const {
+    const std::string from = "\"" + fake_->url();
+    const std::string to = "\"" + proxy_->url() + prefix;
+    for (auto at = body.find(from); at != std::string::npos; at = body.find(from, at + to.size())) {
+      body.replace(at, from.size(), to);
+    }
+    return body;
+  }
+
   temp_dir dir_;
   std::unique_ptr<fake_github> fake_;
   std::unique_ptr<proxy_process> proxy_;
@@ -63,13 +74,19 @@ TEST_F(Forwarding, ResponseDiffersFromDirectOnlyInTheHeadersTheSpecChanges) {
 
   ASSERT_EQ(direct.result_int(), 200);
   ASSERT_EQ(proxied.result_int(), 200);
-  EXPECT_EQ(direct.body(), proxied.body());
+  // GitHub's URLs in the body point at the proxy; nothing else changes.
+  EXPECT_NE(direct.body(), proxied.body());
+  EXPECT_EQ(client_view(direct.body()), proxied.body());
+  EXPECT_EQ(proxied.body().find(fake_->url()), std::string::npos);
+  EXPECT_EQ(proxied[http::field::content_length], std::to_string(proxied.body().size()));
   EXPECT_EQ(direct[http::field::etag], proxied[http::field::etag]) << "same credential, same ETag";
 
   // Headers that legitimately differ between two requests to GitHub, and
   // those the proxy sets (docs/contract.md §5): nothing else may differ.
+  // Content-Length follows the rewritten body (checked above).
   const std::set<std::string> varying{"date", "x-github-request-id", "x-ratelimit-remaining",
-                                      "x-ratelimit-used", "cache-status", "connection", "keep-alive"};
+                                      "x-ratelimit-used", "cache-status", "connection", "keep-alive",
+                                      "content-length"};
   auto collect = [&](const http_response& res) {
     std::multiset<std::string> out;
     for (const auto& f : res.base()) {
@@ -123,18 +140,29 @@ TEST_F(Forwarding, ServesBothLayoutsAndRewritesLinkToTheProxy) {
                              {client_auth});
   ASSERT_EQ(plain.result_int(), 200);
   const std::string link(plain[http::field::link]);
-  EXPECT_NE(link.find("<" + proxy_->url() + "/repositories/1000/issues?"), std::string::npos) << link;
+  // Pages of /repos/{o}/{r}/issues come back in that name form, not
+  // GitHub's /repositories/{id} (a client scoped to the repository follows them).
+  EXPECT_NE(link.find("<" + proxy_->url() + "/repos/octo-org/repo-0/issues?"), std::string::npos) << link;
+  EXPECT_EQ(link.find("/repositories/"), std::string::npos) << link;
   EXPECT_EQ(link.find(fake_->url()), std::string::npos) << link;
   EXPECT_NE(link.find("rel=\"next\""), std::string::npos);
 
   const auto ghes = request(proxy_->where(), "GET", "/api/v3/repos/octo-org/repo-0/issues?per_page=10",
                             {client_auth});
   ASSERT_EQ(ghes.result_int(), 200);
-  EXPECT_EQ(ghes.body(), request(proxy_->where(), "GET", "/repos/octo-org/repo-0/issues?per_page=10",
-                                 {client_auth})
-                             .body());
+  // The same stored body, with the URLs in the layout each client used.
+  const auto plain_body = request(proxy_->where(), "GET", "/repos/octo-org/repo-0/issues?per_page=10",
+                                  {client_auth}).body();
+  EXPECT_NE(ghes.body(), plain_body);
+  EXPECT_NE(ghes.body().find("\"" + proxy_->url() + "/api/v3/repos/octo-org/repo-0/issues/"), std::string::npos);
+  std::string as_ghes = plain_body;
+  const std::string plain_origin = "\"" + proxy_->url() + "/";
+  for (auto at = as_ghes.find(plain_origin); at != std::string::npos; at = as_ghes.find(plain_origin, at + 1)) {
+    as_ghes.insert(at + plain_origin.size() - 1, "/api/v3");
+  }
+  EXPECT_EQ(ghes.body(), as_ghes);
   const std::string ghes_link(ghes[http::field::link]);
-  EXPECT_NE(ghes_link.find("<" + proxy_->url() + "/api/v3/repositories/1000/issues?"), std::string::npos)
+  EXPECT_NE(ghes_link.find("<" + proxy_->url() + "/api/v3/repos/octo-org/repo-0/issues?"), std::string::npos)
       << ghes_link;
   EXPECT_EQ(last_upstream_request().at("target").as_string(), "/repos/octo-org/repo-0/issues?per_page=10");
 
@@ -202,13 +230,21 @@ TEST_F(Forwarding, KeepAliveAndPipelinedRequestsAnswerInOrder) {
 
 TEST_F(Forwarding, StreamsResponsesLargerThanMaxObjectBytes) {
   // 20 MiB file: larger than the default max_object_bytes (8 MiB).
-  const auto res = request(proxy_->where(), "GET", "/repos/octo-org/repo-1/contents/large-20971520.bin",
-                           {client_auth});
+  http_response res;
+  try {
+    res = request(proxy_->where(), "GET", "/repos/octo-org/repo-1/contents/large-20971520.bin", {client_auth});
+  } catch (const std::exception& e) {
+    FAIL() << e.what() << "\n" << proxy_->process().log();
+  }
   ASSERT_EQ(res.result_int(), 200);
   EXPECT_GE(res.body().size(), 20971520u);
   const auto direct = request(fake_->where(), "GET", "/repos/octo-org/repo-1/contents/large-20971520.bin",
                               {{"Authorization", "token upstream-token-1"}, {"User-Agent", "github-proxy/" GITHUB_PROXY_VERSION}});
-  EXPECT_EQ(sha256_hex(res.body()), sha256_hex(direct.body()));
+  // Relayed as it came, GitHub's URLs rewritten on the way (chunked: the
+  // length changes).
+  EXPECT_EQ(res[http::field::transfer_encoding], "chunked");
+  EXPECT_EQ(sha256_hex(res.body()), sha256_hex(client_view(direct.body())));
+  EXPECT_EQ(res.body().find(fake_->url()), std::string::npos);
 }
 
 }  // namespace

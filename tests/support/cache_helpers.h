@@ -147,12 +147,24 @@ inline std::string etag_opaque(std::string_view etag) {
   return std::string(etag);
 }
 
-// The reference answer: the same request straight to the fake (same Host
-// form as the proxy sends, so the absolute URLs in the body are the same).
+// The reference answer: the same request straight to the fake. Its
+// absolute URLs are on the fake's origin; see `as_client_sees`.
 inline http_response direct_get(fake_github& fake, const std::string& path, header_list headers = {},
                                 const std::string& token = direct_token) {
   headers.emplace_back("Authorization", "token " + token);
   return request(fake.where(), "GET", path, headers);
+}
+
+// A body the fake wrote, as a client of `proxy` sees it: GitHub's URLs on
+// the proxy's base (docs/contract.md §5 "Rewriting"), nothing else changed.
+inline std::string as_client_sees(const http_response& direct, const fake_github& fake, const proxy_process& proxy) {
+  const std::string from = "\"" + fake.url();
+  const std::string to = "\"" + proxy.url();
+  std::string out = direct.body();
+  for (auto at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size())) {
+    out.replace(at, from.size(), to);
+  }
+  return out;
 }
 
 inline http_response get(const proxy_process& proxy, const std::string& path, const test_client& client,

@@ -25,6 +25,10 @@ struct listen_config {
   std::optional<tls_files> tls;
   std::string unix_socket;  // empty = none
   std::string public_url;   // empty = derived from the request's Host
+  // Peers (an ingress, a load balancer) whose Forwarded / X-Forwarded-Proto
+  // / X-Forwarded-Host name the public base when public_url is not set:
+  // addresses or CIDR networks, comma-separated. Empty: none.
+  std::string trusted_proxies;
 
   // Extensions beyond docs/contract.md §3 (documented in the README).
   unsigned threads = 0;                  // 0 = one per core

@@ -210,6 +210,17 @@ class capturing_writer final : public response_writer {
     written = true;
     co_return boost::system::error_code{};
   }
+  asio::awaitable<boost::system::error_code> write_pieces(pieced_response& message,
+                                                          std::span<const asio::const_buffer> pieces) override {
+    status = message.result_int();
+    cache_status = std::string(message["Cache-Status"]);
+    retry_after = std::string(message[http::field::retry_after]);
+    content_length = std::string(message[http::field::content_length]);
+    body.clear();
+    for (const auto& piece : pieces) body.append(static_cast<const char*>(piece.data()), piece.size());
+    written = true;
+    co_return boost::system::error_code{};
+  }
   asio::awaitable<boost::system::error_code> begin(streamed_response& message) override {
     status = message.result_int();
     cache_status = std::string(message["Cache-Status"]);
@@ -227,6 +238,7 @@ class capturing_writer final : public response_writer {
   unsigned status = 0;
   std::string cache_status;
   std::string retry_after;
+  std::string content_length;  // of a pieced answer
   std::string body;
   int chunks = 0;
   bool written = false;
@@ -279,7 +291,7 @@ class PipelineTest : public ::testing::Test {
     shared_.cfg = &cfg_;
     shared_.rest = *upstream::parse_endpoint("https://api.github.com");
     shared_.graphql = *upstream::parse_endpoint("https://api.github.com/graphql");
-    shared_.rest_url_prefix = shared_.rest.url_prefix();
+    shared_.origins = origins_of(shared_.rest.url_prefix());
     shared_.registry = &registry_;
     shared_.metrics = &metrics_;
     shared_.credentials = source_.get();
