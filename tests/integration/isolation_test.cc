@@ -6,12 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -394,6 +398,102 @@ TEST_F(CachePoisoning, EachMediaTypeIsServedItsOwnRepresentation) {
           << w.path << " as " << w.accept << " (round " << round << "): " << res.body().substr(0, 60);
     }
   }
+}
+
+}  // namespace
+}  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Item 11: a registry reload runs on a background thread of its own. Here
+// it is made as slow as the test likes: the registry file is replaced by a
+// FIFO whose only writer is the test, so the reloader's read blocks until
+// the test writes. Meanwhile, with a single I/O thread, clients are served
+// and the admin listener answers its probes.
+class blocked_registry_read {
+ public:
+  // Swaps `registry_path` for a FIFO the test holds open for writing.
+  blocked_registry_read(const temp_dir& dir, std::string registry_path)
+      : dir_(dir), registry_path_(std::move(registry_path)) {
+    const auto fifo = dir_.file("registry.fifo");
+    if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error("mkfifo");
+    // O_RDWR does not wait for a reader, and keeps a writer on the FIFO:
+    // the reloader's open succeeds and its read blocks.
+    writer_ = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    if (writer_ < 0 || ::rename(fifo.c_str(), registry_path_.c_str()) != 0) throw std::runtime_error("fifo");
+  }
+  // Puts `content` in a regular file at the registry path, then lets the
+  // blocked read finish (its data is not taken: the FIFO's size is not its
+  // content's, so the reloader reads the path again on its next poll).
+  void release(const std::string& content) {
+    if (writer_ < 0) return;
+    dir_.write("registry.next", content);
+    ::rename(dir_.file("registry.next").c_str(), registry_path_.c_str());
+    [[maybe_unused]] const auto written = ::write(writer_, content.data(), content.size());
+    ::close(writer_);
+    writer_ = -1;
+  }
+  // Never leaves the proxy's reloader blocked (it would keep the process
+  // from stopping).
+  ~blocked_registry_read() { release(registry_yaml({{"ci", ci_token, ""}})); }
+
+ private:
+  const temp_dir& dir_;
+  std::string registry_path_;
+  int writer_ = -1;
+};
+
+// True while the process `pid` has `path` open (its registry reloader is
+// inside open → read).
+bool holds_open(pid_t pid, const std::string& path) {
+  const auto fds = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(fds, ec)) {
+    std::error_code link_ec;
+    if (std::filesystem::read_symlink(fd.path(), link_ec) == path) return true;
+  }
+  return false;
+}
+
+TEST(IsolationRegistry, ABlockedReloadStallsNeitherClientsNorProbes) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  opts.threads = 1;  // a reload on the I/O thread would stall everything
+  proxy_process proxy(dir, opts);
+  const auto auth = std::pair<std::string, std::string>{"Authorization", "token " + ci_token};
+  ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-1", {auth}).result_int(), 200u);
+
+  blocked_registry_read blocked(dir, proxy.registry_path());
+  ASSERT_TRUE(cache_support::poll_until([&] { return holds_open(proxy.process().pid(), proxy.registry_path()); }))
+      << "the reloader never opened the FIFO";
+
+  // The reload is blocked now; everything else goes on, promptly.
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    const auto res = request(proxy.where(), "GET", "/repos/octo-org/repo-2", {auth});
+    EXPECT_EQ(res.result_int(), 200u) << res.body();
+  }
+  EXPECT_EQ(request(proxy.admin(), "GET", "/healthz").result_int(), 200u);
+  EXPECT_EQ(request(proxy.admin(), "GET", "/readyz").result_int(), 200u);
+  EXPECT_EQ(request(proxy.admin(), "GET", "/metrics").result_int(), 200u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_TRUE(holds_open(proxy.process().pid(), proxy.registry_path())) << "the reload was not blocked throughout";
+
+  // Once the read can finish, the reloader goes on: a client added now is
+  // known shortly, and the process still stops cleanly.
+  const std::string late_token = "ghpx_test_late_token";
+  blocked.release(registry_yaml({{"ci", ci_token, ""}, {"late", late_token, ""}}));
+  EXPECT_TRUE(cache_support::poll_until(
+      [&] {
+        return request(proxy.where(), "GET", "/repos/octo-org/repo-1", {{"Authorization", "token " + late_token}})
+                   .result_int() == 200u;
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(50)));
+  proxy.process().signal(SIGTERM);
+  EXPECT_EQ(proxy.process().wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace
