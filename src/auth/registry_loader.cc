@@ -439,6 +439,17 @@ class loader {
                                      "ignores their case), so this part never matches",
                                      context, path));
     }
+    // /repositories/{id}/… names a repository by id: a scope that matches
+    // it for any id grants every repository a pool credential can see. The
+    // proxy gives pages back in the name form (docs/contract.md §5
+    // "Rewriting"), so /repos/{owner}/{repo}/… scopes are enough.
+    if (RE2::FullMatch("/repositories/1/issues", *scope.path) &&
+        RE2::FullMatch("/repositories/2/issues", *scope.path)) {
+      warning(path_line, fmt::format("{}: path '{}' matches /repositories/{{id}}/…, which grants every repository "
+                                     "the proxy's credentials can see; scope /repos/{{owner}}/{{repo}}/… instead "
+                                     "(pagination links come back in that form)",
+                                     context, path));
+    }
     if (scope.graphql == graphql_policy::query_only && !RE2::FullMatch(graphql_path, *scope.path)) {
       warning(line_of(node["graphql"], scope.line),
               fmt::format("{}: 'graphql: query' has no effect: path '{}' does not match /graphql",

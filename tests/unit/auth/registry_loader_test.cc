@@ -259,6 +259,28 @@ TEST(RegistryLoad, FromFile) {
   std::remove(path.c_str());
 }
 
+TEST(RegistryLint, RepositoriesByIdScopesAreWarnedAbout) {
+  const auto result = load_registry_from_string(R"(version: 1
+clients:
+  - name: a
+    token: token-a
+    scopes:
+      - {method: GET, path: /repositories/.*}
+      - {method: GET, path: "/repositories/[0-9]+/issues"}
+      - {method: GET, path: /repositories/1000/issues}
+      - {method: GET, path: /repos/babylon/.*}
+      - {method: GET, path: .*}
+)",
+                                                "registry.yaml");
+  ASSERT_TRUE(result.snapshot);
+  std::vector<int> lines;
+  for (const auto& w : result.warnings) {
+    if (w.message.find("grants every repository") != std::string::npos) lines.push_back(w.line);
+  }
+  // One repository by id is a deliberate choice; any id is every repository.
+  EXPECT_EQ(lines, (std::vector<int>{6, 7, 10}));
+}
+
 }  // namespace
 }  // namespace github_proxy::auth
 

@@ -216,6 +216,7 @@ class capturing_writer final : public response_writer {
     cache_status = std::string(message["Cache-Status"]);
     retry_after = std::string(message[http::field::retry_after]);
     content_length = std::string(message[http::field::content_length]);
+    link = std::string(message[http::field::link]);
     body.clear();
     for (const auto& piece : pieces) body.append(static_cast<const char*>(piece.data()), piece.size());
     written = true;
@@ -239,6 +240,7 @@ class capturing_writer final : public response_writer {
   std::string cache_status;
   std::string retry_after;
   std::string content_length;  // of a pieced answer
+  std::string link;            // of a pieced answer
   std::string body;
   int chunks = 0;
   bool written = false;
@@ -398,6 +400,26 @@ TEST_F(PipelineTest, ClientValidatorsMatchingTheConfirmedEntryGetA304) {
   auto& conditional = get("/repos/o/r", {{"If-None-Match", "\"v1\""}});
   EXPECT_EQ(conditional.out.status, 304u);
   EXPECT_EQ(upstream_->sent[1].if_none_match, "\"v1\"") << "the proxy's validator, not the client's";
+}
+
+TEST_F(PipelineTest, AFresherLinkOnA304ReplacesTheStoredOne) {
+  // A new page appeared while the first page's ETag did not change: GitHub's
+  // 304 carries the fresh Link, and the client gets it (in its name form).
+  reply first = ok("\"v1\"", R"([{"url":"https://api.github.com/repos/o/r/issues/1"}])");
+  first.fields.emplace_back("Link", R"(<https://api.github.com/repositories/1/issues?page=2>; rel="next", )"
+                                    R"(<https://api.github.com/repositories/1/issues?page=2>; rel="last")");
+  reply again = not_modified("\"v1\"");
+  again.fields.emplace_back("Link", R"(<https://api.github.com/repositories/1/issues?page=2>; rel="next", )"
+                                    R"(<https://api.github.com/repositories/1/issues?page=3>; rel="last")");
+  upstream_->replies = {first, again};
+  auto& stored = get("/repos/o/r/issues", {{"Host", "proxy.example:8080"}});
+  EXPECT_EQ(stored.out.cache_status, status_stored);
+  auto& confirmed = get("/repos/o/r/issues", {{"Host", "proxy.example:8080"}});
+  EXPECT_EQ(confirmed.out.cache_status, status_revalidated);
+  EXPECT_EQ(confirmed.out.link, R"(<http://proxy.example:8080/repos/o/r/issues?page=2>; rel="next", )"
+                                R"(<http://proxy.example:8080/repos/o/r/issues?page=3>; rel="last")");
+  EXPECT_EQ(confirmed.out.body, R"([{"url":"http://proxy.example:8080/repos/o/r/issues/1"}])");
+  EXPECT_EQ(confirmed.out.content_length, std::to_string(confirmed.out.body.size()));
 }
 
 TEST_F(PipelineTest, ChangedResourceReplacesTheEntry) {
