@@ -1,5 +1,6 @@
 // Injected failures: the next `count` requests whose target starts with a
-// prefix get latency, a status, a TCP reset, a hang or a secondary limit.
+// prefix get latency, a status, a TCP reset, a hang or a secondary limit,
+// and/or have their connection closed after the answer.
 //
 // Thread-safety: all members lock; take() is lock-free while no fault is set.
 #pragma once
@@ -28,6 +29,7 @@ struct fault_rule {
   bool secondary_limit = false;    // 403 secondary-rate-limit answer
   std::int64_t retry_after = 0;    // Retry-After on the secondary limit, when > 0
   std::string message;             // with status: the body's message (empty: the reason phrase)
+  bool close = false;              // answer with Connection: close, then close the connection
 
   // Throws std::invalid_argument naming the bad field.
   static fault_rule from_json(const boost::json::object& body);
@@ -42,6 +44,7 @@ struct fault_decision {
   unsigned status = 0;
   std::int64_t retry_after = 0;
   std::string message;  // fault_rule::message
+  bool close = false;   // fault_rule::close
 };
 
 class fault_table {

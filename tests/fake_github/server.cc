@@ -131,6 +131,7 @@ asio::awaitable<bool> serve_requests(Stream& stream, app& application, const con
       out = plain_json(500, R"({"message":"fake_github internal error"})");
       out.keep_alive = false;
     }
+    if (fault.close) out.keep_alive = false;  // Connection: close, then close
     if (out.action == response_action::reset) {
       reset_connection(stream);
       co_return false;

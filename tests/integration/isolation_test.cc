@@ -498,3 +498,38 @@ TEST(IsolationRegistry, ABlockedReloadStallsNeitherClientsNorProbes) {
 
 }  // namespace
 }  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// An upstream answer without a body (a 304 here) that says Connection:
+// close ends its connection: it must not go back to the keep-alive pool,
+// where the next request would be written to a socket GitHub closed. A
+// POST is not retried on a fresh connection, so it would fail with a 502.
+TEST(IsolationUpstream, ABodilessAnswerWithConnectionCloseIsNotReused) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  opts.threads = 1;  // one upstream pool: the next request takes its idle connection
+  proxy_process proxy(dir, opts);
+  const auto auth = std::pair<std::string, std::string>{"Authorization", "token " + ci_token};
+  ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-1", {auth}).result_int(), 200u);
+
+  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-1","method":"GET","close":true})");
+  const auto revalidated = request(proxy.where(), "GET", "/repos/octo-org/repo-1", {auth});
+  EXPECT_EQ(revalidated.result_int(), 200u);
+  EXPECT_EQ(cache_support::cache_status(revalidated), cache_support::status_revalidated);
+
+  const auto created = request(proxy.where(), "POST", "/repos/octo-org/repo-1/issues",
+                               {auth, {"Content-Type", "application/json"}}, R"({"title":"after a closing 304"})");
+  EXPECT_EQ(created.result_int(), 201u) << created.body();
+  const auto seen = fake.requests(3).as_array();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1].at("status").as_int64(), 304);
+  EXPECT_EQ(seen[2].at("method").as_string(), "POST");
+  EXPECT_EQ(seen[2].at("status").as_int64(), 201);
+}
+
+}  // namespace
+}  // namespace ghp_test
