@@ -173,7 +173,7 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
 }
 
 asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writer& out,
-                                                    const client_endpoint_info& client) {
+                                                    const client_endpoint_info& client, std::string& client_name) {
   request_context ctx{head, out, client, {}, {}, std::chrono::steady_clock::now()};
   auth::request_view view{head.method_string(), head.target(), head[http::field::authorization], {},
                           head[http::field::content_type]};
@@ -186,7 +186,10 @@ asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writ
     co_return true;
   }
   const auto verdict = auth::authorize(shared_.registry->current(), view, std::chrono::system_clock::now());
-  if (routable && verdict.kind == auth::verdict_kind::allowed) co_return false;
+  if (routable && verdict.kind == auth::verdict_kind::allowed) {
+    client_name = verdict.who ? std::string(verdict.who->name) : std::string();
+    co_return false;
+  }
   ctx.registry = verdict.snapshot;
   if (verdict.who) ctx.record.client = verdict.who->name;
   const auto kind = routable ? verdict.kind : auth::verdict_kind::bad_request;
@@ -224,6 +227,21 @@ asio::awaitable<void> request_pipeline::reject_malformed(unsigned status, std::s
   // A 503 of the session (the body budget) is over as soon as others finish.
   const auto retry_after = status == 503 ? std::optional(std::chrono::seconds(1)) : std::nullopt;
   co_await respond_error(ctx, status, message, retry_after);
+  finish(ctx);
+}
+
+asio::awaitable<void> request_pipeline::refuse_body_share(std::string_view client_name, response_writer& out,
+                                                          const client_endpoint_info& client) {
+  request empty;
+  empty.method_string("-");
+  empty.target("-");
+  empty.keep_alive(false);
+  request_context ctx{empty, out, client, {}, {}, std::chrono::steady_clock::now()};
+  ctx.record.client = client_name;  // outlives ctx: the session holds it
+  ctx.record.cache = cache_outcome::rejected;
+  counters_.rejected(ctx.record.client, metrics::reject_reason::budget).Increment();
+  co_await respond_error(ctx, 429, "Too many request bodies of this client in flight; retry shortly",
+                         std::chrono::seconds(1));
   finish(ctx);
 }
 

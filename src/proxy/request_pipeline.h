@@ -137,9 +137,16 @@ class request_pipeline {
   // answers, counts and logs; returns true) a target that cannot be routed,
   // an unknown token or a method and path no scope of the client allows,
   // so that nobody's body is buffered before they are known. The session
-  // then closes the connection, the body unread.
+  // then closes the connection, the body unread. When it returns false,
+  // `client_name` is the name of the client the head authenticates.
   boost::asio::awaitable<bool> refuse_head(request& head, response_writer& out,
-                                           const client_endpoint_info& client);
+                                           const client_endpoint_info& client, std::string& client_name);
+
+  // A 429 for a request whose body would take its client over its share of
+  // the body budget (the session's), counted as that client's `budget`
+  // rejection; the session then closes the connection, the body unread.
+  boost::asio::awaitable<void> refuse_body_share(std::string_view client_name, response_writer& out,
+                                                 const client_endpoint_info& client);
 
   // An error answer produced by the session itself (400, 413, 431, 503), with
   // the same metrics and access log as any other request.

@@ -147,12 +147,9 @@ std::optional<std::string> server::bind() {
 
 int server::run() {
   const auto& cfg = *options_.cfg;
+  bodies_ = std::make_unique<body_budget>(body_budget::for_server(cfg.listen.max_body_bytes, workers_.size()));
   auto make_env = [this, &cfg](worker& w) {
-    // Four bodies of the largest size per thread, or 256 MiB: whichever is more.
-    const std::size_t body_budget =
-        std::max<std::size_t>(256ull << 20, 4 * cfg.listen.max_body_bytes * workers_.size());
-    return session_env{&cfg.listen, w.pipeline.get(), &w.sessions, &draining_, &open_connections_,
-                       &body_bytes_in_flight_, body_budget};
+    return session_env{&cfg.listen, w.pipeline.get(), &w.sessions, &draining_, &open_connections_, bodies_.get()};
   };
   auto admit = [this, &cfg]() {
     if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= cfg.listen.max_connections) {

@@ -21,6 +21,7 @@
 #include <spdlog/logger.h>
 
 #include "proxy/request_pipeline.h"
+#include "server/body_budget.h"
 
 namespace github_proxy::server {
 
@@ -69,7 +70,7 @@ class server {
   // Before the workers: session frames destroyed with an io_context at
   // shutdown still count themselves out of these.
   std::atomic<std::size_t> open_connections_{0};
-  std::atomic<std::size_t> body_bytes_in_flight_{0};
+  std::unique_ptr<body_budget> bodies_;  // request bodies in flight, all threads
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<worker>> workers_;
   boost::asio::io_context control_{1};

@@ -16,6 +16,7 @@
 
 #include "github_proxy/common/http.h"
 #include "github_proxy/config/config.h"
+#include "server/body_budget.h"
 
 namespace github_proxy::proxy {
 class request_pipeline;
@@ -40,9 +41,9 @@ struct session_env {
   std::list<session_handle*>* sessions = nullptr;  // this thread's sessions
   const std::atomic<bool>* draining = nullptr;
   std::atomic<std::size_t>* open_connections = nullptr;  // all threads
-  // Request body bytes being read or held, all threads, and their bound.
-  std::atomic<std::size_t>* body_bytes_in_flight = nullptr;
-  std::size_t max_body_bytes_in_flight = 0;
+  // Request body bytes being read or held, all threads: bounded in total
+  // and per client.
+  body_budget* bodies = nullptr;
 };
 
 // Runs one session to its end. `Stream` is beast::tcp_stream, tls_stream

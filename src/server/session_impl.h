@@ -4,6 +4,8 @@
 
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -193,35 +195,33 @@ inline asio::awaitable<void> linger_close(tls_stream& stream, std::chrono::milli
 }
 
 
-// A request body's share of the process-wide budget, given back when the
-// request is done (on every exit path).
+// A request body's share of the body budget, given back when the request
+// is done (on every exit path).
 class body_reservation {
  public:
-  explicit body_reservation(std::atomic<std::size_t>& in_flight) : in_flight_(in_flight) {}
-  ~body_reservation() {
-    if (taken_) in_flight_.fetch_sub(taken_, std::memory_order_relaxed);
-  }
+  explicit body_reservation(body_budget& budget) : budget_(budget) {}
+  ~body_reservation() { budget_.give_back(client_, taken_); }
   body_reservation(const body_reservation&) = delete;
   body_reservation& operator=(const body_reservation&) = delete;
 
   void shrink_to(std::size_t bytes) {
     if (bytes >= taken_) return;
-    in_flight_.fetch_sub(taken_ - bytes, std::memory_order_relaxed);
+    budget_.give_back(client_, taken_ - bytes);
     taken_ = bytes;
   }
 
-  bool take(std::size_t bytes, std::size_t limit) {
-    const auto before = in_flight_.fetch_add(bytes, std::memory_order_relaxed);
-    if (before + bytes > limit) {
-      in_flight_.fetch_sub(bytes, std::memory_order_relaxed);
-      return false;
+  body_budget::verdict take(std::string_view client, std::size_t bytes) {
+    const auto verdict = budget_.take(client, bytes);
+    if (verdict == body_budget::verdict::taken) {
+      client_ = client;
+      taken_ = bytes;
     }
-    taken_ = bytes;
-    return true;
+    return verdict;
   }
 
  private:
-  std::atomic<std::size_t>& in_flight_;
+  body_budget& budget_;
+  std::string client_;
   std::size_t taken_ = 0;
 };
 
@@ -316,18 +316,28 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     auto& head = parser.get();
     // Authenticate and check the scope on the head, before any body byte
     // is read or buffered: an unknown client never gets to fill memory.
-    if (!parser.is_done() && co_await env.pipeline->refuse_head(head, writer, info)) {
+    std::string client_name;
+    if (!parser.is_done() && co_await env.pipeline->refuse_head(head, writer, info, client_name)) {
       linger = true;
       break;
     }
-    // Every body being buffered counts against one process-wide budget.
-    body_reservation reservation(*env.body_bytes_in_flight);
-    if (!parser.is_done() &&
-        !reservation.take(length ? static_cast<std::size_t>(*length) : listen.max_body_bytes,
-                          env.max_body_bytes_in_flight)) {
-      co_await env.pipeline->reject_malformed(503, "Too many request bodies in flight; retry shortly", writer, info);
-      linger = true;
-      break;
+    // Every body being buffered counts against one budget of the process,
+    // of which one client may hold only a share.
+    body_reservation reservation(*env.bodies);
+    if (!parser.is_done()) {
+      const auto verdict =
+          reservation.take(client_name, length ? static_cast<std::size_t>(*length) : listen.max_body_bytes);
+      if (verdict == body_budget::verdict::over_client_share) {
+        co_await env.pipeline->refuse_body_share(client_name, writer, info);
+        linger = true;
+        break;
+      }
+      if (verdict == body_budget::verdict::over_total) {
+        co_await env.pipeline->reject_malformed(503, "Too many request bodies in flight; retry shortly", writer,
+                                                info);
+        linger = true;
+        break;
+      }
     }
     if (beast::iequals(head[http::field::expect], "100-continue") && !parser.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, 11};

@@ -533,3 +533,51 @@ TEST(IsolationUpstream, ABodilessAnswerWithConnectionCloseIsNotReused) {
 
 }  // namespace
 }  // namespace ghp_test
+
+namespace ghp_test {
+namespace {
+
+// Request bodies held at once are bounded in total, and one client may
+// hold only a share (a quarter) of that: a client announcing bodies it
+// never sends cannot have everyone else refused. The harness' proxy (two
+// threads, 32 MiB bodies) has a 256 MiB budget, 64 MiB per client.
+TEST(IsolationBodies, OneClientHoldsOnlyItsShareOfTheBodyBudget) {
+  temp_dir dir;
+  fake_github fake(dir);
+  proxy_process::options opts;
+  opts.upstream_url = fake.url();
+  const std::string other_token = "ghpx_test_other_token";
+  opts.clients = {{"ci", ci_token, ""}, {"other", other_token, ""}};
+  proxy_process proxy(dir, opts);
+
+  // "ci" announces eight 32 MiB bodies and sends none: the whole budget
+  // if nothing stopped it. `100 Continue` says a body was admitted.
+  std::vector<http_connection> announced;
+  int admitted = 0, refused = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto& conn = announced.emplace_back(proxy.where(), std::chrono::seconds(5));
+    const auto res = conn.send_raw("POST /repos/octo-org/repo-1/issues HTTP/1.1\r\nHost: x\r\nAuthorization: token " +
+                                   ci_token + "\r\nContent-Type: application/json\r\nContent-Length: 33554432\r\n"
+                                   "Expect: 100-continue\r\n\r\n");
+    if (res.result_int() == 100) {
+      ++admitted;
+    } else {
+      EXPECT_EQ(res.result_int(), 429u) << res.body();
+      EXPECT_EQ(res[http::field::retry_after], "1");
+      ++refused;
+    }
+  }
+  EXPECT_EQ(admitted, 2);
+  EXPECT_EQ(refused, 6);
+  EXPECT_EQ(cache_support::metric_once_at_least(proxy, "github_proxy_rejected_requests_total",
+                                                {{"client", "ci"}, {"reason", "budget"}}, 6),
+            6);
+  // Everyone else still gets their bodies in.
+  const auto created = request(proxy.where(), "POST", "/repos/octo-org/repo-1/issues",
+                               {{"Authorization", "token " + other_token}, {"Content-Type", "application/json"}},
+                               R"({"title":"next to a client that hoards the body budget"})");
+  EXPECT_EQ(created.result_int(), 201u) << created.body();
+}
+
+}  // namespace
+}  // namespace ghp_test
