@@ -135,16 +135,32 @@ namespace {
 
 bool ends_url_origin(char c) { return c == '/' || c == '?' || c == '#' || c == '{' || c == '"'; }
 
-void find_origin(std::string_view json, std::string_view origin, bool uploads, url_cuts& out) {
+// Whether the JSON string whose text starts at `at` is one URL and nothing
+// else: no space, control character or escape before its closing quote,
+// within `longest_url` bytes. GitHub's hypermedia (`url`, `issues_url`,
+// `_links.self`, `href`) always is; a user's "body" or "title" that starts
+// with an API URL and goes on is the user's text, and stays as written.
+bool whole_string_is_a_url(std::string_view json, std::size_t at) {
+  const std::size_t end = std::min(json.size(), at + longest_url + 1);
+  for (std::size_t i = at; i < end; ++i) {
+    const auto c = static_cast<unsigned char>(json[i]);
+    if (c == '"') return true;
+    if (c == '\\' || c <= ' ') return false;
+  }
+  return false;  // longer than any URL, or cut off: not rewritten
+}
+
+void find_origin(std::string_view json, std::string_view origin, bool uploads, std::size_t from,
+                 url_cuts& out) {
   if (origin.empty()) return;
   const char* base = json.data();
-  std::size_t pos = 1;
+  std::size_t pos = std::max<std::size_t>(from, 1);
   while (pos + origin.size() < json.size()) {
     const void* hit = ::memmem(base + pos, json.size() - pos, origin.data(), origin.size());
     if (!hit) return;
     const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
     if (at + origin.size() >= json.size()) return;  // nothing follows: not a JSON string
-    if (json[at - 1] == '"' && ends_url_origin(json[at + origin.size()])) {
+    if (json[at - 1] == '"' && ends_url_origin(json[at + origin.size()]) && whole_string_is_a_url(json, at)) {
       out.push_back({static_cast<std::uint32_t>(at), uploads});
     }
     pos = at + 1;
@@ -153,12 +169,12 @@ void find_origin(std::string_view json, std::string_view origin, bool uploads, u
 
 }  // namespace
 
-bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& out) {
+bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& out, std::size_t from) {
   if (json.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
   const auto first = out.size();
-  find_origin(json, origins.rest, false, out);
+  find_origin(json, origins.rest, false, from, out);
   const auto middle = out.size();
-  find_origin(json, origins.uploads, true, out);
+  find_origin(json, origins.uploads, true, from, out);
   // Neither origin is a prefix of the other at the same offset (each is
   // followed by a URL delimiter), so the two sorted runs merge cleanly.
   if (middle != first && middle != out.size()) {
@@ -188,29 +204,38 @@ std::string rewrite_api_urls(std::string_view json, const api_origins& origins, 
 
 streaming_url_rewriter::streaming_url_rewriter(const api_origins& origins, url_replacements to)
     : origins_(origins), to_(to) {
-  // A URL is decided once its opening quote, the origin and one more byte
-  // have come: hold back that many.
-  hold_ = std::max(origins.rest.size(), origins.uploads.size()) + 2;
+  // A URL is decided once its opening quote and its closing quote (or
+  // longest_url bytes) have come: hold back that many.
+  hold_ = std::max(origins.rest.size(), origins.uploads.size()) + longest_url + 2;
 }
 
 void streaming_url_rewriter::emit(std::string_view text, bool final, std::string& out) {
+  // `window` = the last bytes already sent (an opening quote) +
+  // what is pending + the new piece; only the part after `behind` is sent.
+  const std::size_t behind = behind_.size();
+  std::string window = std::move(behind_);
+  window.append(text);
   url_cuts cuts;
-  find_api_urls(text, origins_, cuts);
+  find_api_urls(window, origins_, cuts, behind);
   // Without the end of the body, the last hold_ bytes may start a URL not
   // yet decidable: keep them (but never split a URL already found).
-  std::size_t keep_from = text.size();
-  if (!final) keep_from = text.size() > hold_ ? text.size() - hold_ : 0;
-  std::size_t pos = 0;
+  std::size_t keep_from = window.size();
+  if (!final) keep_from = std::max(behind, window.size() > hold_ ? window.size() - hold_ : 0);
+  std::size_t pos = behind;
   for (const auto& cut : cuts) {
     if (cut.at - 1 >= keep_from) break;  // its quote is in the held-back bytes
     rewrote_ = true;
-    out.append(text.substr(pos, cut.at - pos));
+    out.append(std::string_view(window).substr(pos, cut.at - pos));
     out.append(cut.uploads ? to_.uploads : to_.rest);
     pos = cut.at + (cut.uploads ? origins_.uploads.size() : origins_.rest.size());
   }
   keep_from = std::max(keep_from, pos);
-  out.append(text.substr(pos, keep_from - pos));
-  pending_.assign(text.substr(keep_from));
+  out.append(std::string_view(window).substr(pos, keep_from - pos));
+  pending_.assign(std::string_view(window).substr(keep_from));
+  // The look-behind: what was sent last (the opening quote of a URL that
+  // starts the next piece).
+  const std::size_t sent_from = keep_from > look_behind ? keep_from - look_behind : 0;
+  behind_.assign(std::string_view(window).substr(sent_from, keep_from - sent_from));
 }
 
 void streaming_url_rewriter::feed(std::string_view piece, std::string& out) {

@@ -75,12 +75,18 @@ using url_cuts = boost::container::small_vector<url_cut, 48>;
 bool is_json_media_type(std::string_view content_type);
 
 // Where GitHub's own URLs start in a JSON text: an origin of `origins` that
-// opens a JSON string (right after '"') and is followed by '/', '?', '#',
-// '{' or the closing '"'. User text that merely mentions the origin in the
-// middle of a string, or a longer host ("https://api.github.com.evil"), is
-// left alone. Appends to `out` in order; false when the body is too large
-// for 32-bit offsets (nothing is rewritten then).
-bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& out);
+// opens a JSON string (right after '"'), is followed by '/', '?', '#', '{'
+// or the closing '"', and whose string is one URL and nothing else (no
+// space, control character or escape before the closing quote, at most
+// `longest_url` bytes). So GitHub's hypermedia (`url`, `issues_url`,
+// `_links.self`, `href`) is rewritten, while user text ("body", "title")
+// that starts with an API URL and goes on, an origin in the middle of a
+// string and a longer host ("https://api.github.com.evil") are left alone.
+// Only cuts at or after `from` are reported (the byte before it is read for
+// the opening quote). Appends to `out` in order; false when the body is too
+// large for 32-bit offsets (nothing is rewritten then).
+inline constexpr std::size_t longest_url = 8 * 1024;
+bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& out, std::size_t from = 0);
 
 // The replacement of each origin for one client.
 struct url_replacements {
@@ -130,7 +136,9 @@ class streaming_url_rewriter {
   const api_origins& origins_;
   url_replacements to_;
   std::size_t hold_;     // bytes that cannot be decided before more come
-  std::string pending_;  // at most hold_ bytes between calls
+  static constexpr std::size_t look_behind = 16;  // the quote that opens a URL
+  std::string pending_;  // at most hold_ bytes between calls (a URL's worth)
+  std::string behind_;   // the last look_behind bytes sent
   bool rewrote_ = false;
 };
 

@@ -66,6 +66,17 @@ class stream_writer final : public response_writer {
     } else {
       head_.clear();
       append_head(head_, message.base());
+      std::size_t size = 0;
+      for (const auto& piece : body) size += piece.size();
+      if (size <= copied_body_bytes) {
+        // One send: a body rewritten into dozens of pieces went out in as
+        // many sendmsg calls as a gather write, which cost far more than
+        // copying a few KiB into the connection's head buffer.
+        for (const auto& piece : body) head_.append(static_cast<const char*>(piece.data()), piece.size());
+        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(head_), use_tuple);
+        if (head_.capacity() > 2 * copied_body_bytes) std::string().swap(head_);
+        co_return note(ec);
+      }
       gather_.clear();
       gather_.push_back(asio::buffer(head_));
       gather_.insert(gather_.end(), body.begin(), body.end());
@@ -134,6 +145,8 @@ class stream_writer final : public response_writer {
   bool started_ = false;
   bool close_after_ = false;
   bool failed_ = false;
+  // Bodies up to this size are copied behind the head and sent at once.
+  static constexpr std::size_t copied_body_bytes = 128 * 1024;
   std::string head_;  // reused for every response on this connection
   // write_pieces' buffer list, reused likewise (it grows to the most pieces
   // one answer had).

@@ -98,7 +98,9 @@ TEST(BodyUrls, GithubsOwnUrlsAndTemplatesAreRewritten) {
   const std::string body =
       R"({"url":"https://api.github.com/repos/o/r","issues_url":"https://api.github.com/repos/o/r/issues{/number}",)"
       R"("html_url":"https://github.com/o/r","upload_url":"https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}",)"
-      R"("root":"https://api.github.com","q":"https://api.github.com?x=1"})";
+      R"("root_url":"https://api.github.com","search_url":"https://api.github.com?x=1",)"
+      R"("_links":{"self":{"href":"https://api.github.com/repos/o/r/pulls/1"}},"git" : "https://api.github.com/x",)"
+      R"("list":["https://api.github.com/z"]})";
   const url_replacements to{"http://p:8080/api/v3", "http://p:8080/api/uploads"};
   const auto out = rewrite_api_urls(body, github, to);
   const auto json = boost::json::parse(out).as_object();
@@ -106,19 +108,27 @@ TEST(BodyUrls, GithubsOwnUrlsAndTemplatesAreRewritten) {
   EXPECT_EQ(json.at("issues_url").as_string(), "http://p:8080/api/v3/repos/o/r/issues{/number}");
   EXPECT_EQ(json.at("html_url").as_string(), "https://github.com/o/r");
   EXPECT_EQ(json.at("upload_url").as_string(), "http://p:8080/api/uploads/repos/o/r/releases/1/assets{?name,label}");
-  EXPECT_EQ(json.at("root").as_string(), "http://p:8080/api/v3");
-  EXPECT_EQ(json.at("q").as_string(), "http://p:8080/api/v3?x=1");
+  EXPECT_EQ(json.at("root_url").as_string(), "http://p:8080/api/v3");
+  EXPECT_EQ(json.at("search_url").as_string(), "http://p:8080/api/v3?x=1");
+  EXPECT_EQ(json.at("_links").at("self").at("href").as_string(), "http://p:8080/api/v3/repos/o/r/pulls/1");
+  EXPECT_EQ(json.at("git").as_string(), "http://p:8080/api/v3/x");
+  EXPECT_EQ(json.at("list").at(0).as_string(), "http://p:8080/api/v3/z");
 
   url_cuts cuts;
   ASSERT_TRUE(find_api_urls(body, github, cuts));
-  EXPECT_EQ(cuts.size(), 5u);
+  EXPECT_EQ(cuts.size(), 8u);
+  // A string longer than any URL is not one.
+  const std::string long_string = R"({"url":"https://api.github.com/)" + std::string(longest_url, 'a') + R"("})";
+  EXPECT_EQ(rewrite_api_urls(long_string, github, to), long_string);
   EXPECT_EQ(rewritten_size(body.size(), cuts, github, to), out.size());
 }
 
 TEST(BodyUrls, UserTextAndLongerHostsAreLeftAlone) {
   const std::string body =
       R"({"body":"see https://api.github.com/repos/o/r for details","evil":"https://api.github.com.evil.example/x",)"
-      R"("userinfo":"https://api.github.com@evil.example/","tail":"xhttps://api.github.com/y","end":"https://api.github.com)";
+      R"("userinfo_url":"https://api.github.com@evil.example/","tail_url":"xhttps://api.github.com/y",)"
+      R"("title":"https://api.github.com/repos/o/r is what the user wrote","body":"https://api.github.com/x\nsee?",)"
+      R"("end_url":"https://api.github.com)";
   url_cuts cuts;
   ASSERT_TRUE(find_api_urls(body, github, cuts));
   EXPECT_TRUE(cuts.empty());
@@ -126,7 +136,7 @@ TEST(BodyUrls, UserTextAndLongerHostsAreLeftAlone) {
 }
 
 TEST(BodyUrls, PiecesMakeTheRewrittenTextWithoutCopyingTheBody) {
-  const std::string body = R"(["https://api.github.com/a","plain","https://uploads.github.com/b"])";
+  const std::string body = R"({"url":"https://api.github.com/a","x":"plain","upload_url":"https://uploads.github.com/b"})";
   url_cuts cuts;
   ASSERT_TRUE(find_api_urls(body, github, cuts));
   const url_replacements to{"http://p", "http://p/api/uploads"};
@@ -136,7 +146,7 @@ TEST(BodyUrls, PiecesMakeTheRewrittenTextWithoutCopyingTheBody) {
     joined.append(piece);
     ++pieces;
   });
-  EXPECT_EQ(joined, R"(["http://p/a","plain","http://p/api/uploads/b"])");
+  EXPECT_EQ(joined, R"({"url":"http://p/a","x":"plain","upload_url":"http://p/api/uploads/b"})");
   EXPECT_EQ(pieces, 5);
 }
 
@@ -144,11 +154,15 @@ TEST(BodyUrls, StreamingGivesTheSameTextWhereverThePiecesSplit) {
   std::string body = "[";
   for (int i = 0; i < 200; ++i) {
     body += R"({"url":"https://api.github.com/repos/o/r/git/blobs/)" + std::to_string(i) +
-            R"(","note":"https://api.github.com is GitHub","html":"https://github.com/x"},)";
+            R"(","note":"https://api.github.com is GitHub","html_url":"https://github.com/x",)"
+            R"("a_rather_long_key_name_for_a_url": "https://api.github.com/repos/o/r/x"},)";
   }
-  body += R"("https://uploads.github.com/z"])";
+  body += R"({"upload_url":"https://uploads.github.com/z"}])";
   const url_replacements to{"https://proxy.example.com/api/v3", "https://proxy.example.com/api/uploads"};
   const auto whole = rewrite_api_urls(body, github, to);
+  url_cuts cuts;
+  ASSERT_TRUE(find_api_urls(body, github, cuts));
+  ASSERT_EQ(cuts.size(), 401u);
   for (std::size_t step : {1u, 2u, 7u, 23u, 24u, 25u, 64u, 4096u}) {
     streaming_url_rewriter rewriter(github, to);
     std::string out;
