@@ -51,13 +51,20 @@ std::optional<app_registration> github_apps::find(std::string_view issuer) const
   return std::nullopt;
 }
 
+namespace {
+constexpr std::size_t installation_token_length = 520;
+}  // namespace
+
 issued_token github_apps::issue(std::string_view installation, std::int64_t now) {
   std::lock_guard lock(mutex_);
   issued_token t;
-  // GitHub's tokens are "ghs_" + 36 characters (docs/github-api.md §5). The installation
-  // and a serial keep ours unique and readable in logs; 'z' pads.
+  // GitHub's installation tokens were "ghs_" + 36 characters and are
+  // becoming ~520-character strings (docs/github-api.md §5): the fake issues
+  // the long form, so every test with an App carries one through the pool,
+  // the headers and the logs' redaction. The installation and a serial keep
+  // ours unique and readable; 'z' pads.
   t.token = "ghs_fake" + std::string(installation) + "x" + std::to_string(++serial_);
-  t.token.resize(std::max<std::size_t>(t.token.size(), 40), 'z');
+  t.token.resize(std::max<std::size_t>(t.token.size(), installation_token_length), 'z');
   t.installation = installation;
   t.expires_at = now + ttl_;
   tokens_[t.token] = t;
