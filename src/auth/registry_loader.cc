@@ -443,8 +443,16 @@ class loader {
     // it for any id grants every repository a pool credential can see. The
     // proxy gives pages back in the name form (docs/contract.md §5
     // "Rewriting"), so /repos/{owner}/{repo}/… scopes are enough.
-    if (RE2::FullMatch("/repositories/1/issues", *scope.path) &&
-        RE2::FullMatch("/repositories/2/issues", *scope.path)) {
+    const bool any_repository_by_id = [&] {
+      for (const char* tail : {"", "/issues", "/pulls", "/contents/README.md", "/actions/runs"}) {
+        if (RE2::FullMatch(std::string("/repositories/1") + tail, *scope.path) &&
+            RE2::FullMatch(std::string("/repositories/2") + tail, *scope.path)) {
+          return true;
+        }
+      }
+      return false;
+    }();
+    if (any_repository_by_id) {
       warning(path_line, fmt::format("{}: path '{}' matches /repositories/{{id}}/…, which grants every repository "
                                      "the proxy's credentials can see; scope /repos/{{owner}}/{{repo}}/… instead "
                                      "(pagination links come back in that form)",

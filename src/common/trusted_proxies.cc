@@ -22,6 +22,11 @@ std::optional<trusted_proxies> trusted_proxies::parse(std::string_view list, std
         out.v4_.push_back(asio::ip::network_v4(address.to_v4(), 32));
         continue;
       }
+      if (!ec && address.is_v6() && address.to_v6().is_v4_mapped()) {
+        // Peers are compared as IPv4 when mapped: keep the entry that way.
+        out.v4_.push_back(asio::ip::network_v4(asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()), 32));
+        continue;
+      }
       if (!ec && address.is_v6()) {
         out.v6_.push_back(asio::ip::network_v6(address.to_v6(), 128));
         continue;
@@ -34,6 +39,10 @@ std::optional<trusted_proxies> trusted_proxies::parse(std::string_view list, std
       }
     } else {
       const auto network = asio::ip::make_network_v6(text, ec);
+      if (!ec && network.address().is_v4_mapped()) {
+        if (error) *error = "\"" + text + "\": write an IPv4-mapped network in IPv4 form";
+        return std::nullopt;
+      }
       if (!ec) {
         out.v6_.push_back(network.canonical());
         continue;

@@ -5,6 +5,7 @@
 // its full 200 is stored, its 304 never.
 #include <boost/beast/http.hpp>
 
+#include "common/http_fields.h"
 #include "github_proxy/credentials/resource.h"
 #include "proxy/request_pipeline.h"
 
@@ -35,6 +36,10 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
     // GraphQL's rate-limit errors come in a 200's body, which the credential
     // source must be able to read.
     up.set(http::field::accept_encoding, "identity");
+  } else {
+    // Only codings the proxy can read: a JSON answer is rewritten for the
+    // client (docs/contract.md §5 "Rewriting"), which br or zstd would hide.
+    up.set(http::field::accept_encoding, common::accepts_gzip(req[http::field::accept_encoding]) ? "gzip" : "identity");
   }
   send_options options;
   options.streamed_cache_status = store_key ? status_not_stored : status_bypass;

@@ -160,7 +160,9 @@ void find_origin(std::string_view json, std::string_view origin, bool uploads, s
     if (!hit) return;
     const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
     if (at + origin.size() >= json.size()) return;  // nothing follows: not a JSON string
-    if (json[at - 1] == '"' && ends_url_origin(json[at + origin.size()]) && whole_string_is_a_url(json, at)) {
+    // An opening quote, not an escaped one inside a string (`\"https://…`).
+    const bool opens_string = json[at - 1] == '"' && (at < 2 || json[at - 2] != '\\');
+    if (opens_string && ends_url_origin(json[at + origin.size()]) && whole_string_is_a_url(json, at)) {
       out.push_back({static_cast<std::uint32_t>(at), uploads});
     }
     pos = at + 1;
@@ -191,6 +193,16 @@ std::size_t rewritten_size(std::size_t size, const url_cuts& cuts, const api_ori
     size += cut.uploads ? to.uploads.size() : to.rest.size();
   }
   return size;
+}
+
+bool rewrite_api_urls_in_place(std::string& json, const api_origins& origins, const url_replacements& to) {
+  url_cuts cuts;
+  if (!find_api_urls(json, origins, cuts) || cuts.empty()) return false;
+  std::string out;
+  out.reserve(rewritten_size(json.size(), cuts, origins, to));
+  for_each_piece(json, cuts, origins, to, [&](std::string_view piece) { out.append(piece); });
+  json = std::move(out);
+  return true;
 }
 
 std::string rewrite_api_urls(std::string_view json, const api_origins& origins, const url_replacements& to) {

@@ -115,6 +115,8 @@ void for_each_piece(std::string_view json, const url_cuts& cuts, const api_origi
 
 // The same, as one string (answers the proxy holds anyway).
 std::string rewrite_api_urls(std::string_view json, const api_origins& origins, const url_replacements& to);
+// In place; false (and `json` untouched, not copied) when it holds none.
+bool rewrite_api_urls_in_place(std::string& json, const api_origins& origins, const url_replacements& to);
 
 // Rewrites a JSON body that arrives in pieces (a relayed stream, an
 // inflating gzip body): each `feed` appends to `out` what can be decided,

@@ -38,7 +38,11 @@ url_replacements request_pipeline::client_urls(request_context& ctx) const {
                                   base_inputs{ctx.client.tls, ctx.client.local_authority, trusted});
     auto& urls = ctx.urls.emplace();
     urls.rest = base;
-    urls.rest.append(ctx.route.client_prefix.begin(), ctx.route.client_prefix.end());
+    // A GHES client of /api/graphql reads REST URLs under /api/v3.
+    const std::string_view layout = ctx.route.graphql && ctx.route.client_prefix == "/api"
+                                        ? std::string_view("/api/v3")
+                                        : ctx.route.client_prefix;
+    urls.rest.append(layout.begin(), layout.end());
     urls.uploads = base;
     urls.uploads.append("/api/uploads");
   }
@@ -95,16 +99,24 @@ asio::awaitable<void> request_pipeline::relay_buffered(request_context& ctx, ups
   res.version(ctx.req.version());
   res.keep_alive(ctx.req.keep_alive());
   const unsigned status = answer.status;
-  const bool bodiless = ctx.req.method() == http::verb::head || status == 204 || status == 304 || status < 200;
-  if (!bodiless && is_json_media_type(res[http::field::content_type])) {
+  const bool head = ctx.req.method() == http::verb::head;
+  const bool bodiless = head || status == 204 || status == 304 || status < 200;
+  const bool json = is_json_media_type(res[http::field::content_type]);
+  if (!bodiless && json) {
     if (gzip_encoded(res)) {
       if (auto inflated = inflate_for_client(ctx, answer.body)) {
         res.erase(http::field::content_encoding);
         answer.body = std::move(*inflated);
       }
     } else {
-      answer.body = rewrite_api_urls(answer.body, shared_.origins, client_urls(ctx));
+      rewrite_api_urls_in_place(answer.body, shared_.origins, client_urls(ctx));
     }
+  } else if (head && json) {
+    // GitHub's length is that of its bytes; a GET through the proxy gets
+    // other URLs (and, from the cache, no compression): no length is
+    // better than a wrong one.
+    res.erase(http::field::content_length);
+    res.erase(http::field::content_encoding);
   }
   if (!bodiless) res.content_length(answer.body.size());
   res.body() = std::move(answer.body);

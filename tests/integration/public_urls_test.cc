@@ -178,10 +178,15 @@ TEST(PublicUrls, CompressedAnswersAreRewrittenAndTheirEtagsStillMatch) {
   EXPECT_EQ(not_modified.result_int(), 304);
   EXPECT_TRUE(not_modified.body().empty());
 
-  // HEAD gives the length a GET would have.
-  const auto head_res = request(proxy.where(), "HEAD", "/repos/octo-org/repo-3", {auth_of(ci_client)});
+  // A HEAD answered from an entry gives the length a GET gets; one that
+  // passes through gives none rather than GitHub's (other URLs, other bytes).
   const auto get_res = request(proxy.where(), "GET", "/repos/octo-org/repo-3", {auth_of(ci_client)});
+  const auto head_res = request(proxy.where(), "HEAD", "/repos/octo-org/repo-3", {auth_of(ci_client)});
   EXPECT_EQ(head_res[http::field::content_length], std::to_string(get_res.body().size()));
+  const auto cold_head = request(proxy.where(), "HEAD", "/repos/octo-org/repo-4", gzip);
+  EXPECT_EQ(cold_head.result_int(), 200);
+  EXPECT_EQ(cold_head.count(http::field::content_length), 0u);
+  EXPECT_EQ(cold_head.count(http::field::content_encoding), 0u);
 }
 
 TEST(PublicUrls, TheApiRootNamesTheProxy) {

@@ -270,6 +270,8 @@ clients:
       - {method: GET, path: /repositories/1000/issues}
       - {method: GET, path: /repos/babylon/.*}
       - {method: GET, path: .*}
+      - {method: GET, path: "/repositories/[0-9]+/pulls.*"}
+      - {method: GET, path: "/repositories/\\d+"}
 )",
                                                 "registry.yaml");
   ASSERT_TRUE(result.snapshot);
@@ -278,7 +280,7 @@ clients:
     if (w.message.find("grants every repository") != std::string::npos) lines.push_back(w.line);
   }
   // One repository by id is a deliberate choice; any id is every repository.
-  EXPECT_EQ(lines, (std::vector<int>{6, 7, 10}));
+  EXPECT_EQ(lines, (std::vector<int>{6, 7, 10, 11, 12}));
 }
 
 }  // namespace

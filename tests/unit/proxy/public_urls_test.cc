@@ -65,6 +65,11 @@ TEST(TrustedProxies, AddressesAndNetworks) {
   EXPECT_TRUE(list->contains(make_address("::1")));
   EXPECT_TRUE(list->contains(make_address("fd12::1")));
   EXPECT_TRUE(list->contains(make_address("::ffff:10.9.9.9")));  // v4-mapped
+  const auto mapped = trusted_proxies::parse("::ffff:192.0.2.1");
+  ASSERT_TRUE(mapped);
+  EXPECT_TRUE(mapped->contains(make_address("192.0.2.1")));
+  EXPECT_TRUE(mapped->contains(make_address("::ffff:192.0.2.1")));
+  EXPECT_FALSE(trusted_proxies::parse("::ffff:10.0.0.0/104"));
   EXPECT_FALSE(list->contains(make_address("11.0.0.1")));
   EXPECT_FALSE(trusted_proxies::parse("10.0.0.0/33", &error));
   EXPECT_NE(error.find("10.0.0.0/33"), std::string::npos);
@@ -128,6 +133,7 @@ TEST(BodyUrls, UserTextAndLongerHostsAreLeftAlone) {
       R"({"body":"see https://api.github.com/repos/o/r for details","evil":"https://api.github.com.evil.example/x",)"
       R"("userinfo_url":"https://api.github.com@evil.example/","tail_url":"xhttps://api.github.com/y",)"
       R"("title":"https://api.github.com/repos/o/r is what the user wrote","body":"https://api.github.com/x\nsee?",)"
+      R"("quoted":"\"https://api.github.com/x\"",)"
       R"("end_url":"https://api.github.com)";
   url_cuts cuts;
   ASSERT_TRUE(find_api_urls(body, github, cuts));
