@@ -232,6 +232,9 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       auto fresh = std::make_shared<cache::entry>(cache::make_entry(answer.status, answer.head, std::move(answer.body),
                                                                     pooled.credential, pooled.authorization,
                                                                     fetch.accept_sent, std::chrono::system_clock::now()));
+      // Rewritten for each client on the way out: kept inflated, not
+      // inflated on every hit.
+      cache::keep_json_inflated(*fresh, shared_.cfg->cache.max_object_bytes);
       stored = co_await store(target.key, *fresh);
       served = std::move(fresh);
       break;

@@ -69,6 +69,15 @@ entry make_entry(unsigned status, const boost::beast::http::fields& response, st
                  std::string_view credential_name, std::string_view credential_authorization,
                  std::string_view accept_sent, std::chrono::system_clock::time_point now);
 
+// Keeps a JSON body GitHub compressed inflated (`encoding` becomes identity,
+// Content-Encoding goes; the ETag stays GitHub's weak one, which is over
+// the same uncompressed bytes, docs/github-api.md §8): every answer from a
+// JSON entry is rewritten for its client (docs/contract.md §5 "Rewriting"),
+// and inflating once when storing beats inflating on every hit. False (and
+// `e` unchanged) for other bodies, or when the inflated body would exceed
+// `max_body_bytes`.
+bool keep_json_inflated(entry& e, std::size_t max_body_bytes);
+
 // Validators to send when revalidating `e` with a pool credential.
 struct revalidation {
   std::string if_none_match;      // empty: send none

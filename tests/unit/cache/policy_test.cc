@@ -192,3 +192,50 @@ TEST(CachePolicyEntry, MadeFromAResponse) {
 
 }  // namespace
 }  // namespace github_proxy::cache
+
+namespace github_proxy::cache {
+namespace {
+
+using test::gzip;
+
+entry gzip_entry(std::string_view content_type, std::string_view body) {
+  entry e;
+  e.headers = {{"Content-Type", std::string(content_type)}, {"Content-Encoding", "gzip"},
+               {"Content-Length", "123"}, {"ETag", "W/\"abc\""}};
+  e.body = gzip(body);
+  e.encoding = body_encoding::gzip;
+  e.etag = "W/\"abc\"";
+  return e;
+}
+
+TEST(CachePolicyStore, CompressedJsonIsKeptInflatedUnderGithubsEtag) {
+  const std::string json = R"({"url":"https://api.github.com/repos/o/r"})";
+  auto e = gzip_entry("application/json; charset=utf-8", json);
+  ASSERT_TRUE(keep_json_inflated(e, 1024));
+  EXPECT_EQ(e.body, json);
+  EXPECT_EQ(e.encoding, body_encoding::identity);
+  EXPECT_EQ(e.etag, "W/\"abc\"");
+  for (const auto& [name, value] : e.headers) {
+    EXPECT_NE(name, "Content-Encoding");
+    EXPECT_NE(name, "Content-Length");
+  }
+  auto vendor = gzip_entry("application/vnd.github+json", json);
+  EXPECT_TRUE(keep_json_inflated(vendor, 1024));
+}
+
+TEST(CachePolicyStore, OtherBodiesAndOversizedOnesStayCompressed) {
+  auto raw = gzip_entry("application/vnd.github.raw", "file contents");
+  EXPECT_FALSE(keep_json_inflated(raw, 1024));
+  EXPECT_EQ(raw.encoding, body_encoding::gzip);
+  auto big = gzip_entry("application/json", std::string(4096, ' ') + "{}");
+  EXPECT_FALSE(keep_json_inflated(big, 1024)) << "would exceed max_object_bytes";
+  EXPECT_EQ(big.encoding, body_encoding::gzip);
+  EXPECT_EQ(big.body, gzip(std::string(4096, ' ') + "{}"));
+  entry identity;
+  identity.headers = {{"Content-Type", "application/json"}};
+  identity.body = "{}";
+  EXPECT_FALSE(keep_json_inflated(identity, 1024));
+}
+
+}  // namespace
+}  // namespace github_proxy::cache
