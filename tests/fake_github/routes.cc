@@ -136,6 +136,51 @@ route_result commit(int repo, std::string_view sha, std::string_view accept) {
   return r;
 }
 
+// Pull requests: 150 open ones per repository, two pages at per_page=100,
+// with GitHub's hypermedia (url, issue_url,
+// _links.self.href …) on the fixed origin.
+constexpr int pulls_in_repo = 150;
+
+json::object pull_json(std::string_view base, int repo, int number) {
+  const std::string full = std::string(data::org_login) + "/repo-" + std::to_string(repo);
+  const std::string api = std::string(base) + "/repos/" + full;
+  const std::string n = std::to_string(number);
+  return json::object{
+      {"url", api + "/pulls/" + n},
+      {"id", data::repo_id(repo) * 1000 + number},
+      {"number", number},
+      {"state", "open"},
+      {"title", "Fake pull request #" + n + " in repo-" + std::to_string(repo)},
+      {"html_url", "https://github.com/" + full + "/pull/" + n},
+      {"issue_url", api + "/issues/" + n},
+      {"commits_url", api + "/pulls/" + n + "/commits"},
+      {"head", json::object{{"ref", "feature-" + n}, {"sha", std::string(40, 'a')}}},
+      {"base", json::object{{"ref", "main"}, {"sha", std::string(40, 'b')}}},
+      {"_links", json::object{{"self", json::object{{"href", api + "/pulls/" + n}}},
+                              {"html", json::object{{"href", "https://github.com/" + full + "/pull/" + n}}}}},
+  };
+}
+
+route_result pulls(const route_request& req, int repo, const segments_t& segs, std::size_t at) {
+  if (segs.size() - at == 2) {
+    int number = 0;
+    const std::string& s = segs[at + 1];
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), number);
+    if (ec != std::errc{} || end != s.data() + s.size() || number < 1 || number > pulls_in_repo)
+      return error_result(404, "Not Found");
+    return json_result(json::serialize(pull_json(req.base, repo, number)));
+  }
+  return paginated(req, pulls_in_repo, "/repositories/" + std::to_string(data::repo_id(repo)) + "/pulls",
+                   [&](int first, int count) {
+                     json::array page;
+                     for (int i = 0; i < count; ++i) page.push_back(pull_json(req.base, repo, pulls_in_repo - first - i));
+                     dataset::document doc;
+                     doc.body = json::serialize(page);
+                     doc.updated_at = data::user_updated_at();
+                     return doc;
+                   });
+}
+
 route_result repo_subresource(const route_request& req, dataset& data, int repo,
                               const segments_t& segs, std::size_t at) {
   std::string_view base = req.base;
@@ -154,6 +199,7 @@ route_result repo_subresource(const route_request& req, dataset& data, int repo,
     return r;
   }
   const std::string& what = segs[at];
+  if (what == "pulls" && (rest == 1 || rest == 2)) return pulls(req, repo, segs, at);
   if (what == "issues" && rest == 1) {
     return paginated(req, data::issues_in_repo(repo),
                      "/repositories/" + std::to_string(data::repo_id(repo)) + "/issues",

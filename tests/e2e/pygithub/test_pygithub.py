@@ -16,8 +16,8 @@ bodies and follows `Link: rel="next"`; before each request it asserts that
 the URL is on its own base (host, port, /api/v3 prefix), so these tests fail
 where the proxy hands out GitHub's URLs instead of its own.
 
-The fake GitHub serves no pull requests (tests/fake_github/README.md): the
-lazy navigation uses issues, one issue, an issue's repository and contents.
+The lazy navigation uses issues (three pages), pull requests (two pages of
+the fake's 150), one issue and its repository, and contents.
 """
 
 import logging
@@ -195,6 +195,22 @@ class LazyNavigation(ProxyTestCase):
             self.assert_on_proxy(issue.url, f"issue #{issue.number}.url")
             self.assert_on_proxy(issue.raw_data["repository_url"], f"issue #{issue.number}: repository_url")
             self.assertEqual(issue.html_url, f"https://github.com/{OWNER_REPO}/issues/{issue.number}")
+
+    def test_get_pulls_over_two_pages(self):
+        repo = client(TOKEN).get_repo(OWNER_REPO)
+        pulls = list(repo.get_pulls(state="open"))
+        self.assertEqual([p.number for p in pulls], list(range(150, 0, -1)))
+        pages = [r for r in self.requests() if "/pulls" in r[1]]
+        self.assertEqual([r[2] for r in pages], [200, 200], self.summary())
+        for path in [r[1] for r in pages]:
+            self.assertTrue(path.startswith(f"/api/v3/repos/{OWNER_REPO}/pulls"), path)
+        for pull in (pulls[0], pulls[-1]):
+            self.assert_on_proxy(pull.url, f"pull #{pull.number}.url")
+            self.assert_on_proxy(pull.raw_data["_links"]["self"]["href"], f"pull #{pull.number}: _links.self")
+            self.assertEqual(pull.html_url, f"https://github.com/{OWNER_REPO}/pull/{pull.number}")
+        one = repo.get_pull(3)
+        self.assertEqual(one.title, "Fake pull request #3 in repo-0")
+        self.assertEqual(one.head.ref, "feature-3")
 
     def test_get_issue_then_its_repository(self):
         repo = client(TOKEN).get_repo(OWNER_REPO)
