@@ -276,7 +276,12 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   options.on_hangup = [&pool, &log] {
     for (const auto& e : pool.reload_secrets()) log.error("{}", e.to_string());
   };
-  options.ready = [&registry, &pool] { return registry.current() != nullptr && pool.any_usable(); };
+  // Ready = the registry is loaded (and, in the server, not draining).
+  // Never GitHub's state: every replica sees the same credentials, so a
+  // revoked token would take every pod out of the Service at once and
+  // clients would get connection refused instead of a GitHub-shaped 503.
+  // Credential health is in github_proxy_credential_state (and its alerts).
+  options.ready = [&registry] { return registry.current() != nullptr; };
   std::unique_ptr<server::server> srv;
   try {
     srv = std::make_unique<server::server>(options);

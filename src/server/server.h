@@ -29,7 +29,8 @@ struct server_options {
   const config::config* cfg = nullptr;       // listen.threads already resolved (> 0)
   proxy::shared_state* shared = nullptr;     // outlives the server
   std::shared_ptr<spdlog::logger> log;
-  // /readyz: true when the registry is loaded and a credential is usable.
+  // /readyz: true when the registry is loaded (the server adds "not
+  // draining"). GitHub's state is deliberately not part of it.
   std::function<bool()> ready;
   // SIGHUP: re-read secrets (credential token files, App keys).
   std::function<void()> on_hangup;

@@ -212,6 +212,8 @@ function checkProxy(objects, secret) {
   const pdb = find(objects, "PodDisruptionBudget", "github-proxy");
   if (expect(pdb, "no PodDisruptionBudget github-proxy")) {
     expect(matches(pdb.spec.selector.matchLabels, podLabels), "PodDisruptionBudget: selector does not match the proxy pods");
+    expect(pdb.spec.unhealthyPodEvictionPolicy === "AlwaysAllow",
+      "PodDisruptionBudget: unhealthyPodEvictionPolicy must be AlwaysAllow (an unready pod must not block node drains)");
   }
   const hpa = find(objects, "HorizontalPodAutoscaler", "github-proxy");
   if (expect(hpa, "no HorizontalPodAutoscaler github-proxy")) {

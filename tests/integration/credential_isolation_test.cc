@@ -239,8 +239,9 @@ TEST_F(CredentialIsolation, BadCredentialsBreakATokenAndSighupBringsItBack) {
   EXPECT_TRUE(readyz());
 }
 
-// Every token broken: the proxy is unready. SIGHUP after GitHub accepts them
-// again makes it ready and serving.
+// Every token broken: clients get a GitHub-shaped 503 saying so, and the
+// proxy stays ready (readiness never depends on GitHub: every replica would
+// leave the Service at once). SIGHUP after GitHub accepts them again serves.
 TEST_F(CredentialIsolation, EveryTokenBrokenThenSighup) {
   for (const auto& secret : {secret_a, secret_b}) {
     fake_->control("POST", "/_fake/revoke", R"({"token":")" + secret + R"("})");
@@ -249,17 +250,19 @@ TEST_F(CredentialIsolation, EveryTokenBrokenThenSighup) {
   EXPECT_EQ(first.result_int(), 401) << "GitHub's own answer, after the retry on the other token: " << first.body();
   EXPECT_TRUE(proxy_->state_becomes("tok-a", "broken"));
   EXPECT_TRUE(proxy_->state_becomes("tok-b", "broken"));
-  EXPECT_TRUE(poll_until([&] { return !readyz(); }));
   const long upstream_before = total_requests(*fake_);
   const auto refused = get(fresh_path("all-revoked", 1));
-  EXPECT_NE(refused.result_int(), 200) << refused.body();
+  EXPECT_EQ(refused.result_int(), 503) << refused.body();
+  EXPECT_NE(refused.body().find("rejected by GitHub"), std::string::npos) << refused.body();
   EXPECT_EQ(total_requests(*fake_), upstream_before) << "nothing is sent while every token is broken";
+  EXPECT_TRUE(readyz()) << "a GitHub-side failure took the proxy out of its Service";
 
   for (const auto& secret : {secret_a, secret_b}) {
     fake_->control("POST", "/_fake/reinstate", R"({"token":")" + secret + R"("})");
   }
   proxy_->process().signal(SIGHUP);
-  EXPECT_TRUE(poll_until([&] { return readyz(); })) << "still unready after SIGHUP";
+  EXPECT_TRUE(proxy_->state_becomes("tok-a", "ok"));
+  EXPECT_TRUE(readyz());
   serve("all-back", 4);
 }
 
