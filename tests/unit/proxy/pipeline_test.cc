@@ -97,7 +97,7 @@ class stalling_body final : public upstream::body_reader {
 class scripted_upstream final : public upstream::client {
  public:
   struct sent_request {
-    std::string method, target, authorization, if_none_match, accept;
+    std::string method, target, authorization, if_none_match, accept, accept_encoding;
   };
 
   explicit scripted_upstream(asio::any_io_executor executor)
@@ -108,7 +108,7 @@ class scripted_upstream final : public upstream::client {
   asio::awaitable<upstream::exchange> send(request& req, upstream::api) override {
     sent.push_back({std::string(req.method_string()), std::string(req.target()),
                     std::string(req[http::field::authorization]), std::string(req[http::field::if_none_match]),
-                    std::string(req[http::field::accept])});
+                    std::string(req[http::field::accept]), std::string(req[http::field::accept_encoding])});
     if (held) {
       boost::system::error_code ec;
       co_await gate_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -318,12 +318,17 @@ class PipelineTest : public ::testing::Test {
 
   // Starts a GET (or `method`) of `target`; run the io_context to finish it.
   client_request& start(std::string_view target, std::vector<std::pair<std::string, std::string>> fields = {},
-                        http::verb method = http::verb::get, std::string_view token = "ci-token") {
+                        http::verb method = http::verb::get, std::string_view token = "ci-token",
+                        std::string body = {}) {
     auto& c = *requests_.emplace_back(std::make_unique<client_request>());
     c.req = request{method, std::string(target), 11};
     c.req.set(http::field::host, "proxy.test");
     c.req.set(http::field::authorization, "token " + std::string(token));
     for (const auto& [name, value] : fields) c.req.set(name, value);
+    if (!body.empty()) {
+      c.req.body() = std::move(body);
+      c.req.prepare_payload();
+    }
     asio::co_spawn(ioc_, pipeline_->handle(c.req, c.out, endpoint_), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
@@ -420,6 +425,27 @@ TEST_F(PipelineTest, AFresherLinkOnA304ReplacesTheStoredOne) {
                                 R"(<http://proxy.example:8080/repos/o/r/issues?page=3>; rel="last")");
   EXPECT_EQ(confirmed.out.body, R"([{"url":"http://proxy.example:8080/repos/o/r/issues/1"}])");
   EXPECT_EQ(confirmed.out.content_length, std::to_string(confirmed.out.body.size()));
+}
+
+TEST_F(PipelineTest, PassThroughAsksGithubOnlyForCodingsItCanRewrite) {
+  // br or zstd would hide GitHub's URLs from the rewriting (docs/contract.md §5).
+  upstream_->replies = {ok("\"s1\"", "{}"), ok("\"s2\"", "{}")};
+  get("/search/issues?q=x", {{"Accept-Encoding", "br, gzip"}});
+  get("/search/issues?q=y", {{"Accept-Encoding", "br"}});
+  ASSERT_EQ(upstream_->sent.size(), 2u);
+  EXPECT_EQ(upstream_->sent[0].accept_encoding, "gzip");
+  EXPECT_EQ(upstream_->sent[1].accept_encoding, "identity");
+}
+
+TEST_F(PipelineTest, GhesGraphqlClientsGetRestUrlsUnderApiV3) {
+  upstream_->replies = {reply{200, {{"Content-Type", "application/json; charset=utf-8"}},
+                              R"({"data":{"repository":{"resourceUrl":"https://api.github.com/repos/o/r"}}})"}};
+  auto& c = start("/api/graphql", {{"Content-Type", "application/json"}}, http::verb::post, "ci-token",
+                  R"({"query":"{ repository(owner:\"o\", name:\"r\") { id } }"})");
+  ioc_.run();
+  ioc_.restart();
+  EXPECT_EQ(c.out.status, 200u);
+  EXPECT_EQ(c.out.body, R"({"data":{"repository":{"resourceUrl":"http://proxy.test/api/v3/repos/o/r"}}})");
 }
 
 TEST_F(PipelineTest, ChangedResourceReplacesTheEntry) {
