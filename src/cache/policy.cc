@@ -172,12 +172,7 @@ bool keep_json_inflated(entry& e, std::size_t max_body_bytes) {
   const auto content_type = std::find_if(e.headers.begin(), e.headers.end(),
                                          [](const auto& h) { return iequals(h.first, "content-type"); });
   if (content_type == e.headers.end()) return false;
-  // application/json and application/…+json, parameters aside.
-  auto type = trim(std::string_view(content_type->second).substr(0, content_type->second.find(';')));
-  const bool json = iequals(type, "application/json") ||
-                    (type.size() > 17 && type.substr(0, 12) == "application/" &&
-                     iequals(type.substr(type.size() - 5), "+json"));
-  if (!json) return false;
+  if (!common::is_json_media_type(content_type->second)) return false;
   std::string inflated;
   const bool ok = gunzip_to(e.body, max_body_bytes, [&](std::string_view piece) { inflated.append(piece); });
   if (!ok) return false;

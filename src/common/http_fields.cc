@@ -73,4 +73,14 @@ bool accepts_gzip(std::string_view accept_encoding) {
   return false;
 }
 
+bool is_json_media_type(std::string_view content_type) {
+  auto type = trim(content_type.substr(0, content_type.find(';')));
+  const auto slash = type.find('/');
+  if (slash == std::string_view::npos) return false;
+  const auto subtype = type.substr(slash + 1);
+  return iequals(type.substr(0, slash), "application") &&
+         (iequals(subtype, "json") ||
+          (subtype.size() > 5 && iequals(subtype.substr(subtype.size() - 5), "+json")));
+}
+
 }  // namespace github_proxy::common

@@ -46,6 +46,9 @@ class connection_options {
 // aside; type and subtype compare without case (RFC 9110 §8.3.1).
 bool media_type_is(std::string_view content_type, std::string_view type);
 
+// Whether a Content-Type is JSON: `application/json` or `application/…+json`.
+bool is_json_media_type(std::string_view content_type);
+
 // Whether an Accept-Encoding value accepts gzip (RFC 9110 §12.5.3: `gzip`
 // or `x-gzip` listed without `q=0`). Parsed with Beast's ext_list.
 bool accepts_gzip(std::string_view accept_encoding);

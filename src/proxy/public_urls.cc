@@ -121,15 +121,6 @@ api_origins origins_of(std::string_view rest_url_prefix) {
   return out;
 }
 
-bool is_json_media_type(std::string_view content_type) {
-  auto type = common::trim(content_type.substr(0, content_type.find(';')));
-  const auto slash = type.find('/');
-  if (slash == std::string_view::npos) return false;
-  const auto subtype = type.substr(slash + 1);
-  return beast::iequals(type.substr(0, slash), "application") &&
-         (beast::iequals(subtype, "json") ||
-          (subtype.size() > 5 && beast::iequals(subtype.substr(subtype.size() - 5), "+json")));
-}
 
 namespace {
 
@@ -206,11 +197,8 @@ bool rewrite_api_urls_in_place(std::string& json, const api_origins& origins, co
 }
 
 std::string rewrite_api_urls(std::string_view json, const api_origins& origins, const url_replacements& to) {
-  url_cuts cuts;
-  if (!find_api_urls(json, origins, cuts) || cuts.empty()) return std::string(json);
-  std::string out;
-  out.reserve(rewritten_size(json.size(), cuts, origins, to));
-  for_each_piece(json, cuts, origins, to, [&](std::string_view piece) { out.append(piece); });
+  std::string out(json);
+  rewrite_api_urls_in_place(out, origins, to);
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/static_string/static_string.hpp>
 
+#include "common/http_fields.h"
 #include "common/trusted_proxies.h"
 
 namespace github_proxy::proxy {
@@ -69,10 +70,9 @@ struct url_cut {
 };
 using url_cuts = boost::container::small_vector<url_cut, 48>;
 
-// Whether a Content-Type is JSON (`application/json`, `…+json`): the only
-// bodies whose URLs are rewritten (raw file contents, diffs and HTML are a
-// client's data, not GitHub's hypermedia).
-bool is_json_media_type(std::string_view content_type);
+// Only JSON bodies (common::is_json_media_type) are rewritten: raw file
+// contents, diffs and HTML are a client's data, not GitHub's hypermedia.
+using common::is_json_media_type;
 
 // Where GitHub's own URLs start in a JSON text: an origin of `origins` that
 // opens a JSON string (right after '"'), is followed by '/', '?', '#', '{'

@@ -217,31 +217,33 @@ asio::awaitable<void> request_pipeline::refuse_uploads(request_context& ctx) {
 asio::awaitable<void> request_pipeline::reject_malformed(unsigned status, std::string_view message,
                                                          response_writer& out,
                                                          const client_endpoint_info& client) {
-  request empty;
-  empty.method_string("-");
-  empty.target("-");
-  empty.keep_alive(false);
-  request_context ctx{empty, out, client, {}, {}, std::chrono::steady_clock::now()};
-  ctx.record.cache = cache_outcome::rejected;
-  counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
   // A 503 of the session (the body budget) is over as soon as others finish.
   const auto retry_after = status == 503 ? std::optional(std::chrono::seconds(1)) : std::nullopt;
-  co_await respond_error(ctx, status, message, retry_after);
-  finish(ctx);
+  co_await refuse_before_request(out, client, "unauthenticated", metrics::reject_reason::bad_request, status,
+                                 message, retry_after);
 }
 
 asio::awaitable<void> request_pipeline::refuse_body_share(std::string_view client_name, response_writer& out,
                                                           const client_endpoint_info& client) {
+  co_await refuse_before_request(out, client, client_name, metrics::reject_reason::budget, 429,
+                                 "Too many request bodies of this client in flight; retry shortly",
+                                 std::chrono::seconds(1));
+}
+
+asio::awaitable<void> request_pipeline::refuse_before_request(response_writer& out, const client_endpoint_info& client,
+                                                              std::string_view client_name,
+                                                              metrics::reject_reason reason, unsigned status,
+                                                              std::string_view message,
+                                                              std::optional<std::chrono::seconds> retry_after) {
   request empty;
   empty.method_string("-");
   empty.target("-");
   empty.keep_alive(false);
   request_context ctx{empty, out, client, {}, {}, std::chrono::steady_clock::now()};
-  ctx.record.client = client_name;  // outlives ctx: the session holds it
+  ctx.record.client = client_name;  // outlives ctx: the caller holds it
   ctx.record.cache = cache_outcome::rejected;
-  counters_.rejected(ctx.record.client, metrics::reject_reason::budget).Increment();
-  co_await respond_error(ctx, 429, "Too many request bodies of this client in flight; retry shortly",
-                         std::chrono::seconds(1));
+  counters_.rejected(ctx.record.client, reason).Increment();
+  co_await respond_error(ctx, status, message, retry_after);
   finish(ctx);
 }
 

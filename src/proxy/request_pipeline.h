@@ -206,6 +206,12 @@ class request_pipeline {
 
   // request_pipeline.cc: route, authorise, choose cache or pass-through.
   boost::asio::awaitable<void> dispatch(request_context& ctx);
+  // An answer the session gives before any request is known (reject_malformed,
+  // refuse_body_share): counted, logged and answered like a request.
+  boost::asio::awaitable<void> refuse_before_request(response_writer& out, const client_endpoint_info& client,
+                                                     std::string_view client_name, metrics::reject_reason reason,
+                                                     unsigned status, std::string_view message,
+                                                     std::optional<std::chrono::seconds> retry_after);
   // 501 for GHES's /api/uploads layout (not relayed).
   boost::asio::awaitable<void> refuse_uploads(request_context& ctx);
 
