@@ -216,6 +216,69 @@ describe("throttling plugin", () => {
   });
 });
 
+// actions/github-script (v7 and later) builds its client with
+// @actions/github's getOctokit(token, { baseUrl }), baseUrl from its
+// `base-url` input. A workflow cannot overwrite the runner's GITHUB_API_URL
+// (GitHub's variables reference: "You can't overwrite the value of the
+// default environment variables named GITHUB_* and RUNNER_*"), and
+// @actions/github takes its default baseUrl from that variable when it is
+// loaded; so in GitHub Actions `base-url` is the way to the proxy (README "Use
+// it from CI"). Here GITHUB_API_URL names a stand-in for api.github.com that
+// records what reaches it.
+describe("actions/github-script's form: @actions/github getOctokit(token, { baseUrl })", () => {
+  let githubCom; // what the runner's GITHUB_API_URL points at
+  const reachedGithubCom = [];
+  let getOctokit;
+
+  before(async () => {
+    const http = await import("node:http");
+    githubCom = http.createServer((req, res) => {
+      reachedGithubCom.push(req.url);
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end('{"message":"Bad credentials"}');
+    });
+    await new Promise((resolve) => githubCom.listen(0, "127.0.0.1", resolve));
+    process.env.GITHUB_API_URL = `http://127.0.0.1:${githubCom.address().port}`;
+    ({ getOctokit } = await import("@actions/github"));
+  });
+
+  after(async () => {
+    delete process.env.GITHUB_API_URL;
+    await new Promise((resolve) => githubCom.close(resolve));
+  });
+
+  check("with base-url: repos.get and paginate go through the proxy, not to GITHUB_API_URL", async () => {
+    const baseUrl = `${proxy.origin}/api/v3`;
+    const github = getOctokit(CLIENT.token, { baseUrl });
+    const hooked = [];
+    github.hook.before("request", (options) => {
+      hooked.push(github.request.endpoint.parse(options).url);
+    });
+    const repo = await github.rest.repos.get({ owner: OWNER, repo: "repo-0" });
+    assert.equal(repo.status, 200);
+    assert.equal(repo.data.url, `${baseUrl}/repos/octo-org/repo-0`);
+    const issues = await github.paginate(github.rest.issues.listForRepo, {
+      owner: OWNER,
+      repo: "repo-0",
+      per_page: 100,
+    });
+    assert.equal(issues.length, 250);
+    assert.equal(hooked.length, 4, `requests: ${hooked.join(" ")}`);
+    assertOnProxy(hooked, proxy, "/api/v3");
+    assert.deepEqual(reachedGithubCom, [], "a request went to GITHUB_API_URL instead of the proxy");
+  });
+
+  check("without base-url: the client follows the runner's GITHUB_API_URL and never reaches the proxy", async () => {
+    const counted = await proxy.metric("github_proxy_requests_total", { client: CLIENT.name });
+    const github = getOctokit(CLIENT.token);
+    const error = await rejection(github.rest.repos.get({ owner: OWNER, repo: "repo-0" }));
+    assert.ok(error, "the request succeeded although GITHUB_API_URL does not name the proxy");
+    assert.equal(error.status, 401);
+    assert.deepEqual(reachedGithubCom, ["/repos/octo-org/repo-0"]);
+    assert.equal(await proxy.metric("github_proxy_requests_total", { client: CLIENT.name }), counted);
+  });
+});
+
 describe("upstream side", () => {
   check("the fake GitHub never saw a proxy token, only the upstream credentials", async () => {
     await assertNoProxyTokenUpstream(fake, [proxy.upstreamToken, proxyExhausted.upstreamToken], CLIENTS);
