@@ -8,8 +8,12 @@
 #   config      the config.yaml and registry.yaml inside the rendered ConfigMaps
 #               pass `github-proxy check-config` when GHP_PROXY_BINARY names the
 #               binary; the overlay's config differs from the base's only in `cache:`
-#   prometheus  `promtool check rules` and `promtool test rules`; every alert is
-#               tested firing and not firing; only docs/contract.md §8 metric names
+#   prometheus  `promtool check rules` and `promtool test rules`; every alert has
+#               a severity, a runbook section in deploy/README.md, `namespace` in
+#               every aggregation, and tests firing, resolving, quiet and at zero
+#               traffic (tests/deploy/alert_rules.js); only docs/contract.md §8
+#               metric names; components/monitoring's PrometheusRule equals
+#               alerts.yaml and its PodMonitor fits the pods
 #   grafana     the dashboard's queries use only docs/contract.md §8 metrics and labels
 #
 # ctest runs each (tests/deploy/CMakeLists.txt, label `deploy`). A missing
@@ -112,27 +116,59 @@ check_config() {
   echo "config: base and overlays/redis configs pass github-proxy check-config"
 }
 
+# A YAML file that is no Kubernetes object (alerts.yaml, a promtool test
+# file) as JSON in $work/NAME.json, under `spec`: wrapped in an object kubectl
+# reads (indenting a YAML document keeps its meaning).
+yaml_as_json() {
+  local name="$1" file="$2"
+  {
+    printf 'apiVersion: github-proxy.test/v1\nkind: File\nmetadata:\n  name: %s\nspec:\n' "$name"
+    sed 's/^\(.\)/  \1/' "$file"
+  } > "$work/$name.wrapped.yaml"
+  to_json "$work/$name.wrapped.yaml" > "$work/$name.json"
+}
+
 check_prometheus() {
   need promtool "the Prometheus rules"
   need node "the Prometheus rules"
-  local dir="$src/deploy/prometheus" alert missing=0
+  need kubectl "the Prometheus rules"
+  local dir="$src/deploy/prometheus" monitoring="$src/deploy/kubernetes/components/monitoring"
+  local test tests=() kustomization="$work/monitoring-kustomization"
   promtool check rules "$dir/alerts.yaml" || fail "promtool check rules failed"
-  (cd "$dir" && promtool test rules alerts_test.yaml) || fail "promtool test rules failed"
-  # Each alert is tested at least once where it fires and once where it must not.
-  for alert in $(sed -n 's/^ *- alert: *\([A-Za-z0-9_]*\).*$/\1/p' "$dir/alerts.yaml"); do
-    awk -v want="$alert" '
-      /^ *alertname:/ { name = $2 }
-      /^ *exp_alerts: *\[\] *$/ { if (name == want) quiet = 1; next }
-      /^ *exp_alerts: *$/ { if (name == want) fires = 1 }
-      END { exit !(quiet && fires) }' "$dir/alerts_test.yaml" || {
-      echo "alerts_test.yaml: $alert needs a case where it fires and one where it does not" >&2
-      missing=1
-    }
+  # The two test files side by side: each takes tens of seconds.
+  for test in alerts_test alerts_history_test; do
+    (cd "$dir" && if promtool test rules "$test.yaml" > "$work/$test.log" 2>&1; then echo ok; else echo failed; fi \
+      > "$work/$test.status") &
   done
-  [ "$missing" -eq 0 ] || fail "untested alerts (above)"
-  node "$here/metric_names.js" rules "$dir/alerts.yaml" "$dir/alerts_test.yaml" \
+  wait
+  for test in alerts_test alerts_history_test; do
+    cat "$work/$test.log"
+    [ "$(cat "$work/$test.status")" = ok ] || fail "promtool test rules $test.yaml failed"
+  done
+  # Every alert: severity, summary, description, a runbook_url whose anchor
+  # is in deploy/README.md's Runbook, namespace kept in every aggregation,
+  # and tests firing, resolving, quiet and at zero traffic.
+  yaml_as_json alerts "$dir/alerts.yaml"
+  for test in alerts_test alerts_history_test; do
+    yaml_as_json "$test" "$dir/$test.yaml"
+    tests+=("$work/$test.json")
+  done
+  node "$here/alert_rules.js" rules "$work/alerts.json" "$src/deploy/README.md" "${tests[@]}" \
+    || fail "the rules, their runbook or their tests are incomplete (above)"
+  node "$here/metric_names.js" rules "$work/alerts.json" "$dir/alerts_test.yaml" "$dir/alerts_history_test.yaml" \
     || fail "the rules name metrics or labels that docs/contract.md §8 does not define"
-  echo "prometheus: rules valid, every alert tested firing and not firing"
+  # The Prometheus Operator component: the PrometheusRule carries the same
+  # groups, and the PodMonitor fits the base's pods (rendered together, the
+  # way an overlay includes the component; kustomize wants relative paths).
+  to_json "$monitoring/prometheusrule.yaml" > "$work/prometheusrule.json"
+  mkdir -p "$kustomization"
+  printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [%s]\ncomponents: [%s]\n' \
+    "$(realpath --relative-to="$kustomization" "$src/deploy/kubernetes/base")" \
+    "$(realpath --relative-to="$kustomization" "$monitoring")" > "$kustomization/kustomization.yaml"
+  render monitoring "$kustomization"
+  node "$here/alert_rules.js" operator "$work/alerts.json" "$work/prometheusrule.json" "$work/monitoring.json" \
+    || fail "deploy/kubernetes/components/monitoring does not match the rules or the pods (above)"
+  echo "prometheus: rules valid and tested; PrometheusRule and PodMonitor match"
 }
 
 check_grafana() {

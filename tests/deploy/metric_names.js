@@ -4,13 +4,16 @@
 // panel or an alert in production.
 //
 //   node metric_names.js dashboard deploy/grafana/github-proxy.json
-//   node metric_names.js rules deploy/prometheus/alerts.yaml [more files]
+//   node metric_names.js rules RULES.json|FILE.yaml...
 //
-// `dashboard` parses every PromQL expression: every identifier that is not a
-// PromQL function, keyword or label must be a docs/contract.md §8 metric. `rules` scans
-// YAML text for github_proxy_* names and the label names in their selectors
-// (there is no YAML parser in node's standard library; promtool checks the
-// syntax). Exit 1 with one line per problem.
+// Every PromQL expression (the dashboard's queries; the `expr` of each rule
+// in RULES.json, alerts.yaml as check_deploy.sh converts it) is parsed: every
+// identifier that is not a PromQL function, keyword or label must be a
+// docs/contract.md §8 metric or one of the few standard metrics below, with
+// only its labels. A .yaml file (the promtool tests) is scanned as text for
+// github_proxy_* names and the labels in their selectors (node has no YAML
+// parser; promtool checks the syntax).
+// Exit 1 with one line per problem.
 "use strict";
 const fs = require("fs");
 
@@ -24,6 +27,8 @@ const counters = {
   github_proxy_client_upstream_credits_total: ["client"],
   github_proxy_cache_backend_errors_total: ["backend", "op"],
   github_proxy_registry_reloads_total: ["result"],
+  github_proxy_secret_reloads_total: ["result"],
+  github_proxy_etag_derivations_total: ["result"],
 };
 const gauges = {
   github_proxy_rate_limit_remaining: ["credential", "resource"],
@@ -34,6 +39,8 @@ const gauges = {
   github_proxy_cache_entries: ["backend"],
   github_proxy_cache_bytes: ["backend"],
   github_proxy_registry_clients: [],
+  github_proxy_registry_last_success_timestamp_seconds: [],
+  github_proxy_client_connections: [],
   github_proxy_build_info: ["version"],
 };
 const histograms = {
@@ -42,8 +49,22 @@ const histograms = {
 };
 const targetLabels = ["job", "instance", "namespace", "pod", "container", "service", "endpoint", "node"];
 
+// Not github-proxy's: the few standard series the rules and the dashboard
+// need for what the proxy cannot say about itself. Their labels besides the
+// target labels above.
+const external = {
+  // Prometheus, for every scrape target.
+  up: [],
+  // kube-state-metrics v2.
+  kube_pod_status_ready: ["condition", "uid"],
+  kube_pod_container_resource_limits: ["resource", "unit", "uid"],
+  // cAdvisor, scraped from the kubelet's /metrics/cadvisor.
+  container_cpu_usage_seconds_total: ["cpu", "id", "image", "name"],
+  container_memory_working_set_bytes: ["id", "image", "name"],
+};
+
 const metrics = new Map();
-for (const [name, labels] of Object.entries({ ...counters, ...gauges })) metrics.set(name, labels);
+for (const [name, labels] of Object.entries({ ...counters, ...gauges, ...external })) metrics.set(name, labels);
 for (const [name, labels] of Object.entries(histograms)) {
   metrics.set(`${name}_bucket`, [...labels, "le"]);
   metrics.set(`${name}_sum`, labels);
@@ -82,7 +103,7 @@ const definedVariables = new Set();
 function checkSelector(where, name, matchers) {
   const labels = metrics.get(name);
   if (!labels) {
-    problems.push(`${where}: ${name} is not a docs/contract.md §8 metric`);
+    problems.push(`${where}: ${name} is not a docs/contract.md §8 metric (nor an allowed standard one)`);
     return;
   }
   used.add(name);
@@ -100,7 +121,7 @@ function withoutStrings(text, quotes) {
 }
 
 function checkExpression(where, expr) {
-  const code = withoutStrings(expr, "all");
+  const code = withoutStrings(expr, "all").replace(/#.*$/gm, "");
   for (const m of code.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
     if (!functions.has(m[1]) && !keywords.has(m[1])) checkSelector(where, m[1], m[2]);
   }
@@ -113,7 +134,7 @@ function checkExpression(where, expr) {
   for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
     const [, word, call] = m;
     if (call) {
-      if (!functions.has(word)) problems.push(`${where}: unknown PromQL function ${word}()`);
+      if (!functions.has(word) && !keywords.has(word)) problems.push(`${where}: unknown PromQL function ${word}()`);
     } else if (!keywords.has(word)) {
       if (metrics.has(word)) used.add(word);
       else problems.push(`${where}: ${word} is not a docs/contract.md §8 metric`);
@@ -198,6 +219,18 @@ function checkDashboard(file) {
 }
 
 function checkRules(file) {
+  if (file.endsWith(".json")) {
+    // alerts.yaml as JSON (check_deploy.sh): every rule's expression parsed.
+    let count = 0;
+    for (const g of JSON.parse(fs.readFileSync(file, "utf8")).spec.groups || []) {
+      for (const r of g.rules || []) {
+        count++;
+        checkExpression(`${file}: ${r.alert || r.record}`, r.expr || "");
+      }
+    }
+    if (count === 0) problems.push(`${file}: no rules found`);
+    return `${count} rule expressions`;
+  }
   const text = withoutStrings(fs.readFileSync(file, "utf8"), "double");
   let count = 0;
   const lines = text.split("\n");
@@ -213,7 +246,7 @@ function checkRules(file) {
 
 const [mode, ...files] = process.argv.slice(2);
 if (!["dashboard", "rules"].includes(mode) || files.length === 0) {
-  console.error("usage: metric_names.js dashboard FILE.json | rules FILE.yaml...");
+  console.error("usage: metric_names.js dashboard FILE.json | rules RULES.json|FILE.yaml...");
   process.exit(2);
 }
 for (const file of files) {
