@@ -14,7 +14,9 @@
 #               traffic (tests/deploy/alert_rules.js); only docs/contract.md §8
 #               metric names; components/monitoring's PrometheusRule equals
 #               alerts.yaml and its PodMonitor fits the pods
-#   grafana     the dashboard's queries use only docs/contract.md §8 metrics and labels
+#   grafana     the dashboard's queries use only docs/contract.md §8 metrics and
+#               labels (and a few standard ones), the namespace and job
+#               variables everywhere, and instant queries in stat panels
 #
 # ctest runs each (tests/deploy/CMakeLists.txt, label `deploy`). A missing
 # tool is a failure, never a silent skip.
@@ -174,8 +176,8 @@ check_prometheus() {
 check_grafana() {
   need node "the Grafana dashboard"
   node "$here/metric_names.js" dashboard "$src/deploy/grafana/github-proxy.json" \
-    || fail "the dashboard names metrics or labels that docs/contract.md §8 does not define"
-  echo "grafana: dashboard uses only docs/contract.md §8 metrics"
+    || fail "the dashboard names unknown metrics or labels, or misses its variables (above)"
+  echo "grafana: dashboard uses only known metrics, \$namespace and \$job everywhere, instant stats"
 }
 
 case "$command" in

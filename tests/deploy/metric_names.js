@@ -13,7 +13,12 @@
 // only its labels. A .yaml file (the promtool tests) is scanned as text for
 // github_proxy_* names and the labels in their selectors (node has no YAML
 // parser; promtool checks the syntax).
-// Exit 1 with one line per problem.
+//
+// `dashboard` also checks that every query is filtered by the $namespace and
+// $job variables (directly, or for the kubelet's and kube-state-metrics'
+// series through a join with the proxy's own), that the other variables are
+// too, and that stat panels ask for instant values. Exit 1 with one line per
+// problem.
 "use strict";
 const fs = require("fs");
 
@@ -62,6 +67,8 @@ const external = {
   container_cpu_usage_seconds_total: ["cpu", "id", "image", "name"],
   container_memory_working_set_bytes: ["id", "image", "name"],
 };
+// Series of the proxy's own scrape target, which carry its `job`.
+const ownTarget = (name) => name.startsWith("github_proxy_") || name === "up";
 
 const metrics = new Map();
 for (const [name, labels] of Object.entries({ ...counters, ...gauges, ...external })) metrics.set(name, labels);
@@ -83,6 +90,15 @@ const dashboardMustUse = [
   "github_proxy_cache_entries",
   "github_proxy_cache_bytes",
   "github_proxy_cache_backend_errors_total",
+  // issue 18: connections, pods, resources, ETag derivations
+  "github_proxy_client_connections",
+  "github_proxy_etag_derivations_total",
+  "github_proxy_registry_last_success_timestamp_seconds",
+  "up",
+  "kube_pod_status_ready",
+  "container_cpu_usage_seconds_total",
+  "container_memory_working_set_bytes",
+  "kube_pod_container_resource_limits",
 ];
 
 const functions = new Set(`abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil
@@ -118,6 +134,29 @@ function checkSelector(where, name, matchers) {
 function withoutStrings(text, quotes) {
   const pattern = quotes === "double" ? /"(?:[^"\\\n]|\\.)*"/g : /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
   return text.replace(pattern, '""');
+}
+
+// A dashboard query is filtered by the dashboard's namespace and job: every
+// selector has namespace=~"$namespace", the proxy's own series also
+// job=~"$job", and a query over the kubelet's or kube-state-metrics' series
+// (another job) names $job in the proxy series it is joined with.
+function checkDashboardFilters(where, expr) {
+  const code = expr.replace(/#.*$/gm, "");
+  const selectors = new Map(); // the matchers of each metric name
+  for (const m of code.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?/g)) {
+    if (metrics.has(m[1])) selectors.set(m.index, { name: m[1], matchers: m[2] || "" });
+  }
+  for (const { name, matchers } of selectors.values()) {
+    if (!/\bnamespace\s*=~\s*"\$\{?namespace\}?"/.test(matchers)) {
+      problems.push(`${where}: ${name} is not filtered by namespace=~"$namespace"`);
+    }
+    if (ownTarget(name) && !/\bjob\s*=~\s*"\$\{?job\}?"/.test(matchers)) {
+      problems.push(`${where}: ${name} is not filtered by job=~"$job"`);
+    }
+  }
+  if (selectors.size > 0 && ![...selectors.values()].some((s) => ownTarget(s.name))) {
+    problems.push(`${where}: no github-proxy series carries job=~"$job" (join the others with one)`);
+  }
 }
 
 function checkExpression(where, expr) {
@@ -156,17 +195,33 @@ function checkDashboard(file) {
   if (!dashboard.uid || !dashboard.title) problems.push(`${file}: needs a uid and a title`);
   const datasourceVar = variables.find((v) => v.type === "datasource" && v.query === "prometheus");
   if (!datasourceVar) problems.push(`${file}: no datasource variable of type prometheus`);
-  const clientVar = variables.find((v) => v.name === "client");
-  const clientQuery = clientVar && (clientVar.definition || (clientVar.query && clientVar.query.query) || clientVar.query);
-  if (!clientVar || !/label_values\(\s*github_proxy_requests_total\s*,\s*client\s*\)/.test(String(clientQuery))) {
-    problems.push(`${file}: needs a 'client' variable from label_values(github_proxy_requests_total, client)`);
+  const queryOf = (v) => String(v && (v.definition || (v.query && v.query.query) || v.query));
+  const wantVariables = {
+    namespace: ["github_proxy_build_info", "namespace"],
+    job: ["github_proxy_build_info", "job"],
+    client: ["github_proxy_requests_total", "client"],
+  };
+  for (const [name, [metric, label]] of Object.entries(wantVariables)) {
+    const v = variables.find((x) => x.name === name);
+    const pattern = new RegExp(`label_values\\(\\s*${metric}\\s*(\\{[^}]*\\})?\\s*,\\s*${label}\\s*\\)`);
+    if (!v || !pattern.test(queryOf(v))) problems.push(`${file}: needs a '${name}' variable from label_values(${metric}{...}, ${label})`);
   }
   for (const v of variables) {
     if (v.type !== "query") continue;
-    const query = String(v.definition || (v.query && v.query.query) || v.query);
-    const m = /label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)/.exec(query);
-    if (!m) problems.push(`${file}: variable ${v.name}: expected label_values(METRIC, LABEL), got ${query}`);
-    else checkSelector(`${file}: variable ${v.name}`, m[1], `${m[2]}=""`);
+    const query = queryOf(v);
+    const m = /label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)/.exec(query);
+    if (!m) {
+      problems.push(`${file}: variable ${v.name}: expected label_values(METRIC{...}, LABEL), got ${query}`);
+      continue;
+    }
+    checkSelector(`${file}: variable ${v.name}`, m[1], `${(m[2] || "").slice(1, -1)},${m[3]}=""`);
+    // Each variable lists the values of the namespaces and jobs selected above it.
+    const above = v.name === "namespace" ? [] : v.name === "job" ? ["namespace"] : ["namespace", "job"];
+    for (const outer of above) {
+      if (!new RegExp(`\\b${outer}\\s*=~\\s*"\\$\\{?${outer}\\}?"`).test(m[2] || "")) {
+        problems.push(`${file}: variable ${v.name} is not filtered by ${outer}=~"$${outer}"`);
+      }
+    }
   }
 
   const panels = [];
@@ -199,8 +254,14 @@ function checkDashboard(file) {
     const uid = p.datasource && p.datasource.uid;
     if (uid !== "${datasource}" && uid !== "$datasource") problems.push(`${where}: datasource is not the \${datasource} variable`);
     if (!Array.isArray(p.targets) || p.targets.length === 0) problems.push(`${where}: no queries`);
+    // A stat shows one number, now: an instant query, not the last point of
+    // a range (which Grafana may take from a step before the end).
+    const single = ["stat", "gauge", "bargauge"].includes(p.type);
     const refIds = new Set();
     for (const t of p.targets || []) {
+      if (single && (t.instant !== true || t.range === true)) {
+        problems.push(`${where}: ${p.type} panel query ${t.refId} must be instant ("instant": true, "range": false)`);
+      }
       if (refIds.has(t.refId)) problems.push(`${where}: duplicate refId ${t.refId}`);
       refIds.add(t.refId);
       if (typeof t.expr !== "string" || t.expr.trim() === "") {
@@ -209,6 +270,7 @@ function checkDashboard(file) {
       }
       expressions++;
       checkExpression(`${where} query ${t.refId}`, t.expr);
+      checkDashboardFilters(`${where} query ${t.refId}`, t.expr);
     }
   }
   if (expressions === 0) problems.push(`${file}: no expressions found`);
