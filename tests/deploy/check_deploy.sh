@@ -3,11 +3,16 @@
 #
 #   tests/deploy/check_deploy.sh kustomize|config|prometheus|grafana|all [SOURCE_DIR]
 #
-#   kustomize   `kubectl kustomize` renders the base and the Redis overlay, with
-#               the expected objects, and they fit together (tests/deploy/manifests.js)
-#   config      the config.yaml and registry.yaml inside the rendered ConfigMaps
-#               pass `github-proxy check-config` when GHP_PROXY_BINARY names the
-#               binary; the overlay's config differs from the base's only in `cache:`
+#   kustomize   `kubectl kustomize` renders every variant (the base and each
+#               overlay, alone and with each component no overlay includes, one
+#               at a time and all together; a new overlay must be listed) and
+#               tests/deploy/manifests.js checks them: no Secret and no registry
+#               ConfigMap, the admin port on no Service, NetworkPolicies, Redis'
+#               password, HPA and replicas, sizes and timeouts, TLS mounts, ...
+#   config      for each variant, the files and variables a proxy pod would see
+#               (examples/ standing in for the Secrets and the registry) pass
+#               `github-proxy check-config` when GHP_PROXY_BINARY names the
+#               binary; overlays' configs differ from the base's only in `credentials:`
 #   prometheus  `promtool check rules` and `promtool test rules`; every alert has
 #               a severity, a runbook section in deploy/README.md, `namespace` in
 #               every aggregation, and tests firing, resolving, quiet and at zero
@@ -36,11 +41,42 @@ need() {
   command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (needed to check $2)"
 }
 
+# The variants: NAME|DIRECTORY|FEATURES (manifests.js check). Every other
+# component (one no overlay includes: tls, ...) is also rendered added to
+# each of them, alone (NAME+COMPONENT) and all together (NAME+all), the way a
+# user's overlay lists them; its name joins FEATURES.
+variants=(
+  "base|deploy/kubernetes/base|memory,pat,app"
+  "redis|deploy/kubernetes/overlays/redis|redis,pat,app"
+  "pat-only|deploy/kubernetes/overlays/pat-only|redis,pat"
+  "app-only|deploy/kubernetes/overlays/app-only|redis,app"
+)
+# Components the overlays above include, so not added again.
+included_components=(redis)
+
 # Renders a kustomization to $work/NAME.yaml and, as JSON, to $work/NAME.json.
 render() {
   local name="$1" dir="$2"
   kubectl kustomize "$dir" > "$work/$name.yaml" || fail "kubectl kustomize $dir failed"
   to_json "$work/$name.yaml" > "$work/$name.json"
+}
+
+# Renders DIR plus COMPONENTS (directories), as a user's overlay would
+# (kustomize wants relative paths).
+render_with() {
+  local name="$1" dir="$2" tmp="$work/$1.kustomization" component
+  shift 2
+  mkdir -p "$tmp"
+  {
+    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+    echo "kind: Kustomization"
+    echo "resources: [$(realpath --relative-to="$tmp" "$dir")]"
+    echo "components:"
+    for component in "$@"; do
+      echo "  - $(realpath --relative-to="$tmp" "$component")"
+    done
+  } > "$tmp/kustomization.yaml"
+  render "$name" "$tmp"
 }
 
 # YAML manifests → a stream of JSON objects, without a YAML library: kubectl
@@ -52,70 +88,105 @@ to_json() {
     || fail "kubectl could not read $1"
 }
 
+# Renders every variant, alone and with the other components, to $work, and
+# the examples to $work/examples.json; writes "NAME FEATURES" lines to
+# $work/variants.
+render_all() {
+  local entry name dir features file component i
+  local -a addons=() addon_dirs=()
+  for dir in "$src"/deploy/kubernetes/components/*/; do
+    component="$(basename "$dir")"
+    [[ " ${included_components[*]} " == *" $component "* ]] || {
+      addons+=("$component")
+      addon_dirs+=("${dir%/}")
+    }
+  done
+  : > "$work/variants"
+  for entry in "${variants[@]}"; do
+    IFS='|' read -r name dir features <<< "$entry"
+    render "$name" "$src/$dir"
+    echo "$name $features" >> "$work/variants"
+    for i in "${!addons[@]}"; do
+      render_with "$name+${addons[$i]}" "$src/$dir" "${addon_dirs[$i]}"
+      echo "$name+${addons[$i]} $features,${addons[$i]}" >> "$work/variants"
+    done
+    if [ "${#addons[@]}" -gt 1 ]; then
+      render_with "$name+all" "$src/$dir" "${addon_dirs[@]}"
+      echo "$name+all $features,$(IFS=,; echo "${addons[*]}")" >> "$work/variants"
+    fi
+  done
+  # A new overlay must join the list above.
+  for dir in "$src"/deploy/kubernetes/overlays/*/; do
+    dir="${dir%/}"
+    dir="${dir#"$src/"}"
+    [[ " ${variants[*]} " == *"|$dir|"* ]] || fail "$dir is not among the variants check_deploy.sh renders"
+  done
+  # The objects no render may contain (Secrets, the registry), as the
+  # examples show them.
+  for file in "$src"/deploy/kubernetes/examples/*.yaml; do
+    echo "---"
+    cat "$file"
+  done > "$work/examples.yaml"
+  to_json "$work/examples.yaml" > "$work/examples.json"
+}
+
 check_kustomize() {
   need kubectl "the Kubernetes manifests"
   need node "the Kubernetes manifests"
-  local variant kind
-  to_json "$src/deploy/kubernetes/base/secret.example.yaml" > "$work/secret.json"
-  render base "$src/deploy/kubernetes/base"
-  render redis "$src/deploy/kubernetes/overlays/redis"
-  for variant in base redis; do
-    for kind in Deployment Service ConfigMap PodDisruptionBudget HorizontalPodAutoscaler; do
-      grep -q "^kind: $kind\$" "$work/$variant.yaml" || fail "$variant: renders no $kind"
-    done
-    node "$here/manifests.js" check "$variant" "$work/$variant.json" "$work/secret.json" \
-      || fail "$variant: the rendered manifests do not fit together (above)"
-  done
-  grep -q '^  name: github-proxy-redis$' "$work/redis.yaml" || fail "redis overlay: no github-proxy-redis objects"
-  grep -q 'redis://github-proxy-redis:6379/0' "$work/redis.yaml" || fail "redis overlay: config has no redis URL"
-  echo "kustomize: base and overlays/redis render and fit together"
+  local name features failed=0
+  render_all
+  while read -r name features; do
+    node "$here/manifests.js" check "$name" "$features" "$work/$name.json" "$work/examples.json" || failed=1
+  done < "$work/variants"
+  [ "$failed" -eq 0 ] || fail "the rendered manifests do not fit together (above)"
+  echo "kustomize: $(wc -l < "$work/variants") variants render and fit together"
 }
 
-# A config without comments and without its `cache:` section.
-without_cache() {
-  awk '/^cache:/ { skip = 1; next } /^[^ #]/ { skip = 0 } !skip && !/^ *#/' "$1"
+# A config without comments, blank lines and its top-level SECTION.
+without_section() {
+  awk -v section="$1:" '/^[^ #]/ { skip = ($1 == section) } !skip && !/^ *#/ && !/^ *$/' "$2"
 }
 
 check_config() {
   need kubectl "the configs in the Kubernetes manifests"
   need node "the configs in the Kubernetes manifests"
-  local variant dir
-  render base "$src/deploy/kubernetes/base"
-  render redis "$src/deploy/kubernetes/overlays/redis"
-  for variant in base redis; do
-    # The Deployment mounts everything under /etc/github-proxy/; here the
-    # same tree lives under $dir/etc/.
-    dir="$work/$variant-files"
-    mkdir -p "$dir/etc/registry" "$dir/etc/secrets"
-    node "$here/manifests.js" extract "$work/$variant.json" github-proxy-config config.yaml \
-      > "$dir/config.rendered.yaml" || fail "$variant: no config.yaml in the rendered ConfigMap"
-    node "$here/manifests.js" extract "$work/$variant.json" github-proxy-registry registry.yaml \
-      > "$dir/etc/registry/registry.yaml" || fail "$variant: no registry.yaml in the rendered ConfigMap"
-    sed "s#/etc/github-proxy/#$dir/etc/#g" "$dir/config.rendered.yaml" > "$dir/etc/config.yaml"
-    # A GitHub App private key, as the Secret provides it.
-    node -e 'const { generateKeyPairSync } = require("crypto");
-      process.stdout.write(generateKeyPairSync("rsa", { modulusLength: 2048,
-        publicKeyEncoding: { type: "spki", format: "pem" },
-        privateKeyEncoding: { type: "pkcs1", format: "pem" } }).privateKey);' \
-      > "$dir/etc/secrets/general-app.pem"
+  local name features root failed=0
+  render_all
+  while read -r name features; do
+    # The tree the pod sees, under $work/NAME-files/ (ROOT/etc/github-proxy/...),
+    # the Secrets and the registry taken from examples/.
+    root="$work/$name-files"
+    mkdir -p "$root"
+    node "$here/manifests.js" materialise "$work/$name.json" "$work/examples.json" "$root" > "$root/config-path" \
+      || fail "$name: cannot lay out the pod's files (above)"
+    node "$here/manifests.js" extract "$work/$name.json" github-proxy-config config.yaml > "$root/config.rendered.yaml" \
+      || fail "$name: no config.yaml in the rendered ConfigMap"
+  done < "$work/variants"
+  for name in pat-only app-only; do
+    diff -u <(without_section credentials "$work/base-files/config.rendered.yaml") \
+            <(without_section credentials "$work/$name-files/config.rendered.yaml") \
+      || fail "overlays/$name/config.yaml must equal the base's config.yaml outside the credentials: section"
   done
-  diff -u <(without_cache "$work/base-files/config.rendered.yaml") \
-          <(without_cache "$work/redis-files/config.rendered.yaml") \
-    || fail "overlays/redis/config.yaml must equal the base's config.yaml outside the cache: section"
 
   if [ -z "${GHP_PROXY_BINARY:-}" ]; then
-    echo "config: GHP_PROXY_BINARY is not set: configs extracted and compared, not run through check-config"
+    echo "config: GHP_PROXY_BINARY is not set: configs laid out and compared, not run through check-config"
     return
   fi
   [ -x "$GHP_PROXY_BINARY" ] || fail "GHP_PROXY_BINARY=$GHP_PROXY_BINARY is not an executable (build the github-proxy target)"
-  for variant in base redis; do
+  while read -r name features; do
+    root="$work/$name-files"
     # Only the variables the Deployment sets: no GITHUB_PROXY_* override from
     # this shell may hide a problem in the file.
-    env -i PATH="$PATH" GITHUB_PROXY_BOT_PAT=dummy-token-for-check-config \
-      "$GHP_PROXY_BINARY" check-config "$work/$variant-files/etc/config.yaml" \
-      || fail "$variant: github-proxy check-config rejects the rendered config (above)"
-  done
-  echo "config: base and overlays/redis configs pass github-proxy check-config"
+    mapfile -t pod_env < "$root/pod.env"
+    env -i PATH="$PATH" "${pod_env[@]}" "$GHP_PROXY_BINARY" check-config "$(cat "$root/config-path")" \
+      > "$root/check-config.out" 2>&1 || {
+      cat "$root/check-config.out" >&2
+      echo "$name: github-proxy check-config rejects what the pod would run (above)" >&2
+      failed=1
+    }
+  done < "$work/variants"
+  [ "$failed" -eq 0 ] || fail "check-config rejects some variants (above)"
+  echo "config: $(wc -l < "$work/variants") variants pass github-proxy check-config with the pod's files and variables"
 }
 
 # A YAML file that is no Kubernetes object (alerts.yaml, a promtool test

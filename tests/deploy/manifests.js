@@ -1,13 +1,26 @@
 #!/usr/bin/env node
 // Reads rendered Kubernetes manifests as JSON (a stream of objects, as
-// `kubectl ... -o json` prints several) and checks what docs/contract.md §9 and the
-// proxy need of them, or extracts a ConfigMap key.
+// `kubectl ... -o json` prints several) and checks what docs/contract.md §9,
+// deploy/README.md and the proxy need of them, or writes out the files and
+// variables a proxy pod would see, for `github-proxy check-config`.
 //
-//   node manifests.js check base|redis RENDERED.json SECRET_EXAMPLE.json
+//   node manifests.js check LABEL FEATURES RENDERED.json EXAMPLES.json
+//   node manifests.js materialise RENDERED.json EXAMPLES.json ROOT
 //   node manifests.js extract RENDERED.json CONFIGMAP_NAME_PREFIX KEY > FILE
 //
-// check exits 1 with one line per problem.
+// FEATURES says what the variant must be, comma-separated: `memory` or
+// `redis` (the cache backend the pod runs with), `tls`, and the credential
+// types its config lists (`pat`, `app`). EXAMPLES.json holds the objects of
+// deploy/kubernetes/examples/: the Secrets and the registry ConfigMap that no
+// render may contain but every pod needs.
+//
+// check exits 1 with one line per problem. materialise writes, under ROOT,
+// every file the proxy container mounts (paths in the config and in the
+// variables rewritten to ROOT/...), ROOT/pod.env with the container's
+// variables resolved as the kubelet would (NAME=VALUE lines), and prints the
+// path of the config file the container runs with.
 "use strict";
+const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 
@@ -59,16 +72,39 @@ function matches(selector, labels) {
   return Object.entries(selector || {}).every(([k, v]) => labels && labels[k] === v);
 }
 
-// The top-level section `name:` of a config file, and a `key: value` in it.
-// Enough for the few scalars checked here; the proxy's own check-config
-// (check_deploy.sh config) validates the whole file.
+// A NetworkPolicy's podSelector (matchLabels only; matchExpressions are not
+// used here and would be refused) against a pod's labels. `{}` selects all.
+function selects(selector, labels) {
+  if (!selector) return false;
+  if (selector.matchExpressions) return false;
+  return matches(selector.matchLabels, labels);
+}
+
+function secretValue(secret, key) {
+  if (secret.stringData && key in secret.stringData) return secret.stringData[key];
+  if (secret.data && key in secret.data) return Buffer.from(secret.data[key], "base64").toString("utf8");
+  return undefined;
+}
+
+function secretKeys(secret) {
+  return Object.keys({ ...(secret.data || {}), ...(secret.stringData || {}) });
+}
+
+// The value of a dotted key (`listen.port`, `cache.memory.max_bytes`) in a
+// config file, found by indentation. Enough for the scalars checked here;
+// the proxy's own check-config (check_deploy.sh config) validates the file.
 function configValue(text, section, key) {
-  const lines = text.split("\n");
-  const begin = lines.findIndex((l) => l.startsWith(`${section}:`));
-  if (begin < 0) return undefined;
-  for (let i = begin + 1; i < lines.length && !/^\S/.test(lines[i]); i++) {
-    const m = new RegExp(`^\\s+${key}:\\s*("[^"]*"|\\S+)`).exec(lines[i]);
-    if (m) return m[1].replace(/^"|"$/g, "");
+  const want = [section, ...key.split(".")];
+  const stack = [];  // [indent, key] of the enclosing mappings
+  for (const line of text.split("\n")) {
+    const m = /^( *)([A-Za-z0-9_]+):\s*("[^"]*"|[^\s#]+)?/.exec(line);
+    if (!m) continue;
+    const indent = m[1].length;
+    while (stack.length > 0 && stack[stack.length - 1][0] >= indent) stack.pop();
+    stack.push([indent, m[2]]);
+    if (stack.length === want.length && stack.every(([, k], i) => k === want[i])) {
+      return m[3] === undefined ? undefined : m[3].replace(/^"|"$/g, "");
+    }
   }
   return undefined;
 }
@@ -79,43 +115,92 @@ function seconds(duration) {
   return Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
 }
 
+// Config sizes (256MiB, 64KiB, plain bytes) and Kubernetes quantities
+// (768Mi, 1Gi, 500m CPU, "2") in bytes or cores.
+function configBytes(size) {
+  const m = /^(\d+)(KiB|MiB|GiB)?$/.exec(size || "");
+  if (!m) return undefined;
+  return Number(m[1]) * { undefined: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[m[2]];
+}
+function quantity(q) {
+  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(String(q || ""));
+  if (!m) return undefined;
+  const unit = { undefined: 1, m: 0.001, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1e3, M: 1e6, G: 1e9 }[m[2]];
+  return Number(m[1]) * unit;
+}
+// Redis' maxmemory: 512mb is MiB, 512m is 10^6 (redis.conf "Note on units").
+function redisBytes(size) {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(size || "");
+  if (!m) return undefined;
+  const unit = { b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 }[(m[2] || "b").toLowerCase()];
+  return Number(m[1]) * unit;
+}
+
+// The name GITHUB_PROXY_<SECTION>_<KEY> of a config key's override.
+function overrideName(section, key) {
+  return `GITHUB_PROXY_${section}_${key}`.toUpperCase().replace(/\./g, "_");
+}
+
+// What the proxy runs with: the variable of the Deployment when it sets one
+// (before $(VAR) expansion), else the file's value.
+function effective(container, configText, section, key) {
+  const env = (container.env || []).find((e) => e.name === overrideName(section, key));
+  if (env) return env.value;
+  return configValue(configText, section, key);
+}
+
 function probe(container, kind) {
   return container[kind] && container[kind].httpGet;
 }
 
-function checkProxy(objects, secret) {
+function portNames(containers) {
+  const byName = new Map();
+  for (const c of containers) for (const p of c.ports || []) byName.set(p.name, p.containerPort);
+  return byName;
+}
+
+// A port of a policy, a Service or a probe: declared by the containers, by
+// name or by number; the number it means, or undefined.
+function resolvePort(port, byName) {
+  if (typeof port === "number") return [...byName.values()].includes(port) ? port : undefined;
+  return byName.get(port);
+}
+
+function workloads(objects) {
+  return objects
+    .filter((o) => o.kind === "Deployment")
+    .map((d) => ({ name: d.metadata.name, labels: d.spec.template.metadata.labels, containers: d.spec.template.spec.containers }));
+}
+
+// --- the proxy ------------------------------------------------------------
+
+function checkProxy(objects, examples, features) {
   const deployment = find(objects, "Deployment", "github-proxy");
-  if (!expect(deployment, "no Deployment github-proxy")) return;
+  if (!expect(deployment, "no Deployment github-proxy")) return undefined;
   const spec = deployment.spec;
   const pod = spec.template.spec;
   const podLabels = spec.template.metadata.labels;
-  expect(spec.replicas >= 2, `Deployment github-proxy: replicas ${spec.replicas}, want at least 2`);
   expect(matches(spec.selector.matchLabels, podLabels), "Deployment github-proxy: selector does not match its pod labels");
+  expect(pod.enableServiceLinks === false,
+    "Deployment github-proxy: enableServiceLinks must be false (a Service named github-proxy-<section> would inject GITHUB_PROXY_<SECTION>_PORT, read as a config override)");
 
   const container = pod.containers.find((c) => c.name === "github-proxy");
-  if (!expect(container, "Deployment github-proxy: no container github-proxy")) return;
+  if (!expect(container, "Deployment github-proxy: no container github-proxy")) return undefined;
   const argv = [...(container.command || []), ...(container.args || [])];
   const configFlag = argv.indexOf("--config");
   expect(argv[0] === "/usr/local/bin/github-proxy" && argv.includes("serve") && configFlag > 0,
     `container github-proxy: runs ${JSON.stringify(argv)}, want /usr/local/bin/github-proxy serve --config FILE`);
   const configPath = argv[configFlag + 1];
 
-  const ports = Object.fromEntries((container.ports || []).map((p) => [p.name, p.containerPort]));
-  expect(ports.http === 8080, "container github-proxy: port http must be 8080");
-  expect(ports.admin === 9090, "container github-proxy: port admin must be 9090");
+  const ports = portNames([container]);
+  expect(ports.get("http") === 8080, "container github-proxy: port http must be 8080");
+  expect(ports.get("admin") === 9090, "container github-proxy: port admin must be 9090");
   const liveness = probe(container, "livenessProbe");
   const readiness = probe(container, "readinessProbe");
-  expect(liveness && liveness.path === "/healthz" && (liveness.port === "admin" || liveness.port === 9090),
+  expect(liveness && liveness.path === "/healthz" && resolvePort(liveness.port, ports) === 9090,
     "container github-proxy: livenessProbe must GET /healthz on the admin port");
-  expect(readiness && readiness.path === "/readyz" && (readiness.port === "admin" || readiness.port === 9090),
+  expect(readiness && readiness.path === "/readyz" && resolvePort(readiness.port, ports) === 9090,
     "container github-proxy: readinessProbe must GET /readyz on the admin port");
-
-  const resources = container.resources || {};
-  for (const kind of ["requests", "limits"]) {
-    for (const r of ["cpu", "memory"]) {
-      expect(resources[kind] && resources[kind][r], `container github-proxy: no resources.${kind}.${r}`);
-    }
-  }
 
   const podSecurity = pod.securityContext || {};
   const security = container.securityContext || {};
@@ -129,17 +214,17 @@ function checkProxy(objects, secret) {
   const volumes = Object.fromEntries((pod.volumes || []).map((v) => [v.name, v]));
   const mounts = container.volumeMounts || [];
   const mountAt = (p) => mounts.find((m) => m.mountPath === p);
+  const mountOf = (file) => mounts.find((m) => file === m.mountPath || file.startsWith(`${m.mountPath}/`));
   const tmp = mountAt("/tmp");
   expect(tmp && volumes[tmp.name] && volumes[tmp.name].emptyDir, "container github-proxy: /tmp must be an emptyDir");
 
   // The config file named by --config comes from the generated ConfigMap.
   const configMaps = configMapByPrefix(objects, "github-proxy-config");
-  if (!expect(configMaps.length === 1, `want one ConfigMap github-proxy-config(-hash), found ${configMaps.length}`)) return;
+  if (!expect(configMaps.length === 1, `want one ConfigMap github-proxy-config(-hash), found ${configMaps.length}`)) return undefined;
   const configMap = configMaps[0];
   const configText = (configMap.data || {})["config.yaml"];
-  if (!expect(configText, `ConfigMap ${configMap.metadata.name}: no config.yaml`)) return;
-  const configMount = mounts.find((m) => configPath === m.mountPath ||
-    (configPath && configPath.startsWith(`${m.mountPath}/`)));
+  if (!expect(configText, `ConfigMap ${configMap.metadata.name}: no config.yaml`)) return undefined;
+  const configMount = configPath && mountOf(configPath);
   if (expect(configMount, `container github-proxy: nothing mounted at ${configPath}`)) {
     const volume = volumes[configMount.name];
     expect(volume && volume.configMap && volume.configMap.name === configMap.metadata.name,
@@ -148,51 +233,67 @@ function checkProxy(objects, secret) {
     expect(file === "config.yaml", `container github-proxy: ${configPath} is key ${file}, want config.yaml`);
   }
 
-  // The registry: a whole-directory mount of a ConfigMap with a stable name,
-  // so that updates reach the pod (the kubelet swaps `..data`) and the proxy
-  // hot-reloads them. A subPath mount never sees an update.
+  // The registry (issue 18 item 1): owned by the registry repository's
+  // pipeline, so no render may contain it (an apply would put the example
+  // clients back); the pod mounts it by its stable name, as a whole
+  // directory (a subPath mount never sees an update), and requires it.
+  expect(!find(objects, "ConfigMap", "github-proxy-registry"),
+    "the render contains ConfigMap github-proxy-registry: an apply would replace the live registry");
   const registryFile = configValue(configText, "registry", "file");
   if (expect(registryFile, "config.yaml: no registry.file")) {
     const dir = path.posix.dirname(registryFile);
     const mount = mountAt(dir);
     if (expect(mount, `container github-proxy: registry directory ${dir} is not a volume mount`)) {
-      expect(!mount.subPath, `container github-proxy: the registry mount must not use subPath (no hot reload)`);
+      expect(!mount.subPath, "container github-proxy: the registry mount must not use subPath (no hot reload)");
       const volume = volumes[mount.name];
-      const name = volume && volume.configMap && volume.configMap.name;
-      expect(name === "github-proxy-registry",
-        `registry volume: ConfigMap ${name}, want github-proxy-registry without a hash suffix (updated in place)`);
-      const registryMap = find(objects, "ConfigMap", "github-proxy-registry");
-      expect(registryMap && (registryMap.data || {})[path.posix.basename(registryFile)],
-        `ConfigMap github-proxy-registry: no key ${path.posix.basename(registryFile)}`);
+      const source = volume && volume.configMap;
+      expect(source && source.name === "github-proxy-registry",
+        `registry volume: ConfigMap ${source && source.name}, want github-proxy-registry (the name the pipeline applies)`);
+      expect(source && source.optional !== true,
+        "registry volume: must not be optional (a pod without a registry must not start)");
+      expect(source && !source.items, "registry volume: no items: every key of the ConfigMap is a file");
+      const example = find(examples, "ConfigMap", "github-proxy-registry");
+      expect(example && (example.data || {})[path.posix.basename(registryFile)],
+        `examples: ConfigMap github-proxy-registry has no key ${path.posix.basename(registryFile)}`);
     }
   }
 
-  // Every secret the config references is provided.
-  const secretName = secret.metadata.name;
-  const secretKeys = Object.keys({ ...(secret.data || {}), ...(secret.stringData || {}) });
-  for (const m of configText.matchAll(/^\s+token_env:\s*(\S+)/gm)) {
-    const env = (container.env || []).find((e) => e.name === m[1]);
-    const ref = env && env.valueFrom && env.valueFrom.secretKeyRef;
-    if (expect(ref, `container github-proxy: variable ${m[1]} (token_env) is not set from a Secret`)) {
-      expect(ref.name === secretName && secretKeys.includes(ref.key),
-        `variable ${m[1]}: Secret ${ref.name} key ${ref.key} is not in the example Secret ${secretName}`);
-    }
+  // Credentials: files of the Secret, mounted as a whole directory so that an
+  // updated value reaches the pod and the proxy reloads it; never variables.
+  const credentialSecret = find(examples, "Secret", "github-proxy-credentials");
+  if (!expect(credentialSecret, "examples: no Secret github-proxy-credentials")) return undefined;
+  expect(!/^\s+token_env:/m.test(configText),
+    "config.yaml: a credential uses token_env; read secrets from files (token_file) so that they can rotate");
+  for (const e of container.env || []) {
+    const ref = e.valueFrom && e.valueFrom.secretKeyRef;
+    expect(!ref || ref.name !== credentialSecret.metadata.name,
+      `container github-proxy: variable ${e.name} comes from Secret ${ref && ref.name}: mount it as a file instead`);
   }
   for (const m of configText.matchAll(/^\s+(?:private_key_file|token_file):\s*(\S+)/gm)) {
     const file = m[1];
-    const mount = mounts.find((mm) => file.startsWith(`${mm.mountPath}/`));
+    const mount = mountOf(file);
     if (!expect(mount, `container github-proxy: nothing mounted for ${file}`)) continue;
     const volume = volumes[mount.name];
+    const source = volume && volume.secret;
     const key = path.posix.relative(mount.mountPath, file);
-    const items = volume && volume.secret && volume.secret.items;
-    const item = items ? items.find((i) => i.path === key) : { key };
-    expect(volume && volume.secret && volume.secret.secretName === secretName && item && secretKeys.includes(item.key),
-      `${file}: must come from Secret ${secretName}, which has no such key`);
+    if (!expect(source && source.secretName === credentialSecret.metadata.name,
+      `${file}: must come from Secret ${credentialSecret.metadata.name}`)) continue;
+    expect(!mount.subPath, `${file}: the secrets mount must not use subPath (an updated Secret would never reach the pod)`);
+    expect(!source.items, `${file}: the secrets volume must not filter with items: (mount the Secret as a directory)`);
+    expect(source.optional !== true, `${file}: the secrets volume must not be optional`);
+    expect(!key.includes("/") && secretKeys(credentialSecret).includes(key),
+      `${file}: the example Secret ${credentialSecret.metadata.name} has no key ${key}`);
   }
+  const types = new Set([...configText.matchAll(/^\s+type:\s*(\S+)/gm)].map((m) => ({ token: "pat", app: "app" })[m[1]] || m[1]));
+  const wantTypes = ["pat", "app"].filter((t) => features.has(t));
+  expect([...types].sort().join(",") === wantTypes.sort().join(","),
+    `config.yaml: credentials of types ${[...types].join(",") || "none"}, want ${wantTypes.join(",")}`);
 
   // Shutdown: SIGTERM comes after the preStop hook, and both must fit in the
-  // grace period with the proxy's own drain time.
-  const shutdown = seconds(configValue(configText, "listen", "shutdown_timeout") || "25s");
+  // grace period with the proxy's own drain time, which must let an exchange
+  // with GitHub begun just before SIGTERM finish.
+  const shutdown = seconds(effective(container, configText, "listen", "shutdown_timeout") || "25s");
+  const requestTimeout = seconds(effective(container, configText, "upstream", "request_timeout") || "30s");
   const preStop = container.lifecycle && container.lifecycle.preStop;
   let sleep = 0;
   if (preStop && preStop.sleep) sleep = preStop.sleep.seconds;
@@ -200,14 +301,55 @@ function checkProxy(objects, secret) {
   const grace = pod.terminationGracePeriodSeconds ?? 30;
   expect(grace > shutdown + sleep,
     `terminationGracePeriodSeconds ${grace} must exceed preStop ${sleep}s + listen.shutdown_timeout ${shutdown}s`);
+  expect(shutdown >= requestTimeout,
+    `listen.shutdown_timeout ${shutdown}s is below upstream.request_timeout ${requestTimeout}s: a request in flight at SIGTERM may be cut`);
 
+  // Resources: memory requested = limit; the worst case fits in it; threads
+  // match the CPU limit (0 would be one per core of the node).
+  const resources = container.resources || {};
+  for (const kind of ["requests", "limits"]) {
+    for (const r of ["cpu", "memory"]) {
+      expect(resources[kind] && resources[kind][r], `container github-proxy: no resources.${kind}.${r}`);
+    }
+  }
+  const memoryLimit = quantity(resources.limits && resources.limits.memory);
+  expect(memoryLimit && quantity(resources.requests && resources.requests.memory) === memoryLimit,
+    "container github-proxy: memory request must equal the limit");
+  const threads = Number(effective(container, configText, "listen", "threads"));
+  expect(threads > 0 && threads === quantity(resources.limits && resources.limits.cpu),
+    `listen.threads ${threads} must equal the CPU limit ${resources.limits && resources.limits.cpu}`);
+  const maxConnections = Number(effective(container, configText, "listen", "max_connections"));
+  expect(maxConnections > 0, "listen.max_connections must be set for the pod (the default, 10000, does not fit its memory)");
+  const backend = effective(container, configText, "cache", "backend") || "memory";
+  // The body budget is at least 256MiB (server/body_budget.h); each
+  // connection may hold max_header_bytes.
+  const cacheBytes = backend === "memory" ? configBytes(effective(container, configText, "cache", "memory.max_bytes") || "256MiB") : 0;
+  const headerBytes = configBytes(effective(container, configText, "listen", "max_header_bytes") || "64KiB");
+  const bodyBytes = Math.max(256 * 1024 ** 2,
+    4 * threads * configBytes(effective(container, configText, "listen", "max_body_bytes") || "32MiB"));
+  const worst = cacheBytes + bodyBytes + maxConnections * headerBytes;
+  expect(memoryLimit && worst + 64 * 1024 ** 2 <= memoryLimit,
+    `memory limit ${resources.limits && resources.limits.memory}: cache ${cacheBytes / 2 ** 20}MiB + bodies ${bodyBytes / 2 ** 20}MiB + ${maxConnections} connections x ${headerBytes / 1024}KiB + 64MiB for the process do not fit`);
+
+  expect(features.has(backend), `cache backend ${backend}, want ${features.has("redis") ? "redis" : "memory"}`);
+
+  // The admin port (/metrics names every client and credential) is on no
+  // Service that selects the proxy pods: every CI job may reach a Service.
+  for (const service of objects.filter((o) => o.kind === "Service")) {
+    if (!matches(service.spec.selector, podLabels) || !service.spec.selector) continue;
+    for (const p of service.spec.ports) {
+      const target = resolvePort(p.targetPort ?? p.port, ports);
+      expect(target !== undefined, `Service ${service.metadata.name}: targetPort ${p.targetPort} is not a container port`);
+      expect(target !== ports.get("admin"), `Service ${service.metadata.name}: publishes the admin port ${p.targetPort}`);
+    }
+  }
   const service = find(objects, "Service", "github-proxy");
   if (expect(service, "no Service github-proxy")) {
     expect(matches(service.spec.selector, podLabels), "Service github-proxy: selector does not match the proxy pods");
-    for (const p of service.spec.ports) {
-      expect(p.targetPort in ports || Object.values(ports).includes(p.targetPort),
-        `Service github-proxy: targetPort ${p.targetPort} is not a container port`);
-    }
+    const want = features.has("tls") ? 443 : 80;
+    expect(service.spec.ports.length === 1 && service.spec.ports[0].port === want &&
+      resolvePort(service.spec.ports[0].targetPort, ports) === 8080,
+      `Service github-proxy: want one port ${want} to the container's http port`);
   }
   const pdb = find(objects, "PodDisruptionBudget", "github-proxy");
   if (expect(pdb, "no PodDisruptionBudget github-proxy")) {
@@ -215,57 +357,323 @@ function checkProxy(objects, secret) {
     expect(pdb.spec.unhealthyPodEvictionPolicy === "AlwaysAllow",
       "PodDisruptionBudget: unhealthyPodEvictionPolicy must be AlwaysAllow (an unready pod must not block node drains)");
   }
-  const hpa = find(objects, "HorizontalPodAutoscaler", "github-proxy");
-  if (expect(hpa, "no HorizontalPodAutoscaler github-proxy")) {
+
+  // Replicas: with the memory backend the cache, the budgets and the
+  // concurrency cap are per pod, so one pod and no HPA; with Redis an HPA
+  // owns the count and the Deployment must not set one (an apply would reset
+  // the HPA's choice).
+  const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
+  for (const hpa of hpas) {
+    const target = hpa.spec.scaleTargetRef;
+    const scaled = target.kind === "Deployment" && find(objects, "Deployment", target.name);
+    if (!expect(scaled, `HorizontalPodAutoscaler ${hpa.metadata.name}: targets ${target.kind} ${target.name}, not in the render`)) continue;
+    expect(scaled.spec.replicas === undefined,
+      `Deployment ${target.name}: sets replicas ${scaled.spec.replicas} while HorizontalPodAutoscaler ${hpa.metadata.name} owns the count`);
     expect(hpa.apiVersion === "autoscaling/v2", `HorizontalPodAutoscaler: apiVersion ${hpa.apiVersion}, want autoscaling/v2`);
-    expect(hpa.spec.scaleTargetRef.kind === "Deployment" && hpa.spec.scaleTargetRef.name === "github-proxy",
-      "HorizontalPodAutoscaler: must scale Deployment github-proxy");
     expect(hpa.spec.minReplicas >= 2, "HorizontalPodAutoscaler: minReplicas must be at least 2");
   }
-  return { configText, podLabels };
+  const hpa = hpas.find((h) => h.spec.scaleTargetRef.name === "github-proxy");
+  if (backend === "memory") {
+    expect(!hpa, "memory backend: no HorizontalPodAutoscaler (each pod would have its own cache, budgets and concurrency cap)");
+    expect(spec.replicas === 1, `memory backend: replicas ${spec.replicas}, want 1`);
+  } else {
+    expect(hpa, `cache backend ${backend}: want a HorizontalPodAutoscaler for Deployment github-proxy`);
+  }
+
+  return { deployment, container, configText, podLabels, ports, backend };
 }
 
-function checkRedis(objects, proxy) {
-  const backend = configValue(proxy.configText, "cache", "backend");
-  expect(backend === "redis", `config.yaml: cache.backend is ${backend}, want redis`);
-  expect(proxy.configText.includes("url: redis://github-proxy-redis:6379/0"),
-    "config.yaml: cache.redis.url must be redis://github-proxy-redis:6379/0");
+// --- NetworkPolicies ---------------------------------------------------------
+
+function checkNetworkPolicies(objects, proxy, redis) {
+  const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+  const deployments = workloads(objects);
+  for (const policy of policies) {
+    const selected = deployments.filter((d) => selects(policy.spec.podSelector, d.labels));
+    expect(selected.length > 0, `NetworkPolicy ${policy.metadata.name}: selects no pod of the render`);
+    // Named ports of an ingress rule are the selected pods' own ports.
+    for (const rule of policy.spec.ingress || []) {
+      expect((rule.from || []).length > 0 && (rule.ports || []).length > 0,
+        `NetworkPolicy ${policy.metadata.name}: an ingress rule without from: or ports: admits everyone or every port`);
+      for (const p of rule.ports || []) {
+        expect(selected.every((d) => resolvePort(p.port, portNames(d.containers)) !== undefined),
+          `NetworkPolicy ${policy.metadata.name}: ingress port ${p.port} is not declared by the pods it selects`);
+      }
+    }
+    for (const rule of policy.spec.egress || []) {
+      expect((rule.to || []).length > 0 && (rule.ports || []).length > 0,
+        `NetworkPolicy ${policy.metadata.name}: an egress rule without to: or ports: allows everything`);
+    }
+  }
+
+  const mine = policies.filter((p) => selects(p.spec.podSelector, proxy.podLabels));
+  const types = new Set(mine.flatMap((p) => p.spec.policyTypes || []));
+  expect(types.has("Ingress") && types.has("Egress"),
+    "the proxy pods need a NetworkPolicy with policyTypes Ingress and Egress");
+  const ingress = mine.flatMap((p) => p.spec.ingress || []);
+  const egress = mine.flatMap((p) => p.spec.egress || []);
+  const allows = (rule, port) => (rule.ports || []).some((p) => resolvePort(p.port, proxy.ports) === port);
+  const fromNamespace = (rule, key, value) => (rule.from || []).length > 0 && rule.from.every((f) =>
+    !f.ipBlock && !f.podSelector && f.namespaceSelector && matches({ [key]: value }, f.namespaceSelector.matchLabels));
+  const http = proxy.ports.get("http"), admin = proxy.ports.get("admin");
+  expect(ingress.some((r) => allows(r, http) && fromNamespace(r, "github-proxy.io/client", "true")),
+    "NetworkPolicy: port http must admit namespaces labelled github-proxy.io/client=true");
+  const adminRules = ingress.filter((r) => allows(r, admin));
+  expect(adminRules.length > 0 && adminRules.every((r) => fromNamespace(r, "kubernetes.io/metadata.name", "monitoring")),
+    "NetworkPolicy: port admin must admit the monitoring namespace only");
+  const to443 = egress.filter((r) => (r.ports || []).some((p) => p.port === 443));
+  const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+  expect(to443.length > 0 && to443.every((r) => r.to.every((t) => t.ipBlock &&
+    (!t.ipBlock.cidr.includes(".") || privateRanges.every((c) => (t.ipBlock.except || []).includes(c))))),
+    `NetworkPolicy: egress 443 (GitHub) must go to public addresses only (0.0.0.0/0 except ${privateRanges.join(", ")})`);
+  for (const protocol of ["UDP", "TCP"]) {
+    expect(egress.some((r) => (r.ports || []).some((p) => p.port === 53 && p.protocol === protocol) &&
+      r.to.every((t) => t.namespaceSelector && matches({ "kubernetes.io/metadata.name": "kube-system" }, t.namespaceSelector.matchLabels) &&
+        t.podSelector && matches({ "k8s-app": "kube-dns" }, t.podSelector.matchLabels))),
+      `NetworkPolicy: egress to kube-dns on ${protocol} 53 is missing`);
+  }
+  for (const r of egress) {
+    for (const p of r.ports || []) {
+      const toRedis = redis && r.to.every((t) => t.podSelector && !t.namespaceSelector && selects(t.podSelector, redis.labels));
+      expect([53, 443].includes(p.port) || toRedis,
+        `NetworkPolicy: the proxy may connect to port ${p.port} of ${JSON.stringify(r.to)}; only DNS, GitHub and Redis`);
+      if (toRedis) {
+        expect(resolvePort(p.port, redis.ports) === redis.port,
+          `NetworkPolicy: egress to Redis on port ${p.port}, which the Redis container does not declare`);
+      }
+    }
+  }
+  if (redis) {
+    expect(egress.some((r) => r.to.every((t) => t.podSelector && selects(t.podSelector, redis.labels)) &&
+      (r.ports || []).some((p) => resolvePort(p.port, redis.ports) === redis.port)),
+    "NetworkPolicy: the proxy pods may not connect to the Redis pods");
+    const redisPolicies = policies.filter((p) => selects(p.spec.podSelector, redis.labels));
+    const redisIngress = redisPolicies.flatMap((p) => p.spec.ingress || []);
+    expect(redisPolicies.some((p) => (p.spec.policyTypes || []).includes("Ingress")) && redisIngress.length > 0 &&
+      redisIngress.every((r) => r.from.every((f) => f.podSelector && !f.namespaceSelector && selects(f.podSelector, proxy.podLabels) &&
+        Object.keys(f.podSelector.matchLabels || {}).length > 0)),
+    "NetworkPolicy: only the proxy pods may connect to Redis");
+    expect(redisPolicies.some((p) => (p.spec.policyTypes || []).includes("Egress")) &&
+      redisPolicies.every((p) => (p.spec.egress || []).length === 0),
+    "NetworkPolicy: Redis needs no egress (policyTypes Egress with no rule)");
+  }
+}
+
+// --- Redis -----------------------------------------------------------------
+
+// The $(VAR) references of a value, as the kubelet expands them.
+function references(value) {
+  return [...String(value).matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((m) => m[1]);
+}
+
+// A variable of the container set from a Secret key, defined before `index`
+// (the kubelet expands $(VAR) only from earlier entries).
+function secretRef(container, name, index = Infinity) {
+  const env = container.env || [];
+  const at = env.findIndex((e) => e.name === name);
+  if (at < 0 || at >= index) return undefined;
+  return env[at].valueFrom && env[at].valueFrom.secretKeyRef;
+}
+
+function checkRedis(objects, examples, proxy) {
   const deployment = find(objects, "Deployment", "github-proxy-redis");
   const service = find(objects, "Service", "github-proxy-redis");
-  if (!expect(deployment, "no Deployment github-proxy-redis") || !expect(service, "no Service github-proxy-redis")) return;
+  if (!expect(deployment, "no Deployment github-proxy-redis") || !expect(service, "no Service github-proxy-redis")) return undefined;
   const pod = deployment.spec.template.spec;
   const labels = deployment.spec.template.metadata.labels;
   expect(matches(service.spec.selector, labels), "Service github-proxy-redis: selector does not match the redis pods");
-  expect(service.spec.ports.some((p) => p.port === 6379), "Service github-proxy-redis: no port 6379");
   expect(!matches(proxy.podLabels, labels), "the redis pods must not match the proxy's selectors (PDB, Service, HPA)");
   const container = pod.containers[0];
+  const ports = portNames([container]);
   expect(/^redis:7/.test(container.image), `redis image ${container.image}, want redis:7...`);
   const security = container.securityContext || {};
   expect((pod.securityContext || {}).runAsNonRoot === true || security.runAsNonRoot === true, "redis: runAsNonRoot must be true");
   expect(security.allowPrivilegeEscalation === false && security.readOnlyRootFilesystem === true,
     "redis: needs allowPrivilegeEscalation false and readOnlyRootFilesystem true");
+  expect(pod.automountServiceAccountToken === false, "redis: automountServiceAccountToken must be false");
   const resources = container.resources || {};
-  expect(resources.requests && resources.limits && resources.limits.memory, "redis: needs resource requests and a memory limit");
+  const limit = quantity(resources.limits && resources.limits.memory);
+  expect(limit && quantity(resources.requests && resources.requests.memory) === limit, "redis: memory request must equal the limit");
+
+  const argv = [...(container.command || []), ...(container.args || [])];
+  const arg = (flag) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
+  expect(arg("--protected-mode") === "yes",
+    `redis: --protected-mode ${arg("--protected-mode")}, want yes (the image's build default is no)`);
+  const maxmemory = redisBytes(arg("--maxmemory"));
+  expect(maxmemory && limit && maxmemory <= 0.75 * limit,
+    `redis: --maxmemory ${arg("--maxmemory")} must be at most 3/4 of the memory limit ${resources.limits && resources.limits.memory}`);
+  expect(arg("--maxmemory-policy") === "allkeys-lru", `redis: --maxmemory-policy ${arg("--maxmemory-policy")}, want allkeys-lru`);
+
+  // The password: one Secret key that Redis requires and the proxy's URL carries.
+  const passwordRefs = references(arg("--requirepass") || "");
+  const redisRef = passwordRefs.length === 1 && arg("--requirepass") === `$(${passwordRefs[0]})` &&
+    secretRef(container, passwordRefs[0]);
+  expect(redisRef, "redis: --requirepass must be $(VAR) with VAR set from a Secret key");
+  const proxyEnv = proxy.container.env || [];
+  const urlIndex = proxyEnv.findIndex((e) => e.name === "GITHUB_PROXY_CACHE_REDIS_URL");
+  const url = urlIndex >= 0 ? proxyEnv[urlIndex].value : undefined;
+  const m = /^redis:\/\/:\$\(([A-Za-z_][A-Za-z0-9_]*)\)@([^:/]+):(\d+)\/(\d+)$/.exec(url || "");
+  const proxyRef = m && secretRef(proxy.container, m[1], urlIndex);
+  expect(proxyRef, `GITHUB_PROXY_CACHE_REDIS_URL ${url}: want redis://:$(VAR)@HOST:PORT/DB with VAR set from a Secret key before it`);
+  if (redisRef && proxyRef) {
+    expect(redisRef.name === proxyRef.name && redisRef.key === proxyRef.key,
+      `the proxy's Redis password (Secret ${proxyRef.name} key ${proxyRef.key}) is not the one Redis requires (Secret ${redisRef.name} key ${redisRef.key})`);
+    const secret = find(examples, "Secret", redisRef.name);
+    const password = secret && secretValue(secret, redisRef.key);
+    expect(password && /^[A-Za-z0-9._~-]+$/.test(password),
+      `examples: Secret ${redisRef.name} key ${redisRef.key} missing or not URL-safe (it goes into the URL unescaped)`);
+  }
+  if (m) {
+    const port = service.spec.ports.find((p) => p.port === Number(m[3]));
+    expect(m[2] === service.metadata.name && port && resolvePort(port.targetPort, ports) === 6379,
+      `GITHUB_PROXY_CACHE_REDIS_URL: ${m[2]}:${m[3]} is not Service github-proxy-redis's port to Redis`);
+  }
+  const fileUrl = configValue(proxy.configText, "cache", "redis.url");
+  expect(!fileUrl || !fileUrl.includes("@"), "config.yaml: cache.redis.url has a password in the ConfigMap");
+
+  const pdb = objects.find((o) => o.kind === "PodDisruptionBudget" && matches(o.spec.selector.matchLabels, labels));
+  expect(pdb, "no PodDisruptionBudget for the redis pods");
+  return { labels, ports, port: 6379 };
 }
 
-function check(variant, renderedFile, secretFile) {
+// --- TLS ------------------------------------------------------------------
+
+function checkTls(objects, proxy) {
+  const certificate = objects.find((o) => o.kind === "Certificate");
+  if (!expect(certificate, "tls: no cert-manager Certificate")) return;
+  expect(certificate.apiVersion === "cert-manager.io/v1", `Certificate: apiVersion ${certificate.apiVersion}`);
+  const secretName = certificate.spec.secretName;
+  const volumes = proxy.deployment.spec.template.spec.volumes || [];
+  const volume = volumes.find((v) => v.secret && v.secret.secretName === secretName);
+  const mount = volume && (proxy.container.volumeMounts || []).find((mm) => mm.name === volume.name);
+  if (!expect(mount, `tls: Secret ${secretName} is not mounted in the proxy`)) return;
+  expect(!mount.subPath && !volume.secret.items, "tls: mount the certificate's Secret as a directory (renewals replace its files)");
+  const cert = effective(proxy.container, proxy.configText, "listen", "tls.cert_file");
+  const key = effective(proxy.container, proxy.configText, "listen", "tls.key_file");
+  expect(cert === `${mount.mountPath}/tls.crt` && key === `${mount.mountPath}/tls.key`,
+    `tls: listen.tls.cert_file ${cert} / key_file ${key}, want ${mount.mountPath}/tls.crt and tls.key`);
+  expect((certificate.spec.dnsNames || []).includes("github-proxy"), "Certificate: dnsNames must include the Service name");
+}
+
+function check(label, featureList, renderedFile, examplesFile) {
+  const features = new Set(featureList.split(","));
   const objects = load(renderedFile);
-  const secrets = load(secretFile).filter((o) => o.kind === "Secret");
-  if (!expect(secrets.length === 1, `${secretFile}: want one Secret`)) return;
+  const examples = load(examplesFile);
   for (const o of objects) {
-    expect(o.kind !== "Secret", `the ${variant} renders Secret ${o.metadata.name}: an apply would overwrite the real one`);
+    expect(o.kind !== "Secret", `renders Secret ${o.metadata.name}: an apply would overwrite the real one`);
   }
-  const proxy = checkProxy(objects, secrets[0]);
-  if (variant === "redis" && proxy) checkRedis(objects, proxy);
-  if (variant === "base") {
-    expect(!find(objects, "Deployment", "github-proxy-redis"), "the base must not contain Redis");
+  const proxy = checkProxy(objects, examples, features);
+  if (proxy) {
+    const redis = features.has("redis") ? checkRedis(objects, examples, proxy) : undefined;
+    if (!features.has("redis")) expect(!find(objects, "Deployment", "github-proxy-redis"), "Redis in a variant without it");
+    checkNetworkPolicies(objects, proxy, redis);
+    if (features.has("tls")) checkTls(objects, proxy);
+    else expect(!objects.some((o) => o.kind === "Certificate"), "a Certificate in a variant without tls");
   }
-  console.log(`${variant}: ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(" ")}`);
+  if (problems.length > 0) console.error(`${label}:`);
+  else console.log(`${label}: ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(" ")}`);
+}
+
+// --- the files of a pod ------------------------------------------------------
+
+// Kubernetes' $(VAR) expansion: earlier variables only; $$ is a literal $.
+function expand(value, vars) {
+  return String(value).replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+    (all, name) => (all === "$$" ? "$" : name in vars ? vars[name] : all));
+}
+
+function placeholderPem(key) {
+  // A real key: check-config only checks that the file is readable today,
+  // but the pod would have a real one.
+  return crypto.generateKeyPairSync("rsa", { modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs1", format: "pem" } }).privateKey;
+}
+
+function materialise(renderedFile, examplesFile, root) {
+  const objects = load(renderedFile);
+  const examples = load(examplesFile);
+  const deployment = find(objects, "Deployment", "github-proxy");
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers.find((c) => c.name === "github-proxy");
+  const volumes = Object.fromEntries((pod.volumes || []).map((v) => [v.name, v]));
+  const mounts = container.volumeMounts || [];
+  // Every mount path, longest first, becomes ROOT/<path> in file contents
+  // and variables.
+  const prefixes = mounts.map((m) => m.mountPath).sort((a, b) => b.length - a.length);
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const rooted = (text) => prefixes.length === 0 ? text : text.replace(
+    new RegExp(`(?<![\\w/.-])(?:${prefixes.map(escape).join("|")})(?=/|\\b|$)`, "g"), (p) => path.join(root, p));
+  const certificateSecrets = objects.filter((o) => o.kind === "Certificate").map((c) => c.spec.secretName);
+
+  const secretData = (name) => {
+    const secret = find(examples, "Secret", name);
+    if (secret) {
+      return Object.fromEntries(secretKeys(secret).map((k) => {
+        const v = secretValue(secret, k);
+        return [k, k.endsWith(".pem") && v.includes("REPLACE") ? placeholderPem(k) : v];
+      }));
+    }
+    if (certificateSecrets.includes(name)) {
+      // What cert-manager writes; check-config only reads the files.
+      return { "tls.crt": "-----BEGIN CERTIFICATE-----\n(issued by cert-manager)\n-----END CERTIFICATE-----\n",
+        "tls.key": "-----BEGIN EC PRIVATE KEY-----\n(issued by cert-manager)\n-----END EC PRIVATE KEY-----\n" };
+    }
+    throw new Error(`Secret ${name}: not in the examples and not issued by a Certificate of the render`);
+  };
+  const configMapData = (name) => {
+    const map = find(objects, "ConfigMap", name) || find(examples, "ConfigMap", name);
+    if (!map) throw new Error(`ConfigMap ${name}: not in the render nor in the examples`);
+    return Object.fromEntries(Object.entries(map.data || {}).map(([k, v]) => [k, rooted(v)]));
+  };
+
+  for (const m of mounts) {
+    const volume = volumes[m.name];
+    const target = path.join(root, m.mountPath);
+    let data;
+    if (volume.emptyDir) {
+      fs.mkdirSync(target, { recursive: true });
+      continue;
+    } else if (volume.secret) {
+      data = secretData(volume.secret.secretName);
+    } else if (volume.configMap) {
+      data = configMapData(volume.configMap.name);
+    } else {
+      throw new Error(`volume ${m.name}: not an emptyDir, Secret or ConfigMap`);
+    }
+    const items = (volume.secret || volume.configMap).items;
+    const files = items ? items.map((i) => [i.path, data[i.key]]) : Object.entries(data);
+    if (m.subPath) {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, Object.fromEntries(files)[m.subPath]);
+    } else {
+      for (const [file, content] of files) {
+        fs.mkdirSync(path.dirname(path.join(target, file)), { recursive: true });
+        fs.writeFileSync(path.join(target, file), content);
+      }
+    }
+  }
+
+  const vars = {};
+  for (const e of container.env || []) {
+    let value;
+    if ("value" in e) value = expand(e.value, vars);
+    else if (e.valueFrom && e.valueFrom.secretKeyRef) value = secretData(e.valueFrom.secretKeyRef.name)[e.valueFrom.secretKeyRef.key];
+    else if (e.valueFrom && e.valueFrom.configMapKeyRef) value = configMapData(e.valueFrom.configMapKeyRef.name)[e.valueFrom.configMapKeyRef.key];
+    else throw new Error(`variable ${e.name}: only value, secretKeyRef and configMapKeyRef are understood here`);
+    if (value === undefined || value.includes("\n")) throw new Error(`variable ${e.name}: no value, or a multi-line one`);
+    vars[e.name] = rooted(value);
+  }
+  fs.writeFileSync(path.join(root, "pod.env"), Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(""));
+  const argv = [...(container.command || []), ...(container.args || [])];
+  process.stdout.write(`${rooted(argv[argv.indexOf("--config") + 1])}\n`);
 }
 
 const [command, ...args] = process.argv.slice(2);
-if (command === "check" && args.length === 3 && ["base", "redis"].includes(args[0])) {
+if (command === "check" && args.length === 4) {
   check(...args);
+} else if (command === "materialise" && args.length === 3) {
+  materialise(...args);
 } else if (command === "extract" && args.length === 3) {
   const [file, prefix, key] = args;
   const maps = configMapByPrefix(load(file), prefix);
@@ -275,7 +683,7 @@ if (command === "check" && args.length === 3 && ["base", "redis"].includes(args[
   }
   process.stdout.write(maps[0].data[key]);
 } else {
-  console.error("usage: manifests.js check base|redis RENDERED.json SECRET.json | extract RENDERED.json PREFIX KEY");
+  console.error("usage: manifests.js check LABEL FEATURES RENDERED.json EXAMPLES.json | materialise RENDERED.json EXAMPLES.json ROOT | extract RENDERED.json PREFIX KEY");
   process.exit(2);
 }
 if (problems.length > 0) {
