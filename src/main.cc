@@ -31,6 +31,7 @@
 #include "github_proxy/credentials/secrets.h"
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/redis/redis_backend.h"
+#include "github_proxy/server/healthcheck.h"
 #include "credentials/redis_budget_ledger.h"
 #include "proxy/app_token_issuer.h"
 #include "proxy/request_pipeline.h"
@@ -113,6 +114,9 @@ Usage:
   github-proxy --config FILE                 (same as serve)
   github-proxy check-config FILE             validate a config and the registry it names
   github-proxy check-registry FILE           validate a client registry
+  github-proxy healthcheck --config FILE [--ready]
+                                             exit 0 when the admin listener answers
+                                             /healthz (/readyz) with 200 within 2s
   github-proxy new-token --client NAME       print a new proxy token and its registry entry
   github-proxy hash-token                    read a token on stdin, print its sha256: form
   github-proxy --version | --help
@@ -353,6 +357,25 @@ int main(int argc, char** argv) {
   if (command == "check-config" && args.size() == 2) return check_config(args[1]);
   if (command == "check-registry" && args.size() == 2) {
     return auth::check_registry_command(args[1], std::cout, std::cerr);
+  }
+  if (command == "healthcheck") {
+    std::string file;
+    bool ready = false;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--config" && i + 1 < args.size()) {
+        file = args[++i];
+      } else if (args[i] == "--ready") {
+        ready = true;
+      } else {
+        std::cerr << "healthcheck: unknown argument " << args[i] << "\n";
+        return 2;
+      }
+    }
+    if (file.empty()) {
+      std::cerr << "healthcheck needs --config FILE (the daemon's)\n";
+      return 2;
+    }
+    return server::healthcheck_command(file, ready, std::cout, std::cerr);
   }
   if (command == "new-token") {
     const auto name = value_of("--client");
