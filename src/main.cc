@@ -246,6 +246,13 @@ int serve(const std::string& config_file, const std::string& ready_file) {
 
   // The credential pool reads every secret now; a bad one stops the start.
   credentials::pool_options pool_options;
+  pool_options.set_reserve(cfg.pool.reserve);
+  for (const auto& [name, credits] : cfg.pool.reserve_by_resource) {
+    credentials::resource r{};
+    if (credentials::parse_resource(name, r)) pool_options.set_reserve(r, credits);  // validated by load_config
+  }
+  pool_options.max_concurrent = cfg.pool.max_concurrent;
+  pool_options.wait_timeout = cfg.pool.wait_timeout;
   pool_options.on_renewal = [log = loggers.main](const credentials::renewal_event& e) {
     if (e.error) {
       log->warn("credential {}: installation token renewal failed: {} (HTTP {})", e.credential,

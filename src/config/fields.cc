@@ -8,8 +8,10 @@
 #include <charconv>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "config/load_context.h"
+#include "github_proxy/credentials/resource.h"
 
 namespace github_proxy::config::detail {
 namespace {
@@ -113,6 +115,58 @@ std::string assign_level(std::string& out, std::string_view text) {
   return expected("one of trace, debug, info, warn, error, critical, off", text);
 }
 
+std::string_view trim_blanks(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::string resource_names() {
+  std::string names;
+  for (std::size_t i = 0; i < credentials::resource_count; ++i) {
+    if (!names.empty()) names += ", ";
+    names += credentials::to_string(static_cast<credentials::resource>(i));
+  }
+  return names;
+}
+
+// pool.reserve: "100" (every resource), "core=500, graphql=100" (the named
+// resources; the others 0) or both ("100, search=0, code_search=0"). One
+// text form, so that GITHUB_PROXY_POOL_RESERVE says the same as the file.
+std::string assign_reserve(pool_config& out, std::string_view text) {
+  const std::string form = "credits like 100 or \"100, search=0\"";
+  std::optional<std::uint32_t> every;
+  std::vector<std::pair<std::string, std::uint32_t>> named;
+  std::string_view rest = text;
+  for (;;) {
+    const auto comma = rest.find(',');
+    const std::string_view item = trim_blanks(rest.substr(0, comma));
+    const auto equals = item.find('=');
+    const std::string_view name = trim_blanks(item.substr(0, equals == std::string_view::npos ? 0 : equals));
+    const std::string_view number = equals == std::string_view::npos ? item : trim_blanks(item.substr(equals + 1));
+    std::uint32_t credits = 0;
+    if (!assign_integer<std::uint32_t>(credits, number, "").empty()) return expected(form, text);
+    if (equals == std::string_view::npos) {
+      if (every) return "give one reserve for every resource, got two in " + in_quotes(text);
+      every = credits;
+    } else {
+      credentials::resource r{};
+      if (!credentials::parse_resource(name, r)) {
+        return "unknown resource " + in_quotes(name) + " (one of " + resource_names() + ")";
+      }
+      if (std::ranges::find(named, name, &std::pair<std::string, std::uint32_t>::first) != named.end()) {
+        return "resource " + in_quotes(name) + " is given twice";
+      }
+      named.emplace_back(name, credits);
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  out.reserve = every.value_or(0);
+  out.reserve_by_resource = std::move(named);
+  return {};
+}
+
 tls_files& tls_of(config& c) {
   if (!c.listen.tls) c.listen.tls.emplace();
   return *c.listen.tls;
@@ -167,6 +221,10 @@ const scalar_field fields[] = {
     {"cache.redis.timeout", [](config& c, text t) { return assign_duration(c.cache.redis.timeout, t); }},
     {"cache.max_object_bytes", [](config& c, text t) { return assign_size(c.cache.max_object_bytes, t); }},
     {"cache.serve_stale", [](config& c, text t) { return assign_enum(c.cache.serve_stale, t, stale_names, "off or on_upstream_error"); }},
+    {"pool.reserve", [](config& c, text t) { return assign_reserve(c.pool, t); }},
+    {"pool.max_concurrent", [](config& c, text t) { return assign_integer<std::uint32_t>(c.pool.max_concurrent, t, "a number of requests"); }},
+    {"pool.wait_timeout", [](config& c, text t) { return assign_duration(c.pool.wait_timeout, t); }},
+    {"pool.secret_reload_interval", [](config& c, text t) { return assign_duration(c.pool.secret_reload_interval, t); }},
     {"logging.level", [](config& c, text t) { return assign_level(c.logging.level, t); }},
     {"logging.format", [](config& c, text t) { return assign_enum(c.logging.format, t, format_names, "json or text"); }},
     {"logging.access_log", [](config& c, text t) { return assign_bool(c.logging.access_log, t); }},

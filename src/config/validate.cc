@@ -221,6 +221,30 @@ void validate_cache(const cache_config& cache, load_context& ctx) {
   require_positive(ctx, "cache.max_object_bytes", cache.max_object_bytes);
 }
 
+void validate_pool(const pool_config& pool, load_context& ctx) {
+  // GitHub allows no more than 100 concurrent requests per credential
+  // (docs/github-api.md §3.4); a higher cap only earns secondary limits.
+  constexpr std::uint32_t github_concurrency_limit = 100;
+  if (!ctx.is_bad("pool.max_concurrent") &&
+      (pool.max_concurrent < 1 || pool.max_concurrent > github_concurrency_limit)) {
+    ctx.error("pool.max_concurrent", "expected 1 to " + std::to_string(github_concurrency_limit) +
+                                         " (GitHub's limit of concurrent requests), got " +
+                                         std::to_string(pool.max_concurrent));
+  }
+  // Waiting longer than this for a credential outlasts every client's own timeout.
+  constexpr auto max_wait = std::chrono::minutes(5);
+  if (!ctx.is_bad("pool.wait_timeout") &&
+      (pool.wait_timeout.count() <= 0 || pool.wait_timeout > max_wait)) {
+    ctx.error("pool.wait_timeout", "expected more than 0 and at most 5m");
+  }
+  // Every poll reads each secret file; more often than this is a typo.
+  constexpr auto min_secret_poll = std::chrono::milliseconds(100);
+  if (!ctx.is_bad("pool.secret_reload_interval") && pool.secret_reload_interval.count() != 0 &&
+      pool.secret_reload_interval < min_secret_poll) {
+    ctx.error("pool.secret_reload_interval", "expected 0 (off) or at least 100ms");
+  }
+}
+
 }  // namespace
 
 void resolve_readable_file(load_context& ctx, std::string_view key, std::string& value,
@@ -246,6 +270,7 @@ void validate(config& out, load_context& ctx) {
   validate_upstream(out.upstream, ctx);
   validate_registry(out.registry, ctx);
   validate_cache(out.cache, ctx);
+  validate_pool(out.pool, ctx);
 }
 
 }  // namespace github_proxy::config::detail

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace github_proxy::config {
@@ -90,6 +91,27 @@ struct cache_config {
   serve_stale_mode serve_stale = serve_stale_mode::off;
 };
 
+// The credential pool's settings (docs/contract.md §7).
+struct pool_config {
+  // Credits left alone in each rate-limit bucket (a hard reserve: at the
+  // reserve a request is refused rather than dipping into it). `reserve`
+  // applies to every resource not named in `reserve_by_resource`, whose
+  // names are GitHub's X-RateLimit-Resource values (core, search, graphql,
+  // …). A reserve suited to core (5000/h) would close search (30/min), so the
+  // config names resources: `reserve: "100, search=0, code_search=0"`.
+  std::uint32_t reserve = 0;
+  std::vector<std::pair<std::string, std::uint32_t>> reserve_by_resource;
+  // Requests in flight per credential, every resource together (GitHub's
+  // secondary limit: 100 concurrent requests).
+  std::uint32_t max_concurrent = 100;
+  // How long a request waits for a credential (one busy at its cap, an
+  // App's token being renewed) before it is answered 503.
+  duration wait_timeout{std::chrono::seconds(10)};
+  // How often token_file and private_key_file are checked for a new
+  // content (a Kubernetes Secret rotated in place); 0 = never (SIGHUP only).
+  duration secret_reload_interval{std::chrono::seconds(10)};
+};
+
 enum class credential_type { token, app };
 
 struct credential_config {
@@ -121,6 +143,7 @@ struct config {
   upstream_config upstream;
   registry_config registry;
   cache_config cache;
+  pool_config pool;
   std::vector<credential_config> credentials;
   logging_config logging;
 };

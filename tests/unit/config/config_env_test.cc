@@ -42,7 +42,7 @@ bool same_entry(const env_override& entry, std::string_view variable, std::strin
 
 TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   const auto& table = env_overrides();
-  EXPECT_EQ(table.size(), 36u);
+  EXPECT_EQ(table.size(), 40u);
   std::set<std::string_view> variables;
   for (const env_override& entry : table) {
     std::string expected = "GITHUB_PROXY_";
@@ -64,6 +64,8 @@ TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
            {"GITHUB_PROXY_LISTEN_PUBLIC_URL", "listen.public_url"},
            {"GITHUB_PROXY_LISTEN_TLS_CERT_FILE", "listen.tls.cert_file"},
            {"GITHUB_PROXY_CACHE_MEMORY_MAX_BYTES", "cache.memory.max_bytes"},
+           {"GITHUB_PROXY_POOL_RESERVE", "pool.reserve"},
+           {"GITHUB_PROXY_POOL_SECRET_RELOAD_INTERVAL", "pool.secret_reload_interval"},
        }) {
     EXPECT_TRUE(std::ranges::any_of(
         table, [&](const env_override& e) { return same_entry(e, variable, key); }))
@@ -110,6 +112,18 @@ TEST_F(ConfigEnv, CanSupplyWhatTheFileLacks) {
   auto result = load("credentials: [{ name: a, type: token, token_env: GITHUB_PROXY_BOT_PAT }]\n");
   ASSERT_THAT(located(result), IsEmpty());
   EXPECT_EQ(result.value->registry.file, registry);
+}
+
+// The variable replaces the whole reserve, not only the resources it names.
+TEST_F(ConfigEnv, PoolReserveFromTheEnvironmentReplacesTheFilesWhole) {
+  env_.set("GITHUB_PROXY_POOL_RESERVE", "graphql=50");
+  env_.set("GITHUB_PROXY_POOL_MAX_CONCURRENT", "20");
+  auto result = load(std::string(minimal) + "pool: { reserve: \"100, search=0\", max_concurrent: 50 }\n");
+  ASSERT_THAT(located(result), IsEmpty());
+  const pool_config& p = result.value->pool;
+  EXPECT_EQ(p.reserve, 0u);
+  EXPECT_EQ(p.reserve_by_resource, (std::vector<std::pair<std::string, std::uint32_t>>{{"graphql", 50}}));
+  EXPECT_EQ(p.max_concurrent, 20u);
 }
 
 TEST_F(ConfigEnv, EmptyValueClearsAString) {

@@ -194,6 +194,36 @@ TEST_F(ConfigErrors, RegistryValues) {
   });
 }
 
+TEST_F(ConfigErrors, PoolValues) {
+  expect_errors({
+      {with("pool:\n  reserve: -1\n"),
+       {"8: pool.reserve: expected credits like 100 or \"100, search=0\", got \"-1\""}},
+      {with("pool:\n  reserve: \"100,\"\n"),
+       {"8: pool.reserve: expected credits like 100 or \"100, search=0\", got \"100,\""}},
+      {with("pool:\n  reserve: serch=1\n"),
+       {"8: pool.reserve: unknown resource \"serch\" (one of core, search, code_search, graphql, "
+        "integration_manifest, source_import, code_scanning_upload, scim, dependency_snapshots, "
+        "dependency_sbom, audit_log, actions_runner_registration)"}},
+      {with("pool:\n  reserve: \"core=1, core=2\"\n"),
+       {"8: pool.reserve: resource \"core\" is given twice"}},
+      {with("pool:\n  reserve: \"1, 2\"\n"),
+       {"8: pool.reserve: give one reserve for every resource, got two in \"1, 2\""}},
+      {with("pool:\n  reserve: [1]\n"), {"8: pool.reserve: expected a single value, got a list"}},
+      {with("pool:\n  max_concurrent: 0\n  wait_timeout: 0s\n"),
+       {"8: pool.max_concurrent: expected 1 to 100 (GitHub's limit of concurrent requests), got 0",
+        "9: pool.wait_timeout: expected more than 0 and at most 5m"}},
+      {with("pool:\n  max_concurrent: 101\n  wait_timeout: 6m\n"),
+       {"8: pool.max_concurrent: expected 1 to 100 (GitHub's limit of concurrent requests), got 101",
+        "9: pool.wait_timeout: expected more than 0 and at most 5m"}},
+      {with("pool:\n  max_concurrent: many\n"),
+       {"8: pool.max_concurrent: expected a number of requests, got \"many\""}},
+      {with("pool:\n  secret_reload_interval: 10ms\n"),
+       {"8: pool.secret_reload_interval: expected 0 (off) or at least 100ms"}},
+      {with("pool:\n  reload_interval: 1s\n"),
+       {"8: unknown key \"reload_interval\" in pool"}},
+  });
+}
+
 TEST_F(ConfigErrors, CacheAndLoggingValues) {
   expect_errors({
       {with("cache:\n  memory:\n    max_bytes: lots\n"),

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <tuple>
 #include <utility>
 
 #include "unit/config/config_test_support.h"
@@ -76,6 +77,11 @@ TEST_F(ConfigLoad, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.logging.level, "info");
   EXPECT_EQ(c.logging.format, log_format::json);
   EXPECT_TRUE(c.logging.access_log);
+  EXPECT_EQ(c.pool.reserve, 0u);
+  EXPECT_THAT(c.pool.reserve_by_resource, IsEmpty());
+  EXPECT_EQ(c.pool.max_concurrent, 100u);
+  EXPECT_EQ(c.pool.wait_timeout, 10s);
+  EXPECT_EQ(c.pool.secret_reload_interval, 10s);
   ASSERT_EQ(c.credentials.size(), 1u);
   EXPECT_EQ(c.credentials[0].name, "bot-pat");
   EXPECT_EQ(c.credentials[0].type, credential_type::token);
@@ -244,6 +250,34 @@ TEST_F(ConfigLoad, KeepsAbsolutePaths) {
                                         "elsewhere/proxy.yaml", &fake_env::lookup);
   ASSERT_THAT(located(result), IsEmpty());
   EXPECT_EQ(result.value->registry.file, registry);
+}
+
+TEST_F(ConfigLoad, PoolSection) {
+  auto result = load(std::string(minimal) +
+                     "pool:\n  reserve: 100\n  max_concurrent: 40\n  wait_timeout: 2s\n"
+                     "  secret_reload_interval: 0s\n");
+  ASSERT_THAT(located(result), IsEmpty());
+  const pool_config& p = result.value->pool;
+  EXPECT_EQ(p.reserve, 100u);
+  EXPECT_THAT(p.reserve_by_resource, IsEmpty());
+  EXPECT_EQ(p.max_concurrent, 40u);
+  EXPECT_EQ(p.wait_timeout, 2s);
+  EXPECT_EQ(p.secret_reload_interval, 0s) << "0 turns the polling off";
+}
+
+// A reserve for core would close search (30 a minute): resources are named.
+TEST_F(ConfigLoad, PoolReserveByResource) {
+  using named = std::vector<std::pair<std::string, std::uint32_t>>;
+  for (const auto& [text, every, by_resource] : std::initializer_list<std::tuple<const char*, std::uint32_t, named>>{
+           {"\"100, search=0, code_search=0\"", 100, {{"search", 0}, {"code_search", 0}}},
+           {"core=500,graphql=200", 0, {{"core", 500}, {"graphql", 200}}},
+           {"\" graphql = 7 , 3 \"", 3, {{"graphql", 7}}},
+           {"0", 0, {}}}) {
+    auto result = load(std::string(minimal) + "pool:\n  reserve: " + text + "\n");
+    ASSERT_THAT(located(result), IsEmpty()) << text;
+    EXPECT_EQ(result.value->pool.reserve, every) << text;
+    EXPECT_EQ(result.value->pool.reserve_by_resource, by_resource) << text;
+  }
 }
 
 TEST_F(ConfigLoad, MinStreamRateIsBytesPerSecond) {
