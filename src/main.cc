@@ -309,7 +309,10 @@ int serve(const std::string& config_file, const std::string& ready_file) {
                                    metrics.registry_reloads_total, registry_clients);
   const auto registry_loaded = reloader.load_initial();
   if (!registry_loaded.snapshot) {
+    // Fail closed: no request can be authenticated without the registry.
     print_errors(registry_loaded.errors);
+    std::cerr << "github-proxy: refusing to start without a valid client registry (registry.file "
+              << cfg.registry.file << "; `github-proxy check-registry FILE` lists its problems)\n";
     return 1;
   }
   for (const auto& w : registry_loaded.warnings) log.warn("{}", w.to_string());

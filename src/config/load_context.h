@@ -91,10 +91,11 @@ std::string* credential_field(credential_config& credential, std::string_view na
 // Resolves the path in VALUE in place (relative to the config file's
 // directory, or to the working directory when KEY came from the
 // environment) and reports KEY when it is not a readable regular file, or,
-// with NEED_CONTENT, an empty one. Never reads the content: it may be a
-// secret.
+// with NEED_CONTENT, an empty one; WHEN_MISSING is appended to the message
+// when nothing is at the path. Never reads the content: it may be a secret.
 void resolve_readable_file(load_context& ctx, std::string_view key,
-                           std::string& value, bool need_content = false);
+                           std::string& value, bool need_content = false,
+                           std::string_view when_missing = {});
 
 // The phases, in the order load_config_from_string runs them. decode_document
 // returns false when the document is not a map at all, and the later phases

@@ -206,7 +206,11 @@ void validate_registry(registry_config& registry, load_context& ctx) {
       ctx.error("registry.file",
                 "required: the client registry that proxy tokens are checked against");
     } else {
-      resolve_readable_file(ctx, "registry.file", registry.file);
+      // Fail closed: without a registry no request could be authenticated.
+      resolve_readable_file(ctx, "registry.file", registry.file, /*need_content=*/false,
+                            "; the proxy refuses to start without its client registry: create it "
+                            "with the entries `github-proxy new-token --client NAME` prints "
+                            "(docs/contract.md §4, config/registry.example.yaml)");
     }
   }
   require_positive(ctx, "registry.reload_interval", registry.reload_interval.count());
@@ -248,7 +252,7 @@ void validate_pool(const pool_config& pool, load_context& ctx) {
 }  // namespace
 
 void resolve_readable_file(load_context& ctx, std::string_view key, std::string& value,
-                           bool need_content) {
+                           bool need_content, std::string_view when_missing) {
   fs::path path(value);
   if (path.is_relative()) {
     // Relative to the file that named it, so a config and its registry can
@@ -260,7 +264,9 @@ void resolve_readable_file(load_context& ctx, std::string_view key, std::string&
   fs::path absolute = fs::absolute(path, ec);
   value = (ec ? path : absolute).lexically_normal().string();
   if (std::string reason = unreadable_reason(value, need_content); !reason.empty()) {
-    ctx.error(key, "cannot read " + value + ": " + reason);
+    std::error_code ignored;
+    const bool missing = fs::status(value, ignored).type() == fs::file_type::not_found;
+    ctx.error(key, "cannot read " + value + ": " + reason + (missing ? std::string(when_missing) : ""));
   }
 }
 

@@ -1,6 +1,7 @@
 // Listeners (TCP, TLS, Unix socket), TLS to the upstream, the admin
 // endpoints, graceful shutdown and the command line.
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include <boost/beast/http.hpp>
@@ -160,6 +161,40 @@ TEST(CommandLine, CheckConfigReportsErrorsWithLineNumbers) {
   child_process version({proxy_binary(), "--version"}, dir.file("version.log"));
   EXPECT_EQ(version.wait(std::chrono::seconds(10)), 0);
   EXPECT_NE(version.log().find(GITHUB_PROXY_VERSION), std::string::npos);
+}
+
+// Fail closed: without its registry the proxy could authenticate no one, so
+// `serve` refuses to start, names the file, and says where one comes from.
+TEST(CommandLine, ServeWithoutARegistryRefusesToStart) {
+  temp_dir dir;
+  const auto missing = dir.file("registry.yaml");
+  dir.write("proxy.yaml", "listen: { address: 127.0.0.1, port: 0 }\n"
+                          "admin: { address: 127.0.0.1, port: 0 }\n"
+                          "registry: { file: registry.yaml }\n"
+                          "credentials: [{ name: bot, type: token, token_env: GHP_TEST_TOKEN }]\n");
+  child_process serve({proxy_binary(), "serve", "--config", dir.file("proxy.yaml"), "--ready-file",
+                       dir.file("ready")},
+                      dir.file("serve.log"), {{"GHP_TEST_TOKEN", "upstream-token"}});
+  EXPECT_EQ(serve.wait(std::chrono::seconds(10)), 1);
+  const auto out = serve.log();
+  EXPECT_NE(out.find("registry.file: cannot read " + missing + ": No such file or directory"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("refuses to start without its client registry"), std::string::npos) << out;
+  EXPECT_NE(out.find("github-proxy new-token --client NAME"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ready"))) << "it must not have listened";
+
+  // A registry that is there but invalid: its errors, then the refusal.
+  dir.write("registry.yaml", "version: 1\nclients:\n  - name: BAD NAME\n    token_sha256: nope\n");
+  child_process invalid({proxy_binary(), "serve", "--config", dir.file("proxy.yaml"), "--ready-file",
+                         dir.file("ready")},
+                        dir.file("invalid.log"), {{"GHP_TEST_TOKEN", "upstream-token"}});
+  EXPECT_EQ(invalid.wait(std::chrono::seconds(10)), 1);
+  const auto invalid_out = invalid.log();
+  EXPECT_NE(invalid_out.find(missing + ":3:"), std::string::npos) << invalid_out;
+  EXPECT_NE(invalid_out.find("refusing to start without a valid client registry (registry.file " + missing),
+            std::string::npos)
+      << invalid_out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ready")));
 }
 
 }  // namespace

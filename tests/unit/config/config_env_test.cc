@@ -152,7 +152,9 @@ TEST_F(ConfigEnv, BadValuesNameTheVariable) {
                           "GITHUB_PROXY_REGISTRY_FILE: registry.file: cannot read " +
                               (std::filesystem::current_path() / "no-such-registry.yaml")
                                   .string() +
-                              ": No such file or directory"));
+                              ": No such file or directory; the proxy refuses to start without its client "
+                              "registry: create it with the entries `github-proxy new-token --client NAME` "
+                              "prints (docs/contract.md §4, config/registry.example.yaml)"));
   for (const auto& e : result.errors) {
     if (e.file != file) {
       EXPECT_EQ(e.line, 0);

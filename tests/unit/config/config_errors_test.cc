@@ -64,6 +64,12 @@ class ConfigErrors : public ::testing::Test {
 
 std::string with(const std::string& extra) { return minimal + extra; }
 
+// A missing registry says that the proxy does not start without one, and
+// where one comes from.
+const std::string registry_hint =
+    "; the proxy refuses to start without its client registry: create it with the entries "
+    "`github-proxy new-token --client NAME` prints (docs/contract.md §4, config/registry.example.yaml)";
+
 TEST_F(ConfigErrors, SyntaxAndShape) {
   expect_errors({
       {"listen:\n  port: [8080\nadmin:\n  port: 9090\n",
@@ -189,7 +195,7 @@ TEST_F(ConfigErrors, RegistryValues) {
        {"2: registry.file: required: the client registry that proxy tokens are checked "
         "against"}},
       {cred + "registry:\n  file: nope.yaml\n  reload_interval: 0ms\n",
-       {"3: registry.file: cannot read {dir}/nope.yaml: No such file or directory",
+       {"3: registry.file: cannot read {dir}/nope.yaml: No such file or directory" + registry_hint,
         "4: registry.reload_interval: must be greater than 0"}},
   });
 }
@@ -364,7 +370,7 @@ credentials:
                           "5: upstream.url: expected an http:// or https:// URL, got \"ftp://x\"",
                           "7: cache.memory.max_bytes: expected a size like 256MiB, got \"lots\"",
                           "9: registry.file: cannot read " + (dir_.path() / "missing.yaml").string() +
-                              ": No such file or directory",
+                              ": No such file or directory" + registry_hint,
                           "11: credentials[0]: needs token_env or token_file"));
   for (const auto& e : result.errors) EXPECT_EQ(e.file, (dir_.path() / "proxy.yaml").string());
 }
