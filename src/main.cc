@@ -306,7 +306,8 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   // The registry is loaded before any listener accepts a connection.
   auth::registry_reloader reloader(srv->background_context().get_executor(), registry, cfg.registry.file,
                                    cfg.registry.reload_interval, loggers.main,
-                                   metrics.registry_reloads_total, registry_clients);
+                                   metrics.registry_reloads_total, registry_clients,
+                                   metrics.registry_last_success.Add({}));
   const auto registry_loaded = reloader.load_initial();
   if (!registry_loaded.snapshot) {
     // Fail closed: no request can be authenticated without the registry.

@@ -106,7 +106,8 @@ file_read read_file(const std::string& path) {
 struct registry_reloader::state {
   state(asio::any_io_executor executor, registry_store& store_ref, std::string path,
         std::chrono::milliseconds every, std::shared_ptr<spdlog::logger> log,
-        prometheus::Family<prometheus::Counter>& reloads_total, prometheus::Gauge& clients)
+        prometheus::Family<prometheus::Counter>& reloads_total, prometheus::Gauge& clients,
+        prometheus::Gauge& last_success, wall_clock now)
       : strand(asio::make_strand(std::move(executor))),
         timer(strand),
         store(store_ref),
@@ -115,7 +116,9 @@ struct registry_reloader::state {
         logger(std::move(log)),
         success(reloads_total.Add({{"result", "success"}})),
         error(reloads_total.Add({{"result", "error"}})),
-        clients_gauge(clients) {}
+        clients_gauge(clients),
+        last_success_gauge(last_success),
+        wall_now(std::move(now)) {}
 
   asio::strand<asio::any_io_executor> strand;
   asio::steady_timer timer;  // strand only
@@ -128,6 +131,8 @@ struct registry_reloader::state {
   prometheus::Counter& success;
   prometheus::Counter& error;
   prometheus::Gauge& clients_gauge;
+  prometheus::Gauge& last_success_gauge;
+  const wall_clock wall_now;
 
   std::mutex poll_mutex;  // serialises poll_once callers; guards the fields below
   std::optional<fingerprint> last_seen;
@@ -136,6 +141,8 @@ struct registry_reloader::state {
   void install(const registry_load_result& result, const fingerprint& print) {
     store.replace(result.snapshot);
     clients_gauge.Set(static_cast<double>(client_count(*result.snapshot)));
+    const std::chrono::duration<double> since_epoch = wall_now().time_since_epoch();
+    last_success_gauge.Set(since_epoch.count());
     installed_content = print.content;
     for (const auto& warning : result.warnings) {
       logger->warn("registry: {}:{}: warning: {}", warning.file, warning.line, warning.message);
@@ -221,9 +228,11 @@ registry_reloader::registry_reloader(asio::any_io_executor executor, registry_st
                                      std::string file, std::chrono::milliseconds interval,
                                      std::shared_ptr<spdlog::logger> logger,
                                      prometheus::Family<prometheus::Counter>& reloads_total,
-                                     prometheus::Gauge& clients)
+                                     prometheus::Gauge& clients, prometheus::Gauge& last_success,
+                                     wall_clock now)
     : state_(std::make_shared<state>(std::move(executor), store, std::move(file), interval,
-                                     std::move(logger), reloads_total, clients)) {}
+                                     std::move(logger), reloads_total, clients, last_success,
+                                     std::move(now))) {}
 
 registry_reloader::~registry_reloader() { stop(); }
 

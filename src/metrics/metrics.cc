@@ -65,6 +65,15 @@ families::families(std::string_view version)
                                  .Name("github_proxy_registry_reloads_total")
                                  .Help("Registry reloads by result.")
                                  .Register(*registry)),
+      registry_last_success(prometheus::BuildGauge()
+                                .Name("github_proxy_registry_last_success_timestamp_seconds")
+                                .Help("Unix time of the last registry load that succeeded, the first included.")
+                                .Register(*registry)),
+      secret_reloads_total(prometheus::BuildCounter()
+                               .Name("github_proxy_secret_reloads_total")
+                               .Help("Credential secrets re-read, by result: a token or key file after it "
+                                     "changed, or each credential at SIGHUP.")
+                               .Register(*registry)),
       build_info(prometheus::BuildGauge()
                      .Name("github_proxy_build_info")
                      .Help("Build information; always 1.")

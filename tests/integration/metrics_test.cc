@@ -111,6 +111,8 @@ void expect_label_names(const metric_scrape& scrape) {
       {"github_proxy_cache_backend_errors_total", {"backend", "op"}},
       {"github_proxy_registry_clients", {}},
       {"github_proxy_registry_reloads_total", {"result"}},
+      {"github_proxy_registry_last_success_timestamp_seconds", {}},
+      {"github_proxy_secret_reloads_total", {"result"}},
       {"github_proxy_build_info", {"version"}},
       {"github_proxy_etag_derivations_total", {"result"}},
       {"github_proxy_client_connections", {}},
@@ -168,6 +170,7 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   proxy_process proxy(dir, opts);
 
   // Before any request: the families that exist from the start.
+  double initial_load = 0;
   {
     const auto idle = scrape_metrics(proxy);
     EXPECT_EQ(series_of(idle, "github_proxy_requests_total"), series{});
@@ -181,6 +184,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
                       {label_key({{"credential", "upstream-1"}, {"state", "broken"}}), 0}}));
     EXPECT_EQ(series_of(idle, "github_proxy_rate_limit_remaining"), series{}) << "no bucket observed yet";
     EXPECT_EQ(series_of(idle, "github_proxy_cache_entries"), (series{{label_key({{"backend", "memory"}}), 0}}));
+    initial_load = sum_of(idle, "github_proxy_registry_last_success_timestamp_seconds");
+    EXPECT_GT(initial_load, 1.7e9) << "the start-up load is a success";
   }
 
   // 1-2. The same resource twice: a miss (upstream 200), then a hit (upstream 304).
@@ -376,6 +381,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
       {"github_proxy_cache_bytes", "gauge"},
       {"github_proxy_registry_clients", "gauge"},
       {"github_proxy_registry_reloads_total", "counter"},
+      {"github_proxy_registry_last_success_timestamp_seconds", "gauge"},
+      {"github_proxy_secret_reloads_total", "counter"},
       {"github_proxy_build_info", "gauge"},
       {"github_proxy_etag_derivations_total", "counter"},
   };
@@ -399,6 +406,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   EXPECT_EQ(series_of(reloaded, "github_proxy_registry_reloads_total"),
             (series{{label_key({{"result", "success"}}), 1}, {label_key({{"result", "error"}}), 0}}));
   EXPECT_EQ(series_of(reloaded, "github_proxy_registry_clients"), (series{{"{}", 4}}));
+  const double reload_time = sum_of(reloaded, "github_proxy_registry_last_success_timestamp_seconds");
+  EXPECT_GT(reload_time, initial_load) << "a successful reload moves the last-success time";
 
   replace_file(proxy.registry_path(), "version: 1\nclients:\n  - name: [unterminated\n");
   reloaded = scrape_until(proxy, [](const metric_scrape& s) {
@@ -407,6 +416,10 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   EXPECT_EQ(series_of(reloaded, "github_proxy_registry_reloads_total"),
             (series{{label_key({{"result", "success"}}), 1}, {label_key({{"result", "error"}}), 1}}));
   EXPECT_EQ(series_of(reloaded, "github_proxy_registry_clients"), (series{{"{}", 4}})) << "the previous registry stays";
+  EXPECT_EQ(sum_of(reloaded, "github_proxy_registry_last_success_timestamp_seconds"), reload_time)
+      << "a failed reload is no success";
+  EXPECT_EQ(series_of(reloaded, "github_proxy_secret_reloads_total"),
+            series_of(m, "github_proxy_secret_reloads_total"));
   // Nothing else moved.
   EXPECT_EQ(series_of(reloaded, "github_proxy_requests_total"), series_of(m, "github_proxy_requests_total"));
 }

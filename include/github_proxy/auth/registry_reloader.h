@@ -28,6 +28,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,13 +44,18 @@ class registry_reloader {
     failed,     // unreadable or invalid: logged, counted, old snapshot kept
   };
 
+  using wall_clock = std::function<std::chrono::system_clock::time_point()>;
+
   // `reloads_total`: the family from metrics::families (label `result`,
   // children `success` and `error` are created here, once). `clients`: the
   // github_proxy_registry_clients gauge, set on every install.
+  // `last_success`: github_proxy_registry_last_success_timestamp_seconds,
+  // set to `now()` as Unix seconds on every install (the initial load
+  // included), so an alert can tell how long the registry has not loaded.
   registry_reloader(boost::asio::any_io_executor executor, registry_store& store, std::string file,
                     std::chrono::milliseconds interval, std::shared_ptr<spdlog::logger> logger,
-                    prometheus::Family<prometheus::Counter>& reloads_total,
-                    prometheus::Gauge& clients);
+                    prometheus::Family<prometheus::Counter>& reloads_total, prometheus::Gauge& clients,
+                    prometheus::Gauge& last_success, wall_clock now = &std::chrono::system_clock::now);
   ~registry_reloader();  // calls stop()
 
   registry_reloader(const registry_reloader&) = delete;

@@ -42,6 +42,8 @@ struct families {
   prometheus::Family<prometheus::Histogram>& upstream_duration_seconds;
   prometheus::Family<prometheus::Gauge>& registry_clients;
   prometheus::Family<prometheus::Counter>& registry_reloads_total;
+  prometheus::Family<prometheus::Gauge>& registry_last_success;  // Unix time of the last good load
+  prometheus::Family<prometheus::Counter>& secret_reloads_total;  // {result}: ok, error
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Gauge>& client_connections;
   // The cache (docs/contract.md §6, §8).

@@ -58,7 +58,8 @@ class RegistryReloaderTest : public testing::Test {
   std::unique_ptr<registry_reloader> make(const fs::path& file,
                                           std::chrono::milliseconds every = 1h) {
     return std::make_unique<registry_reloader>(ioc_.get_executor(), store_, file.string(), every,
-                                               logger_, metrics_.registry_reloads_total, gauge_);
+                                               logger_, metrics_.registry_reloads_total, gauge_,
+                                               last_success_, [this] { return now_; });
   }
   double count(const char* result) {
     return metrics_.registry_reloads_total.Add({{"result", result}}).Value();
@@ -74,6 +75,8 @@ class RegistryReloaderTest : public testing::Test {
   registry_store store_;
   metrics::families metrics_{"test"};
   prometheus::Gauge& gauge_ = metrics_.registry_clients.Add({});
+  prometheus::Gauge& last_success_ = metrics_.registry_last_success.Add({});
+  std::chrono::system_clock::time_point now_{std::chrono::seconds(1'700'000'000)};
   std::ostringstream log_;
   std::shared_ptr<spdlog::logger> logger_;
 };
@@ -89,6 +92,45 @@ TEST_F(RegistryReloaderTest, InitialLoadInstallsAndSetsGauge) {
   EXPECT_EQ(count("success"), 0);  // start-up is not a reload
   EXPECT_EQ(count("error"), 0);    // but both series exist from the start
   EXPECT_EQ(reloader->poll_once(), outcome::unchanged);
+}
+
+// github_proxy_registry_last_success_timestamp_seconds: the Unix time of
+// every load that installed a registry, the first included; a failed or
+// unchanged poll leaves it.
+TEST_F(RegistryReloaderTest, LastSuccessIsTheTimeOfEveryGoodLoad) {
+  const fs::path file = dir_ / "registry.yaml";
+  write_file(file, registry_with({"a"}));
+  auto reloader = make(file);
+  now_ += 250ms;
+  reloader->load_initial();
+  EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'000.25);
+
+  now_ += 60s;
+  replace_file(file, invalid_registry);
+  EXPECT_EQ(reloader->poll_once(), outcome::failed);
+  EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'000.25) << "a failure is not a success";
+  now_ += 60s;
+  EXPECT_EQ(reloader->poll_once(), outcome::unchanged);
+  EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'000.25);
+
+  now_ += 60s;
+  replace_file(file, registry_with({"a", "b"}));
+  EXPECT_EQ(reloader->poll_once(), outcome::reloaded);
+  EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'180.25);
+}
+
+// A start-up load that failed is no success; the first poll that installs
+// a registry (the baseline) is.
+TEST_F(RegistryReloaderTest, LastSuccessStartsWithTheFirstGoodLoad) {
+  const fs::path file = dir_ / "registry.yaml";
+  write_file(file, invalid_registry);
+  auto reloader = make(file);
+  reloader->load_initial();
+  EXPECT_EQ(last_success_.Value(), 0);
+  now_ += 5s;
+  replace_file(file, registry_with({"a"}));
+  EXPECT_EQ(reloader->poll_once(), outcome::reloaded);
+  EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'005.0);
 }
 
 TEST_F(RegistryReloaderTest, InitialLoadReportsErrorsAndInstallsNothing) {
