@@ -28,6 +28,7 @@
 #include "github_proxy/credentials/budget.h"
 #include "github_proxy/credentials/clock.h"
 #include "github_proxy/credentials/pool.h"
+#include "github_proxy/credentials/secret_watcher.h"
 #include "github_proxy/credentials/secrets.h"
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/redis/redis_backend.h"
@@ -284,8 +285,12 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   options.cfg = &cfg;
   options.shared = &shared;
   options.log = loggers.main;
-  options.on_hangup = [&pool, &log] {
-    for (const auto& e : pool.reload_secrets()) log.error("{}", e.to_string());
+  // SIGHUP re-reads every secret through the watcher, once it exists (it
+  // runs on the server's background thread; signals come only while the
+  // server runs).
+  credentials::secret_watcher* secret_reloads = nullptr;
+  options.on_hangup = [&secret_reloads] {
+    if (secret_reloads) secret_reloads->reload_all();
   };
   // Ready = the registry is loaded (and, in the server, not draining).
   // Never GitHub's state: every replica sees the same credentials, so a
@@ -327,10 +332,18 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     return 1;
   }
 
+  // Rotated token files and App keys are picked up without a restart.
+  credentials::secret_watcher secrets(srv->background_context().get_executor(), pool,
+                                      cfg.pool.secret_reload_interval, loggers.main,
+                                      metrics.secret_reloads_total);
+  secret_reloads = &secrets;
+
   reloader.start();
+  secrets.start();
   boost::asio::co_spawn(srv->background_context(), probe_broken_tokens(pool),
                         common::log_escaped("credential probes", loggers.main));
   const int code = srv->run();
+  secrets.stop();
   reloader.stop();
   return code;
 }

@@ -14,7 +14,6 @@
 #include "credentials/pool_state.h"
 #include "credentials/token_probe.h"
 #include "credentials/wake_list.h"
-#include "github_proxy/credentials/secrets.h"
 #include "common/log_escaped.h"
 
 namespace github_proxy::credentials {
@@ -249,27 +248,20 @@ pool::build_result pool::from_config(const config::config& cfg, const clock& tim
   };
   for (const auto& credential : cfg.credentials) {
     auto slot = std::make_unique<detail::credential_slot>(credential, options.limits, options.probe);
-    if (credential.type == config::credential_type::token) {
-      auto secret = read_token(credential);
-      if (!secret.value) {
-        fail(credential, secret.error);
-      } else {
-        slot->authorization = "token " + *secret.value;
-        wipe(*secret.value);
-      }
-    } else {
-      if (!state->issuer) {
-        fail(credential, "credential " + credential.name + ": GitHub Apps need an upstream to request tokens from");
-      }
-      auto signer = app_jwt_signer::load(credential);
-      if (!signer) {
-        fail(credential, detail::describe_key_error(credential, signer.error()));
-      } else {
-        slot->app = std::make_unique<detail::app_slot>(
-            credential.installation_id, std::make_shared<const app_jwt_signer>(std::move(*signer)),
-            options.renewal);
-      }
+    if (credential.type == config::credential_type::app && !state->issuer) {
+      fail(credential, "credential " + credential.name + ": GitHub Apps need an upstream to request tokens from");
     }
+    detail::loaded_secret loaded;
+    detail::load_secret(credential, loaded);
+    if (!loaded.error.empty()) {
+      fail(credential, std::move(loaded.error));
+    } else if (credential.type == config::credential_type::token) {
+      std::swap(slot->authorization, loaded.authorization);
+    } else {
+      slot->app = std::make_unique<detail::app_slot>(credential.installation_id, std::move(loaded.signer),
+                                                     options.renewal);
+    }
+    slot->loaded_fingerprint = loaded.fingerprint;
     state->slots.push_back(std::move(slot));
   }
   if (out.errors.empty()) out.value.reset(new pool(std::move(state)));
@@ -400,55 +392,6 @@ std::vector<credential_report> pool::report() const {
     out.push_back(std::move(entry));
   }
   return out;
-}
-
-std::vector<config::config_error> pool::reload_secrets() {
-  auto& s = *state_;
-  std::vector<config::config_error> errors;
-  const auto fail = [&](const config::credential_config& credential, std::string message) {
-    errors.push_back(config::config_error{s.source_file, credential.source_line, std::move(message)});
-  };
-  bool changed = false;
-  for (auto& slot : s.slots) {
-    // Files are read without holding the credential's lock.
-    if (!slot->app) {
-      auto secret = read_token(slot->config);
-      if (!secret.value) {
-        fail(slot->config, secret.error);
-        continue;
-      }
-      std::string authorization = "token " + *secret.value;
-      wipe(*secret.value);
-      const std::lock_guard lock(slot->mutex);
-      if (authorization != slot->authorization) {
-        std::swap(authorization, slot->authorization);
-        slot->restore();
-        changed = true;
-      } else if (slot->limits.state(s.now()) == credential_state::broken) {
-        // The same secret: the operator says it works (GitHub may have been
-        // wrong for a while, or the token was restored). The next 401
-        // "Bad credentials" breaks it again.
-        slot->restore();
-        changed = true;
-      }
-      wipe(authorization);
-      continue;
-    }
-    auto signer = app_jwt_signer::load(slot->config);
-    if (!signer) {
-      fail(slot->config, detail::describe_key_error(slot->config, signer.error()));
-      continue;
-    }
-    auto shared = std::make_shared<const app_jwt_signer>(std::move(*signer));
-    const std::lock_guard lock(slot->mutex);
-    slot->app->signer = std::move(shared);
-    if (slot->app->token.state(s.now()) == token_state::failed) {
-      slot->app->restart(s.options.renewal);  // retry at once, with the key just read
-      changed = true;
-    }
-  }
-  if (changed) s.wake.notify();
-  return errors;
 }
 
 void pool::start_due_probes(const asio::any_io_executor& executor) {

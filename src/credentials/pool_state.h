@@ -89,7 +89,33 @@ struct credential_slot {
   void restore();
   // type: app
   std::unique_ptr<app_slot> app;
+
+  // The secret file (token_file or private_key_file) as the loads last saw
+  // it, guarded by pool_state::reload_mutex rather than `mutex`: the
+  // fingerprint of the content in use, and that of the last failure
+  // reported (secret_file.h). Empty for token_env.
+  std::string loaded_fingerprint;
+  std::string reported_failure;
 };
+
+// A credential's secret read from its reference and checked, ready to
+// install: the Authorization value of a token, or an App's signer.
+struct loaded_secret {
+  loaded_secret() = default;
+  loaded_secret(const loaded_secret&) = delete;
+  loaded_secret& operator=(const loaded_secret&) = delete;
+  ~loaded_secret();  // wipes `authorization`
+
+  std::string authorization;                     // type token: "token …"
+  std::shared_ptr<const app_jwt_signer> signer;  // type app
+  std::string fingerprint;  // of the file it came from; empty for token_env
+  bool in_flux = false;     // the file was being written while read
+  std::string error;        // set when neither is: names the credential and the file, never content
+};
+
+// Reads the credential's token_env, token_file or private_key_file (an
+// App's key is proved by signing once). Never throws for a bad secret.
+void load_secret(const config::credential_config& credential, loaded_secret& out);
 
 struct pool_state {
   pool_state(const clock& time, std::shared_ptr<token_issuer> issuer, pool_options options);
@@ -132,6 +158,9 @@ struct pool_state {
   const pool_options options;
   std::array<selection_policy, resource_count> policies{};
   std::string source_file;  // for the errors of reload_secrets
+  // Serialises reload_secrets and reload_changed_secrets (file reads
+  // included); the request path never takes it.
+  std::mutex reload_mutex;
   // Filled once by from_config, then never resized.
   std::vector<std::unique_ptr<credential_slot>> slots;
   std::atomic<std::uint64_t> stamp{0};

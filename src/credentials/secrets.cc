@@ -1,59 +1,54 @@
 #include "github_proxy/credentials/secrets.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "credentials/secret_file.h"
 
 namespace github_proxy::credentials {
 
-namespace {
-
-std::string trim(std::string text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
-}  // namespace
-
-secret_result read_token(const config::credential_config& credential) {
+secret_result token_from_text(const config::credential_config& credential, std::string_view text) {
   secret_result out;
-  std::string raw;
-  if (!credential.token_env.empty()) {
-    const char* value = std::getenv(credential.token_env.c_str());
-    if (!value) {
-      out.error = "credential " + credential.name + ": environment variable " + credential.token_env +
-                  " is not set";
-      return out;
-    }
-    raw = value;
-  } else if (!credential.token_file.empty()) {
-    std::ifstream in(credential.token_file, std::ios::binary);
-    if (!in) {
-      out.error = "credential " + credential.name + ": cannot read token_file " + credential.token_file;
-      return out;
-    }
-    std::ostringstream content;
-    content << in.rdbuf();
-    raw = content.str();
-  } else {
-    out.error = "credential " + credential.name + ": needs token_env or token_file";
-    return out;
-  }
-  raw = trim(std::move(raw));
-  if (raw.empty()) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
     out.error = "credential " + credential.name + ": the token is empty";
     return out;
   }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  const auto token = text.substr(first, last - first + 1);
   // A token travels in a header: refuse anything that could split it.
-  for (char c : raw) {
+  for (char c : token) {
     if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
       out.error = "credential " + credential.name + ": the token contains whitespace or control characters";
       return out;
     }
   }
-  out.value = std::move(raw);
+  out.value.emplace(token);
+  return out;
+}
+
+secret_result read_token(const config::credential_config& credential) {
+  if (!credential.token_env.empty()) {
+    const char* value = std::getenv(credential.token_env.c_str());
+    if (!value) {
+      secret_result out;
+      out.error = "credential " + credential.name + ": environment variable " + credential.token_env +
+                  " is not set";
+      return out;
+    }
+    return token_from_text(credential, value);
+  }
+  if (!credential.token_file.empty()) {
+    const auto file = detail::read_secret_file(credential.token_file, detail::max_token_file_bytes);
+    if (file.error != 0) {
+      secret_result out;
+      out.error = "credential " + credential.name + ": cannot read token_file " + credential.token_file + ": " +
+                  file.reason();
+      return out;
+    }
+    return token_from_text(credential, file.content);
+  }
+  secret_result out;
+  out.error = "credential " + credential.name + ": needs token_env or token_file";
   return out;
 }
 

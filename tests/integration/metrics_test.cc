@@ -184,6 +184,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
                       {label_key({{"credential", "upstream-1"}, {"state", "broken"}}), 0}}));
     EXPECT_EQ(series_of(idle, "github_proxy_rate_limit_remaining"), series{}) << "no bucket observed yet";
     EXPECT_EQ(series_of(idle, "github_proxy_cache_entries"), (series{{label_key({{"backend", "memory"}}), 0}}));
+    EXPECT_EQ(series_of(idle, "github_proxy_secret_reloads_total"),
+              (series{{label_key({{"result", "ok"}}), 0}, {label_key({{"result", "error"}}), 0}}));
     initial_load = sum_of(idle, "github_proxy_registry_last_success_timestamp_seconds");
     EXPECT_GT(initial_load, 1.7e9) << "the start-up load is a success";
   }

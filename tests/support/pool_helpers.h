@@ -55,6 +55,7 @@ struct credential_spec {
   // type: token
   std::string token;  // the secret: the fake counts requests under it
   std::string env;    // GHP_POOL_TOKEN_<n> when empty
+  std::string token_file;  // set: `token_file:` (the test writes it), and `token` is unused
   // type: app
   std::string app_id;
   std::string installation_id;
@@ -92,6 +93,7 @@ struct daemon_options {
   std::vector<pool_client> clients{{"ci", "ghpx_pool_ci_token", ""}};
   std::string cache_yaml = "cache:\n  backend: memory\n";  // the whole `cache:` section
   std::string request_timeout = "5s";
+  std::string pool_yaml;  // the whole `pool:` section, if any
 };
 
 // The proxy (build/github-proxy) with a config written here: the harness'
@@ -118,6 +120,7 @@ class pool_daemon {
         << "\n  connect_timeout: 2s\n  request_timeout: " << options_.request_timeout << "\n";
     cfg << "registry:\n  file: " << registry_path_ << "\n  reload_interval: 200ms\n";
     cfg << options_.cache_yaml;
+    cfg << options_.pool_yaml;
     cfg << "credentials:\n";
     int n = 0;
     for (const auto& c : options_.credentials) {
@@ -126,6 +129,8 @@ class pool_daemon {
       if (c.app) {
         cfg << "    type: app\n    app_id: " << c.app_id << "\n    installation_id: " << c.installation_id
             << "\n    private_key_file: " << c.private_key_file << "\n";
+      } else if (!c.token_file.empty()) {
+        cfg << "    type: token\n    token_file: " << c.token_file << "\n";
       } else {
         const auto variable = c.env.empty() ? "GHP_POOL_TOKEN_" + std::to_string(n) : c.env;
         cfg << "    type: token\n    token_env: " << variable << "\n";

@@ -88,6 +88,20 @@ struct probe_event {
   std::optional<time_point> next_at;  // when not accepted: the next probe
 };
 
+// One credential whose secret file changed (pool::reload_changed_secrets),
+// for logs and metrics. Never holds a secret.
+struct secret_change {
+  std::string_view credential;  // the credential's name; lives as long as the pool
+  std::string_view file;        // its token_file or private_key_file; lives as long as the pool
+  // Empty when the new content is in use. Otherwise why it is not —
+  // "credential NAME: cannot read token_file PATH: …" or what is wrong with
+  // the secret — and the previous secret is kept.
+  std::string error;
+  // A different secret is in use now (false when a changed file holds the
+  // same token, e.g. only its trailing newline changed).
+  bool replaced = false;
+};
+
 // Pool-wide settings with production defaults (the config maps onto them).
 struct pool_options {
   // Credits of each bucket left alone, by resource (selection.h: a hard
@@ -294,7 +308,29 @@ class pool final : public credential_source {
   // is used from the next renewal, and an App backing off after failed
   // renewals is retried at once. A secret that cannot be read keeps the old
   // one; the errors come back (never containing a secret).
+  // Serialised with reload_changed_secrets.
   std::vector<config::config_error> reload_secrets();
+
+  // Rotation without SIGHUP (secret_watcher.h): reads every token_file and
+  // private_key_file (bounded: 64 KiB) and reloads only the credentials
+  // whose file content changed since it was last loaded, compared by
+  // SHA-256 through any symlinks (a Kubernetes Secret volume swaps its
+  // `..data` link). Unlike reload_secrets, an unchanged file changes
+  // nothing: a broken token whose file did not change stays broken (only a
+  // probe or an operator's SIGHUP says it works again). A changed token
+  // replaces the old one and is usable at once (a 401 for a request sent
+  // with the old one breaks nothing); a changed key is used from the App's
+  // next renewal, and an App whose renewals were failing retries at once.
+  // A file that cannot be read or holds no valid secret keeps the previous
+  // secret and is returned with its error — once: the same failure (same
+  // errno, or same invalid content) is not returned again until the file
+  // has changed or was read successfully in between, so a poll reports a
+  // failing file once rather than at every interval. A file being written
+  // while read is left for the next call. token_env credentials are not
+  // re-read (a process's environment does not change). Returns the
+  // credentials whose file changed, in config order. Serialised with
+  // reload_secrets; blocking file I/O: call it off the I/O threads.
+  std::vector<secret_change> reload_changed_secrets();
 
   // Starts, on `executor`, the probes of broken tokens that are due and not
   // already running (detached, one per credential). `acquire` does this by

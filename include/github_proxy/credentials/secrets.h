@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "github_proxy/config/config.h"
 
@@ -15,8 +16,14 @@ struct secret_result {
   std::string error;                 // set when value is empty
 };
 
-// The token of a `type: token` credential.
+// The token of a `type: token` credential, from its token_env or its
+// token_file (at most 64 KiB; a FIFO or device is refused, not waited on).
 secret_result read_token(const config::credential_config& credential);
+
+// The token in TEXT, a token_file's content or a token_env's value:
+// surrounding whitespace removed; refused when empty or when whitespace or
+// a control character is left inside (it travels in a header).
+secret_result token_from_text(const config::credential_config& credential, std::string_view text);
 
 struct named_token {
   std::string name;

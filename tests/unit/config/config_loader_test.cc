@@ -317,6 +317,7 @@ TEST_F(ConfigLoad, ExampleConfigLoadsWhenItsFilesExist) {
     text.replace(at, 18, "");
   }
   dir_.write("secrets/general-app.pem", "x");
+  dir_.write("secrets/bot-pat", "x");
   auto result = load(text);
   ASSERT_THAT(located(result), IsEmpty());
   EXPECT_EQ(result.value->credentials.size(), 2u);
