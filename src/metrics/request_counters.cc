@@ -7,6 +7,15 @@ namespace {
 // Client names come from the registry, so this only guards against a
 // registry that churns names for ever.
 constexpr std::size_t max_cached_clients = 10000;
+
+// Bounded label values: a status outside 100–599 (RFC 9110 §15: the valid
+// range; a broken upstream may send any three digits) is counted as 599
+// (docs/contract.md §8), so that it lands in the 5xx alerts and neither the
+// series nor a cell's list of codes grows with every new value.
+constexpr unsigned out_of_range_status = 599;
+unsigned bounded_status(unsigned status) {
+  return status < 100 || status > 599 ? out_of_range_status : status;
+}
 }  // namespace
 
 method_label classify_method(std::string_view method) {
@@ -39,10 +48,11 @@ prometheus::Counter& request_counters::requests(std::string_view client, method_
                                                 unsigned status, cache_outcome cache) {
   auto& cell = client_entry(client).requests[static_cast<std::size_t>(method)]
                                              [static_cast<std::size_t>(cache)];
+  // Bounded before the lookup: the cell is keyed by the label's value.
+  status = bounded_status(status);
   for (auto& [code, counter] : cell) {
     if (code == status) return *counter;
   }
-  if (status < 100 || status > 599) status = 599;  // bounded label values
   auto& counter = families_.requests_total.Add({{"client", std::string(client)},
                                                 {"method", std::string(to_string(method))},
                                                 {"code", std::to_string(status)},
@@ -78,6 +88,7 @@ namespace github_proxy::metrics {
 
 prometheus::Counter& request_counters::upstream(std::string_view credential,
                                                 std::string_view resource, unsigned status) {
+  if (status != upstream_error && status != upstream_timeout) status = bounded_status(status);
   key_scratch_.assign(credential).append(1, '\n').append(resource);
   auto it = upstream_.find(std::string_view(key_scratch_));
   if (it == upstream_.end()) {
