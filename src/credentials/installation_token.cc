@@ -29,6 +29,14 @@ void wipe(std::string& secret) {
   secret.clear();
 }
 
+// The wait before the next attempt after `failures` unsuccessful renewals
+// in a row: backoff_initial, doubling, at most backoff_max.
+std::chrono::seconds backoff_after(unsigned failures, const installation_token_policy& policy) {
+  auto wait = policy.backoff_initial;
+  for (unsigned i = 0; i < failures && wait < policy.backoff_max; ++i) wait *= 2;
+  return std::min(wait, policy.backoff_max);
+}
+
 }  // namespace
 
 std::string_view to_string(token_state s) {
@@ -101,24 +109,48 @@ bool installation_token::try_begin_renewal(time_point now) {
 }
 
 void installation_token::renewal_succeeded(issued_token token, time_point now) {
-  if (token_) wipe(token_->token);
+  in_flight_ = false;
   const auto lifetime = std::max(token.expires_at - now, std::chrono::seconds(0));
   const auto by_share = now + lifetime * policy_.renew_at_percent / 100;
   const auto by_margin = token.expires_at - policy_.renew_before;
-  renew_at_ = std::min(by_share, by_margin);
-  token_ = std::move(token);
-  issued_at_ = now;
-  ++generation_;
-  in_flight_ = false;
+  const auto renew_at = std::min(by_share, by_margin);
+  if (renew_at <= now || now + policy_.expiry_margin >= token.expires_at) {
+    // A token already due for renewal: shorter-lived than renew_before or
+    // the expiry margin, or GitHub's clock is off. Renewing again at once
+    // would ask GitHub in a loop, so for scheduling this is a failure (back
+    // off); the token is still handed out for as long as it is usable,
+    // unless the one held lasts longer.
+    if (token_ && token_->expires_at >= token.expires_at) {
+      wipe(token.token);
+    } else {
+      adopt(std::move(token), renew_at, now);
+    }
+    auto next = now + backoff_after(failures_, policy_);
+    // Not past the end of the held token's use, so that a long backoff
+    // leaves no gap between short-lived tokens; but never sooner than the
+    // first backoff step.
+    const auto usable_until = token_ ? token_->expires_at - policy_.expiry_margin : now;
+    if (usable_until > now + policy_.backoff_initial) next = std::min(next, usable_until);
+    next_attempt_ = next;
+    ++failures_;
+    return;
+  }
+  adopt(std::move(token), renew_at, now);
   failures_ = 0;
   next_attempt_.reset();
 }
 
+void installation_token::adopt(issued_token token, time_point renew_at, time_point now) {
+  if (token_) wipe(token_->token);
+  renew_at_ = renew_at;
+  token_ = std::move(token);
+  issued_at_ = now;
+  ++generation_;
+}
+
 void installation_token::renewal_failed(time_point now) {
   in_flight_ = false;
-  auto wait = policy_.backoff_initial;
-  for (unsigned i = 0; i < failures_ && wait < policy_.backoff_max; ++i) wait *= 2;
-  next_attempt_ = now + std::min(wait, policy_.backoff_max);
+  next_attempt_ = now + backoff_after(failures_, policy_);
   ++failures_;
 }
 

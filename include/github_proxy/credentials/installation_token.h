@@ -12,6 +12,9 @@
 //   failed ◀──────────────────── backoff              still usable while it runs)
 //     └── next_attempt_at passed: try_begin_renewal ──▶ renewing
 //   invalidate (401 with the current token) drops the token: none/failed.
+//   A renewal that brings a token already due for renewal (inside its expiry
+//   margin, or past renew_at) backs off like a failed one; the token is
+//   still used while usable.
 //
 // Pass GitHub's time as `now` (clock_skew::server_now): `expires_at` is
 // GitHub's clock.
@@ -89,6 +92,8 @@ class installation_token {
   // Claims the single renewal slot when renewal_due; false otherwise (the
   // caller then waits for the renewal already in flight, or gives up).
   bool try_begin_renewal(time_point now);
+  // A token already due for renewal is kept (unless the one held lasts
+  // longer) but schedules the next attempt like renewal_failed.
   void renewal_succeeded(issued_token token, time_point now);
   void renewal_failed(time_point now);
 
@@ -102,6 +107,7 @@ class installation_token {
 
  private:
   bool usable(time_point now) const;
+  void adopt(issued_token token, time_point renew_at, time_point now);
   bool backing_off(time_point now) const { return next_attempt_ && *next_attempt_ > now; }
 
   installation_token_policy policy_;
