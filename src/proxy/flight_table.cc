@@ -28,7 +28,11 @@ struct flight_table::flight {
   std::mutex mutex;
   bool done = false;
   shared_answer answer;
-  // Each follower's timer, cancelled on the follower's executor.
+  // The timers of the followers waiting now, each cancelled on its
+  // follower's executor when the leader finishes. A follower adds its own
+  // in `wait` and removes it on every way out of its frame (the answer, its
+  // deadline, the frame destroyed with its io_context at shutdown), so this
+  // never names a follower that is gone.
   std::vector<std::shared_ptr<asio::steady_timer>> followers;
 };
 
@@ -61,18 +65,23 @@ void flight_table::finish(const std::string& key, const std::shared_ptr<flight>&
     std::lock_guard lock(s.mutex);
     if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
   }
-  std::vector<std::shared_ptr<asio::steady_timer>> followers;
-  {
-    std::lock_guard lock(f->mutex);
-    f->done = true;
-    f->answer = std::move(answer);
-    followers.swap(f->followers);
+  std::lock_guard lock(f->mutex);
+  f->done = true;
+  f->answer = std::move(answer);
+  // A timer may only be touched on its own executor, so its cancellation is
+  // posted there — under the flight's lock, which a follower's frame also
+  // takes to leave the list: every timer named here belongs to a frame that
+  // is still alive, and a frame never outlives its io_context (a session's
+  // frame lives on its I/O thread's io_context, docs/architecture.md
+  // "Threading model"; server.cc destroys every frame before any
+  // io_context). So this never posts to a destroyed io_context, whichever
+  // thread the leader finishes on, and even while the server tears the
+  // contexts down one by one. The handler owns the timer: it runs on that
+  // io_context, or is destroyed with it.
+  for (auto& timer : f->followers) {
+    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
-  for (auto& timer : followers) {
-    // A timer may only be touched on its own executor.
-    auto executor = timer->get_executor();
-    asio::post(executor, [timer = std::move(timer)] { timer->cancel(); });
-  }
+  f->followers.clear();
 }
 
 asio::awaitable<std::optional<shared_answer>> flight_table::wait(std::shared_ptr<flight> f,
@@ -85,10 +94,20 @@ asio::awaitable<std::optional<shared_answer>> flight_table::wait(std::shared_ptr
     if (f->followers.size() >= max_followers) co_return std::nullopt;
     f->followers.push_back(timer);
   }
+  // Leaves the list however this frame ends: answered, timed out, or
+  // destroyed with its io_context (see finish).
+  struct registration {
+    flight& f;
+    const std::shared_ptr<asio::steady_timer>& timer;
+    ~registration() {
+      std::lock_guard lock(f.mutex);
+      std::erase(f.followers, timer);
+    }
+  } registered{*f, timer};
   co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   std::lock_guard lock(f->mutex);
   if (f->done) co_return f->answer;
-  co_return std::nullopt;  // deadline passed; the leader will cancel a finished timer harmlessly
+  co_return std::nullopt;  // the deadline passed first
 }
 
 std::size_t flight_table::size() const {

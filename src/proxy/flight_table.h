@@ -78,7 +78,10 @@ class flight_table {
   joined join(std::string_view key);
 
   // Waits for the leader on `executor` until `deadline`. nullopt: the wait
-  // timed out or the flight had too many followers; fetch alone.
+  // timed out or the flight had too many followers; fetch alone. Must run
+  // on `executor`. The follower leaves the flight however the wait ends,
+  // also when its frame is destroyed with its io_context, so the leader
+  // never wakes a follower that is gone.
   static boost::asio::awaitable<std::optional<shared_answer>> wait(
       std::shared_ptr<flight> f, boost::asio::any_io_executor executor,
       std::chrono::steady_clock::time_point deadline);
