@@ -26,13 +26,32 @@ using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+namespace {
+
+// An io_context whose pending handlers, and the coroutine frames they own,
+// can be destroyed before the io_context itself is: the first half of what
+// ~execution_context does (shutdown(), protected for derived contexts; asio's
+// services take a second shutdown, e.g. resolver_service_base and
+// select_reactor shut down again in their destructors). Afterwards the
+// io_context is still a valid object: destroying an I/O object bound to it
+// is harmless, and a handler posted to it is destroyed with it.
+class frame_owning_context : public asio::io_context {
+ public:
+  using io_context::io_context;
+  void destroy_pending_handlers() { shutdown(); }
+};
+
+}  // namespace
+
+// Teardown (destroy_frames, then the members in reverse order): a worker's
+// coroutine frames use its pipeline and session list, and the pipeline owns
+// sockets and timers bound to the io_context. So the frames go first, while
+// every worker's io_context, pipeline and session list still exists; then
+// the pipeline, then the io_context.
 struct server::worker {
-  // Declared before the io_context so that they are destroyed after it:
-  // coroutine frames that the io_context destroys may still refer to the
-  // pipeline and unregister from the session list.
+  frame_owning_context context{1};
   std::unique_ptr<proxy::request_pipeline> pipeline;
   std::list<session_handle*> sessions;
-  asio::io_context context{1};
   std::optional<tcp::acceptor> acceptor;
   std::thread thread;
 };
@@ -105,6 +124,19 @@ server::~server() {
       w->thread.join();
     }
   }
+  destroy_frames();
+}
+
+void server::destroy_frames() {
+  // Every worker's frames end before any worker's io_context goes. The
+  // flight table and the credential pool are shared by all I/O threads
+  // (docs/architecture.md "Threading model"), so a frame ending on one
+  // thread may post to another's io_context: a leader wakes its followers,
+  // a renewal the pool's waiters, each on its own executor. Those only post
+  // to frames still alive (flight_table.cc finish, wake_list.cc), and here
+  // every io_context exists whatever order the frames end in. The threads
+  // have stopped: this runs alone.
+  for (auto& w : workers_) w->context.destroy_pending_handlers();
 }
 
 asio::io_context& server::control_context() { return control_; }
@@ -245,7 +277,10 @@ int server::run() {
   background_.stop();
   background_thread_.join();
 
-  // Idle upstream sockets go while their io_context still exists.
+  // The requests the drain gave up on end here (their frames are
+  // destroyed: each client sees its connection close); then the idle
+  // upstream sockets and cache handles go, while their io_context exists.
+  destroy_frames();
   for (auto& w : workers_) w->pipeline->close_idle_connections();
   options_.log->info("stopped");
   options_.log->flush();

@@ -66,20 +66,23 @@ class server {
   struct listeners;
   void wait_for_signal();
   void begin_shutdown();
+  // Destroys the coroutine frames left on the workers' io_contexts (the
+  // threads have stopped) before anything they use goes; see server.cc.
+  void destroy_frames();
 
   server_options options_;
-  // Before the workers: session frames destroyed with an io_context at
-  // shutdown still count themselves out of these.
+  // Before the workers: session frames still count themselves out of these,
+  // and TLS sessions use the context, when destroy_frames ends them.
   std::atomic<std::size_t> open_connections_{0};
   std::unique_ptr<body_budget> bodies_;  // request bodies in flight, all threads
   std::atomic<bool> draining_{false};
+  std::unique_ptr<boost::asio::ssl::context> client_tls_;
   std::vector<std::unique_ptr<worker>> workers_;
   boost::asio::io_context control_{1};
   std::thread control_thread_;
   boost::asio::io_context background_{1};
   std::thread background_thread_;
   std::unique_ptr<listeners> listeners_;
-  std::unique_ptr<boost::asio::ssl::context> client_tls_;
 
   std::uint16_t port_ = 0;
   std::uint16_t admin_port_ = 0;
