@@ -138,11 +138,17 @@ struct registry_reloader::state {
   std::optional<fingerprint> last_seen;
   std::optional<sha256_digest> installed_content;
 
+  // The file holds a good registry as of now (alerts: "the registry stays
+  // invalid" compares this with the last failed reload).
+  void stamp_success() {
+    const std::chrono::duration<double> since_epoch = wall_now().time_since_epoch();
+    last_success_gauge.Set(since_epoch.count());
+  }
+
   void install(const registry_load_result& result, const fingerprint& print) {
     store.replace(result.snapshot);
     clients_gauge.Set(static_cast<double>(client_count(*result.snapshot)));
-    const std::chrono::duration<double> since_epoch = wall_now().time_since_epoch();
-    last_success_gauge.Set(since_epoch.count());
+    stamp_success();
     installed_content = print.content;
     for (const auto& warning : result.warnings) {
       logger->warn("registry: {}:{}: warning: {}", warning.file, warning.line, warning.message);
@@ -179,7 +185,12 @@ struct registry_reloader::state {
                     read.error);
       return poll_outcome::failed;
     }
-    if (installed_content == read.print.content) return poll_outcome::unchanged;
+    if (installed_content == read.print.content) {
+      // Changed back to the registry in use (an invalid edit reverted):
+      // nothing to install, but the file is good again.
+      stamp_success();
+      return poll_outcome::unchanged;
+    }
 
     const registry_load_result result = load_registry_from_string(read.content, file);
     if (!installed_content && result.errors.empty()) {

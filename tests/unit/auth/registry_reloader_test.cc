@@ -119,6 +119,23 @@ TEST_F(RegistryReloaderTest, LastSuccessIsTheTimeOfEveryGoodLoad) {
   EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'180.25);
 }
 
+// Reverting an invalid edit to the registry in use installs nothing, but the
+// file is good again: without the stamp, "registry stays invalid" would fire
+// until the next real change.
+TEST_F(RegistryReloaderTest, RevertingAnInvalidEditIsASuccess) {
+  const fs::path file = dir_ / "registry.yaml";
+  write_file(file, registry_with({"a"}));
+  auto reloader = make(file);
+  reloader->load_initial();
+  now_ += 60s;
+  replace_file(file, invalid_registry);
+  EXPECT_EQ(reloader->poll_once(), outcome::failed);
+  now_ += 60s;
+  replace_file(file, registry_with({"a"}));
+  EXPECT_EQ(reloader->poll_once(), outcome::unchanged);
+  EXPECT_DOUBLE_EQ(last_success_.Value(), 1'700'000'120.0);
+}
+
 // A start-up load that failed is no success; the first poll that installs
 // a registry (the baseline) is.
 TEST_F(RegistryReloaderTest, LastSuccessStartsWithTheFirstGoodLoad) {
