@@ -64,6 +64,14 @@ metric_scrape scrape_until(const proxy_process& proxy, Predicate done,
   }
 }
 
+// The proxy counts a request after its answer is written, and a scrape reads
+// one family after another, so a scrape can hold a request in one family and
+// not yet in the next: wait until every per-request family holds all `n`.
+bool every_request_counted(const metric_scrape& s, double n) {
+  return sum_of(s, "github_proxy_requests_total") >= n &&
+         sum_of(s, "github_proxy_request_duration_seconds_count") >= n;
+}
+
 // Replaces a file atomically (the reloader never sees half of it).
 void replace_file(const std::string& path, const std::string& content) {
   const auto tmp = path + ".tmp";
@@ -240,10 +248,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   EXPECT_EQ(fake_counters.at("total").at("requests").to_number<int>(), 6) << fake_counters;
 
   constexpr double requests_answered = 14;
-  const auto m = scrape_until(proxy, [&](const metric_scrape& s) {
-    return sum_of(s, "github_proxy_requests_total") >= requests_answered &&
-           sum_of(s, "github_proxy_request_duration_seconds_count") >= requests_answered;
-  });
+  const auto m =
+      scrape_until(proxy, [&](const metric_scrape& s) { return every_request_counted(s, requests_answered); });
 
   // github_proxy_requests_total{client,method,code,cache}
   auto req = [](std::string client, std::string method, std::string code, std::string cache) {
@@ -459,9 +465,7 @@ TEST(MetricsExact, CacheBackendErrorsWithAnUnreachableRedis) {
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-3", {auth(budgeted_token)}).result_int(), 200);
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-4", {auth(budgeted_token)}).result_int(), 429);
 
-  const auto m = scrape_until(proxy, [](const metric_scrape& s) {
-    return sum_of(s, "github_proxy_request_duration_seconds_count") >= 4;
-  });
+  const auto m = scrape_until(proxy, [](const metric_scrape& s) { return every_request_counted(s, 4); });
   EXPECT_EQ(series_of(m, "github_proxy_cache_backend_errors_total"),
             (series{{errors("get"), 4},
                     {errors("put"), 3},
@@ -509,9 +513,7 @@ TEST(MetricsPromtool, ExpositionPassesCheckMetrics) {
   request(proxy.where(), "GET", "/repos/octo-org/repo-1", {auth(bogus_token)});
   request(proxy.where(), "GET", "/search/issues?q=x", {auth(ci_token)});
   request(proxy.where(), "GET", "/repos/octo-org/does-not-exist", {auth(ci_token)});
-  const auto m = scrape_until(proxy, [](const metric_scrape& s) {
-    return sum_of(s, "github_proxy_request_duration_seconds_count") >= 6;
-  });
+  const auto m = scrape_until(proxy, [](const metric_scrape& s) { return every_request_counted(s, 6); });
   EXPECT_EQ(sum_of(m, "github_proxy_requests_total"), 6);
   expect_promtool_passes(m.text, dir);
 }
@@ -606,16 +608,13 @@ TEST(MetricsCardinality, TenThousandDistinctPathsTokensAndMethodsAddNoSeries) {
   // Warm-up: every kind once a few times, so that each series exists.
   constexpr int warm_up = 16;
   send_distinct_requests(proxy, 0, warm_up, 1);
-  const auto before = scrape_until(proxy, [](const metric_scrape& s) {
-    return sum_of(s, "github_proxy_request_duration_seconds_count") >= warm_up;
-  });
+  const auto before = scrape_until(proxy, [](const metric_scrape& s) { return every_request_counted(s, warm_up); });
   ASSERT_EQ(sum_of(before, "github_proxy_requests_total"), warm_up);
 
   constexpr int distinct = 10000;
   send_distinct_requests(proxy, warm_up, distinct, 2);
-  const auto after = scrape_until(proxy, [](const metric_scrape& s) {
-    return sum_of(s, "github_proxy_request_duration_seconds_count") >= warm_up + distinct;
-  });
+  const auto after =
+      scrape_until(proxy, [](const metric_scrape& s) { return every_request_counted(s, warm_up + distinct); });
   EXPECT_EQ(sum_of(after, "github_proxy_requests_total"), warm_up + distinct);
 
   // The same series, only the values moved.
