@@ -1,6 +1,8 @@
 // Failures a client must see as GitHub-shaped errors, never as a crash or a
 // hang (docs/contract.md §5 "Errors"): unreachable, slow and resetting upstreams,
 // malformed, oversized, slow and too many clients.
+#include <vector>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -77,11 +79,27 @@ TEST_F(UpstreamFaults, ConnectionResetIs502) {
 }
 
 TEST_F(UpstreamFaults, GithubErrorsArePassedThroughUnchanged) {
-  fault(R"({"path_prefix":"/repos/octo-org/repo-1","count":1,"status":503})");
+  // A message the proxy cannot make up, so the body must be GitHub's own; a
+  // 503 of the proxy's ("Service Unavailable") would not match.
+  const std::string rule =
+      R"({"path_prefix":"/repos/octo-org/repo-1","count":1,"status":503,"message":"errors_test: GitHub's own 503"})";
+  fault(rule);
+  const auto direct = request(fake_->where(), "GET", "/repos/octo-org/repo-1", {{"Authorization", "token x"}});
+  ASSERT_EQ(direct.result_int(), 503) << direct.body();
+  fault(rule);
   const auto res = request(proxy_->where(), "GET", "/repos/octo-org/repo-1", {client_auth});
   EXPECT_EQ(res.result_int(), 503);
-  const auto fake_counted = fake_->counters();
-  EXPECT_GE(fake_counted.at("total").at("requests").to_number<int>(), 1);
+  EXPECT_EQ(res.body(), direct.body());
+  EXPECT_EQ(json::parse(res.body()).at("message").as_string(), "errors_test: GitHub's own 503") << res.body();
+  EXPECT_EQ(res[http::field::content_type], direct[http::field::content_type]);
+  // It is the answer to the proxy's request: exactly one, and GitHub said 503.
+  std::vector<int> statuses;
+  const auto log = fake_->requests();
+  for (const auto& seen : log.as_array()) {
+    if (seen.at("target").as_string() == "/repos/octo-org/repo-1")
+      statuses.push_back(seen.at("status").to_number<int>());
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{503, 503})) << "the direct request and the proxy's, no retry";
 }
 
 class ClientLimits : public ::testing::Test {
