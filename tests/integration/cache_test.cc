@@ -490,10 +490,12 @@ TEST_F(Cache, WithoutServeStaleAnUpstreamErrorIsRelayed) {
   ASSERT_EQ(first.result_int(), 200);
   ASSERT_EQ(cache_status(first), status_stored);
 
-  fault(R"({"path_prefix":"/repos/octo-org/repo-6","count":1,"status":503})");
+  // A message of GitHub's the proxy cannot make up (its own 503 would say
+  // "Service Unavailable" too).
+  fault(R"({"path_prefix":"/repos/octo-org/repo-6","count":1,"status":503,"message":"cache_test: GitHub's 503"})");
   const auto failed = get(*proxy_, path, ci_client);
   EXPECT_EQ(failed.result_int(), 503);
-  EXPECT_NE(failed.body().find("Service Unavailable"), std::string::npos) << failed.body();
+  EXPECT_NE(failed.body().find("cache_test: GitHub's 503"), std::string::npos) << failed.body();
   EXPECT_EQ(cache_status(failed).find("detail=stale"), std::string::npos) << cache_status(failed);
   EXPECT_FALSE(is_hit(failed)) << cache_status(failed);
 
