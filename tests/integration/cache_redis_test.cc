@@ -2,7 +2,7 @@
 // revalidation with another credential's derived ETag, and a Redis outage
 // that degrades to pass-through and heals by itself (docs/contract.md §6 "Backends",
 // "ETags are per credential"). Each test starts its own redis-server on a
-// free port and stops it by PID; skipped when redis-server is not installed.
+// free port and stops it by PID; fails when redis-server is not installed.
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -27,7 +27,7 @@ const std::string key_prefix = "t1:";
 class RedisCache : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!redis_server::available()) GTEST_SKIP() << "redis-server is not installed";
+    ASSERT_TRUE(redis_server::available()) << redis_server::not_installed;
     redis_ = std::make_unique<redis_server>();
   }
 

@@ -609,7 +609,7 @@ TEST_F(Pool, RunawayClientOverBudgetDoesNotHurtOthers) {
 // Two replicas on one Redis (cache.backend: redis) share a client's budget:
 // 6/h across both, not 6 each.
 TEST_F(Pool, ReplicasOnOneRedisShareABudget) {
-  if (!redis_server::available()) GTEST_SKIP() << "redis-server is not installed";
+  ASSERT_TRUE(redis_server::available()) << redis_server::not_installed;
   redis_server redis;
   start_fake();
   const std::string runaway_token = "ghpx_pool_runaway", good_token = "ghpx_pool_good";

@@ -27,7 +27,7 @@ using ghp_test::run_until;
 class RedisConnection : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!ghp_test::redis_server::available()) GTEST_SKIP() << "redis-server is not installed";
+    ASSERT_TRUE(ghp_test::redis_server::available()) << ghp_test::redis_server::not_installed;
   }
 
   // After the connections are gone their background coroutines must end by
