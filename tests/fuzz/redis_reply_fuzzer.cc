@@ -1,0 +1,69 @@
+// Redis reply handling: raw RESP bytes (what a Redis server, or anything
+// listening on its port, sends) go through hiredis' reader, and every reply
+// it produces through the project's copy (redis/reply.cc). A string reply is
+// what a cache GET returns, so it goes on to the entry decoder. The input is
+// fed in two pieces, split where its first byte says, as a socket might.
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "fuzz_input.h"
+#include "github_proxy/cache/entry.h"
+#include "redis/reply.h"
+
+using namespace github_proxy;
+
+namespace {
+
+// The copy must be as deep and as exact as hiredis' tree.
+void check_copy(const redisReply& r, const redis::reply& copy, int depth) {
+  if (depth > 64) std::abort();
+  switch (r.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      if (copy.text.size() != r.len) std::abort();
+      break;
+    case REDIS_REPLY_INTEGER:
+      if (copy.type != redis::reply::kind::integer || copy.integer != r.integer) std::abort();
+      break;
+    case REDIS_REPLY_ARRAY:
+      if (copy.type != redis::reply::kind::array || copy.elements.size() != r.elements) std::abort();
+      for (std::size_t i = 0; i < r.elements; ++i) {
+        if (r.element[i]) check_copy(*r.element[i], copy.elements[i], depth + 1);
+      }
+      break;
+    default:
+      break;
+  }
+  if (copy.type == redis::reply::kind::string) (void)cache::decode(copy.text);
+}
+
+struct reader_deleter {
+  void operator()(redisReader* r) const { redisReaderFree(r); }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // hiredis' own reply objects, as the async context uses them.
+  std::unique_ptr<redisReader, reader_deleter> reader(redisReaderCreate());
+  if (!reader) std::abort();
+  const std::size_t split = size == 0 ? 0 : data[0] % (size + 1);
+  const auto input = fuzz::as_text(data, size);
+  for (const auto piece : {input.substr(0, split), input.substr(split)}) {
+    if (redisReaderFeed(reader.get(), piece.data(), piece.size()) != REDIS_OK) return 0;
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader.get(), &raw) != REDIS_OK) return 0;  // a protocol error: the link drops
+      if (raw == nullptr) break;                                           // needs more bytes
+      const auto* r = static_cast<redisReply*>(raw);
+      const auto copy = redis::copy_reply(*r);
+      check_copy(*r, copy, 0);
+      freeReplyObject(raw);
+    }
+  }
+  return 0;
+}
