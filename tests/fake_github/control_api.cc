@@ -207,6 +207,12 @@ outgoing_response dispatch(const request_t& req, fake_state& state, std::int64_t
     }
     if (method == verb::get) return ok(state.faults.to_json(), req);
   }
+  if (path == "/_fake/gates" && method == verb::get) return ok(state.gates.to_json(), req);
+  if (path == "/_fake/gates/release" && method == verb::post) {
+    auto gate = string_field(body_object(req), "gate");
+    if (!gate || gate->empty()) throw std::invalid_argument("\"gate\" is required");
+    return ok(json::object{{"gate", *gate}, {"released", state.gates.release(*gate)}}, req);
+  }
   if (path == "/_fake/requests") {
     if (method == verb::get) return ok(state.observed.requests_json(limit_param(query)), req);
     if (method == verb::delete_) {

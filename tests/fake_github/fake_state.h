@@ -9,6 +9,7 @@
 #include "accounts.h"
 #include "dataset.h"
 #include "faults.h"
+#include "gates.h"
 #include "github_apps.h"
 #include "observations.h"
 #include "rate_limits.h"
@@ -29,13 +30,15 @@ struct fake_state {
              std::int64_t installation_token_ttl)
       : limits(authenticated_defaults), observed(request_log_capacity), apps(installation_token_ttl) {}
 
-  // POST /_fake/reset: limits, counters, request log, faults, data changes,
+  // POST /_fake/reset: limits, counters, request log, faults (and the
+  // answers held at gates, released), data changes,
   // revocations, control-API Apps, issued tokens, the token TTL, the clock
   // offset and GraphQL costs back to the start-up state.
   void reset() {
     limits.reset();
     observed.reset();
     faults.clear();
+    gates.release_all();
     data.reset();
     revoked.reset();
     apps.reset();
@@ -47,6 +50,7 @@ struct fake_state {
   dataset data;
   rate_limits limits;
   fault_table faults;
+  gate_table gates;
   observations observed;
   revocations revoked;
   github_apps apps;

@@ -19,13 +19,15 @@ fault_rule fault_rule::from_json(const boost::json::object& body) {
   rule.retry_after = int_field(body, "retry_after").value_or(0);
   rule.message = string_field(body, "message").value_or("");
   rule.close = bool_field(body, "close").value_or(false);
+  rule.gate = string_field(body, "gate").value_or("");
   if (rule.count == 0 || rule.count < -1) throw std::invalid_argument("count must be > 0 or -1");
   if (rule.status != 0 && (rule.status < 200 || rule.status > 599))
     throw std::invalid_argument("status must be within 200..599");
   if (rule.latency_ms < 0 || rule.latency_ms > 600000)
     throw std::invalid_argument("latency_ms must be within 0..600000");
-  if (rule.status == 0 && rule.latency_ms == 0 && !rule.reset && !rule.hang && !rule.secondary_limit && !rule.close)
-    throw std::invalid_argument("a fault needs status, latency_ms, reset, hang, secondary_limit or close");
+  if (rule.status == 0 && rule.latency_ms == 0 && !rule.reset && !rule.hang && !rule.secondary_limit && !rule.close &&
+      rule.gate.empty())
+    throw std::invalid_argument("a fault needs status, latency_ms, reset, hang, secondary_limit, close or gate");
   return rule;
 }
 
@@ -33,7 +35,8 @@ boost::json::object fault_rule::to_json() const {
   return {{"path_prefix", path_prefix}, {"method", method},     {"count", count},
           {"status", status},           {"latency_ms", latency_ms}, {"reset", reset},
           {"hang", hang},               {"secondary_limit", secondary_limit},
-          {"retry_after", retry_after}, {"message", message},     {"close", close}};
+          {"retry_after", retry_after}, {"message", message},     {"close", close},
+          {"gate", gate}};
 }
 
 void fault_table::add(fault_rule rule) {
@@ -61,6 +64,7 @@ fault_decision fault_table::take(std::string_view method, std::string_view targe
     d.retry_after = it->retry_after;
     d.message = it->message;
     d.close = it->close;
+    d.gate = it->gate;
     // One behaviour per rule, the most drastic one winning.
     if (it->reset) d.kind = fault_kind::reset;
     else if (it->hang) d.kind = fault_kind::hang;

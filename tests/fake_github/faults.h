@@ -1,6 +1,7 @@
 // Injected failures: the next `count` requests whose target starts with a
 // prefix get latency, a status, a TCP reset, a hang or a secondary limit,
-// and/or have their connection closed after the answer.
+// are held at a gate until released (gates.h), and/or have their connection
+// closed after the answer.
 //
 // Thread-safety: all members lock; take() is lock-free while no fault is set.
 #pragma once
@@ -30,6 +31,7 @@ struct fault_rule {
   std::int64_t retry_after = 0;    // Retry-After on the secondary limit, when > 0
   std::string message;             // with status: the body's message (empty: the reason phrase)
   bool close = false;              // answer with Connection: close, then close the connection
+  std::string gate;                // non-empty: hold the answer at this gate until released (gates.h)
 
   // Throws std::invalid_argument naming the bad field.
   static fault_rule from_json(const boost::json::object& body);
@@ -45,6 +47,7 @@ struct fault_decision {
   std::int64_t retry_after = 0;
   std::string message;  // fault_rule::message
   bool close = false;   // fault_rule::close
+  std::string gate;     // fault_rule::gate: waited at after the latency, before the answer
 };
 
 class fault_table {

@@ -25,7 +25,7 @@ constexpr std::uint64_t body_limit = 32ull * 1024 * 1024;
 constexpr auto idle_timeout = 120s;       // waiting for the next request on a keep-alive connection
 constexpr auto transfer_timeout = 60s;    // reading a body, writing an answer
 constexpr auto handshake_timeout = 10s;
-constexpr auto hang_timeout = 15min;      // the longest a "hang" fault holds a connection
+constexpr auto hang_timeout = 15min;      // the longest a "hang" fault or a gate holds a connection
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -124,6 +124,7 @@ asio::awaitable<bool> serve_requests(Stream& stream, app& application, const con
       asio::steady_timer timer(co_await asio::this_coro::executor, fault.latency);
       co_await timer.async_wait(use_tuple);
     }
+    if (!fault.gate.empty()) co_await application.state().gates.wait(fault.gate, hang_timeout);
     outgoing_response out;
     try {
       out = application.handle(request, info, fault);

@@ -50,18 +50,7 @@ inline const std::string status_not_stored = "github-proxy; fwd=miss";
 inline std::string cache_status(const http_response& res) { return std::string(res["Cache-Status"]); }
 inline bool is_hit(const http_response& res) { return cache_status(res).starts_with("github-proxy; hit"); }
 
-// Polls `condition` until it holds or `within` passes. The assertion is the
-// condition; the sleep is only the polling interval.
-template <class Condition>
-bool poll_until(Condition condition, std::chrono::milliseconds within = std::chrono::seconds(5),
-                std::chrono::milliseconds interval = std::chrono::milliseconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(interval);
-  }
-}
+using ghp_test::poll_until;  // support/harness.h
 
 // A request is counted just after its response is written: waits (bounded)
 // until the sample reaches `at_least`, then returns its value, so that the

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,19 @@ namespace ghp_test {
 
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Polls `condition` until it holds or `within` passes. The assertion is the
+// condition; the sleep is only the polling interval.
+template <class Condition>
+bool poll_until(Condition condition, std::chrono::milliseconds within = std::chrono::seconds(5),
+                std::chrono::milliseconds interval = std::chrono::milliseconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
 
 // A directory removed (recursively) when the object goes.
 class temp_dir {
@@ -81,6 +95,10 @@ class http_connection {
   ~http_connection();
   http_connection(http_connection&&) noexcept;
   http_response send(http_request req);
+  // send() in two halves, for a test that acts between them (`head`: the
+  // request was a HEAD, so no body follows).
+  void write(http_request req);
+  http_response read_response(bool head = false);
   // Writes raw bytes and reads one response (for malformed-input tests).
   http_response send_raw(const std::string& bytes);
   // Reads whatever the server sends until it closes (or the timeout).
@@ -97,6 +115,17 @@ class http_connection {
 http_response request(const target& where, const std::string& method, const std::string& path,
                       const std::vector<std::pair<std::string, std::string>>& headers = {},
                       const std::string& body = {});
+
+// The established loopback (127.0.0.1) TCP connections to `port`, from
+// Linux's /proc/net/tcp: `unread` counts those with bytes the server has not
+// read yet (still in the client's send queue or the server's receive queue).
+// A test waits for `unread == 0` to know the server has read every request
+// its clients wrote.
+struct loopback_connections {
+  int established = 0;
+  int unread = 0;
+};
+loopback_connections loopback_connections_to(unsigned short port);
 
 // The fake GitHub (tests/fake_github) on a free loopback port.
 class fake_github {
@@ -120,6 +149,10 @@ class fake_github {
   void reset() { control("POST", "/_fake/reset"); }
   boost::json::value counters() { return control("GET", "/_fake/counters"); }
   boost::json::value requests(int limit = 100);
+  // Gates (tests/fake_github/README.md "Gates"): how many requests `gate`
+  // holds now, and letting them go (returns how many were released).
+  int held_at(const std::string& gate);
+  int release(const std::string& gate);
   child_process& process() { return *process_; }
 
  private:

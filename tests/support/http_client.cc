@@ -111,13 +111,22 @@ http_connection::~http_connection() {
 http_connection::http_connection(http_connection&&) noexcept = default;
 
 http_response http_connection::send(http_request req) {
+  const bool head = req.method() == http::verb::head;
+  write(std::move(req));
+  return read_response(head);
+}
+
+void http_connection::write(http_request req) {
   if (req.find(http::field::host) == req.end()) req.set(http::field::host, impl_->host);
   if (req.find(http::field::user_agent) == req.end()) req.set(http::field::user_agent, "ghp-test");
   req.prepare_payload();
   impl_->with_stream([&](auto& s, auto handler) { http::async_write(s, req, std::move(handler)); });
+}
+
+http_response http_connection::read_response(bool head) {
   http::response_parser<http::string_body> parser;
   parser.body_limit(256 * 1024 * 1024);
-  if (req.method() == http::verb::head) parser.skip(true);
+  if (head) parser.skip(true);
   impl_->with_stream(
       [&](auto& s, auto handler) { http::async_read(s, impl_->buffer, parser, std::move(handler)); });
   return parser.release();

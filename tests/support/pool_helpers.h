@@ -32,18 +32,7 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 
 // ---- polling -----------------------------------------------------------------
 
-// Polls `condition` until it holds or `within` passes. The assertion is the
-// condition; the sleep is only the polling interval.
-template <class Condition>
-bool poll_until(Condition condition, std::chrono::milliseconds within = std::chrono::seconds(5),
-                std::chrono::milliseconds interval = std::chrono::milliseconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(interval);
-  }
-}
+using ghp_test::poll_until;  // support/harness.h
 
 // ---- the daemon's config ----------------------------------------------------
 

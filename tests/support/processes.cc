@@ -5,6 +5,7 @@
 
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <openssl/evp.h>
 
 #include "support/harness.h"
@@ -91,6 +92,18 @@ boost::json::value fake_github::control(const std::string& method, const std::st
 
 boost::json::value fake_github::requests(int limit) {
   return control("GET", "/_fake/requests?limit=" + std::to_string(limit));
+}
+
+int fake_github::held_at(const std::string& gate) {
+  const auto held = control("GET", "/_fake/gates").as_object();
+  const auto it = held.find(gate);
+  return it == held.end() ? 0 : static_cast<int>(it->value().to_number<std::int64_t>());
+}
+
+int fake_github::release(const std::string& gate) {
+  const auto released =
+      control("POST", "/_fake/gates/release", boost::json::serialize(boost::json::object{{"gate", gate}}));
+  return static_cast<int>(released.at("released").to_number<std::int64_t>());
 }
 
 // ---- proxy --------------------------------------------------------------------
