@@ -2,9 +2,7 @@
 // (memory) backend: what clients get, what GitHub is asked and what it
 // charges, and what the metrics count (docs/contract.md §5 "Cache status", §6, §8).
 // The Redis backend and several replicas: cache_redis_test.cc.
-#include <latch>
-#include <optional>
-#include <thread>
+#include <vector>
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -127,68 +125,63 @@ TEST_F(Cache, ChangedResourceIsServedFreshAndReplacesTheEntry) {
 }
 
 // 5. A thundering herd on a cold key: one upstream request, everyone served.
+// The leader's upstream request is held at a gate of the fake (not delayed
+// by a latency the clients hope to beat) until every client's request has
+// been read by the proxy.
 TEST_F(Cache, ConcurrentIdenticalColdRequestsShareOneUpstreamRequest) {
   start();
   constexpr int clients = 100;
-  constexpr int latency_ms = 2500;  // long enough for every request to arrive meanwhile
   const std::string path = "/repos/octo-org/repo-5";
   const auto reference = direct_get(*fake_, path);
   ASSERT_EQ(reference.result_int(), 200);
   const auto expected = as_client_sees(reference, *fake_, *proxy_);
-  fault(R"({"path_prefix":"/repos/octo-org/repo-5","count":1,"latency_ms":)" + std::to_string(latency_ms) + "}");
+  // count 1: a second upstream request (coalescing broken) is not held, it
+  // is answered at once and counted below.
+  fault(R"({"path_prefix":"/repos/octo-org/repo-5","count":1,"gate":"herd"})");
+
+  // Every client connects and sends before any is answered: concurrent
+  // requests as the proxy sees them, without threads racing a clock.
+  std::vector<http_connection> connections;
+  connections.reserve(clients);
+  for (int i = 0; i < clients; ++i) {
+    connections.emplace_back(proxy_->where(), 20s);
+    http_request req{http::verb::get, path, 11};
+    req.set(http::field::authorization, auth_of(ci_client).second);
+    connections.back().write(std::move(req));
+  }
+  // The events: the leader's request waits at the gate, and the proxy has
+  // read every client's request (nothing left unread on its sockets).
+  const bool leader_held = poll_until([&] { return fake_->held_at("herd") == 1; }, 20s);
+  const bool all_read = poll_until(
+      [&] {
+        const auto sockets = loopback_connections_to(proxy_->port());
+        return sockets.established >= clients && sockets.unread == 0;
+      },
+      20s);
+  EXPECT_EQ(fake_->release("herd"), leader_held ? 1 : 0);
+  ASSERT_TRUE(leader_held) << "no request reached the fake's gate";
+  ASSERT_TRUE(all_read) << "the proxy did not read every client's request";
 
   struct outcome {
     unsigned status = 0;
     std::string cache_status;
     std::string body;
-    std::string error;
-    std::chrono::steady_clock::time_point sent;
   };
-  std::vector<outcome> outcomes(clients);
-  std::latch connected(clients);
-  std::vector<std::thread> threads;
+  std::vector<outcome> outcomes;
   for (int i = 0; i < clients; ++i) {
-    threads.emplace_back([&, i] {
-      auto& out = outcomes[i];
-      std::optional<http_connection> conn;
-      try {
-        conn.emplace(proxy_->where(), 20s);
-      } catch (const std::exception& e) {
-        out.error = std::string("connect: ") + e.what();
-      }
-      connected.arrive_and_wait();  // the start barrier: all connected, then all send
-      if (!conn) return;
-      try {
-        http_request req{http::verb::get, path, 11};
-        req.set(http::field::authorization, auth_of(ci_client).second);
-        out.sent = std::chrono::steady_clock::now();
-        const auto res = conn->send(std::move(req));
-        out.status = res.result_int();
-        out.cache_status = cache_status(res);
-        out.body = res.body();
-      } catch (const std::exception& e) {
-        out.error = e.what();
-      }
-    });
+    const auto res = connections[i].read_response();
+    outcomes.push_back({res.result_int(), cache_status(res), res.body()});
   }
-  for (auto& t : threads) t.join();
 
-  auto first_sent = outcomes[0].sent;
-  auto last_sent = outcomes[0].sent;
   int stored = 0;
   int coalesced = 0;
   for (int i = 0; i < clients; ++i) {
     const auto& o = outcomes[i];
-    ASSERT_TRUE(o.error.empty()) << "client " << i << ": " << o.error;
     EXPECT_EQ(o.status, 200u) << "client " << i;
     EXPECT_TRUE(o.body == expected) << "client " << i << " got a different body";
     stored += o.cache_status == status_stored;
     coalesced += o.cache_status == status_coalesced;
-    first_sent = std::min(first_sent, o.sent);
-    last_sent = std::max(last_sent, o.sent);
   }
-  const auto spread_ms = std::chrono::duration_cast<std::chrono::milliseconds>(last_sent - first_sent).count();
-  ASSERT_LT(spread_ms, latency_ms) << "the test machine was too slow for the requests to overlap";
 
   const auto upstream = upstream_requests_for(*fake_, path, upstream_token_1);
   EXPECT_EQ(upstream.size(), 1u) << "coalescing: one upstream request for " << clients << " clients";
@@ -209,17 +202,25 @@ TEST_F(Cache, LeaderDisconnectDoesNotCancelTheSharedUpstreamRequest) {
   const std::string path = "/repos/octo-org/repo-13";
   const auto reference = direct_get(*fake_, path);
   ASSERT_EQ(reference.result_int(), 200);
-  fault(R"({"path_prefix":"/repos/octo-org/repo-13","count":1,"latency_ms":1500})");
+  // The leader's upstream request waits at a gate until the follower's
+  // request has been read by the proxy.
+  fault(R"({"path_prefix":"/repos/octo-org/repo-13","count":1,"gate":"leader"})");
   {
     http_connection leader(proxy_->where());
     leader.write_raw("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ghp-test\r\nAuthorization: token " +
                      ci_client.token + "\r\n\r\n");
-    // The rule is used up when the proxy's upstream request reaches the fake.
-    ASSERT_TRUE(poll_until([&] { return fake_->control("GET", "/_fake/faults").as_array().empty(); }))
+    ASSERT_TRUE(poll_until([&] { return fake_->held_at("leader") == 1; }, 10s))
         << "the leader's request never reached the fake";
   }  // the leader's client disconnects while its upstream request is in flight
 
-  const auto follower = get(*proxy_, path, other_client);
+  http_connection follower_connection(proxy_->where());
+  http_request follower_request{http::verb::get, path, 11};
+  follower_request.set(http::field::authorization, auth_of(other_client).second);
+  follower_connection.write(std::move(follower_request));
+  const bool follower_read = poll_until([&] { return loopback_connections_to(proxy_->port()).unread == 0; }, 10s);
+  EXPECT_EQ(fake_->release("leader"), 1);
+  ASSERT_TRUE(follower_read) << "the proxy did not read the follower's request";
+  const auto follower = follower_connection.read_response();
   EXPECT_EQ(follower.result_int(), 200);
   EXPECT_EQ(cache_status(follower), status_coalesced);
   EXPECT_EQ(follower.body(), as_client_sees(reference, *fake_, *proxy_));
