@@ -5,7 +5,6 @@
 // Metrics are recorded after the response is written, so each test polls
 // (bounded) until the last expected count appears, then asserts everything.
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -226,16 +225,25 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   // 8. Search: bypasses the cache, rate-limit resource `search`.
   const auto search = request(proxy.where(), "GET", "/search/issues?q=secretquery", {auth(ci_token)});
   ASSERT_EQ(search.result_int(), 200) << search.body();
-  // 9. Three concurrent reads of one slow resource: one upstream request, two coalesced.
-  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-5","count":1,"latency_ms":1500})");
-  std::array<http_response, 3> slow;
-  {
-    std::vector<std::thread> readers;
-    for (auto& res : slow) {
-      readers.emplace_back([&] { res = request(proxy.where(), "GET", "/repos/octo-org/repo-5", {auth(ci_token)}); });
-    }
-    for (auto& t : readers) t.join();
+  // 9. Three concurrent reads of one resource: one upstream request, two
+  // coalesced. The upstream request waits at the fake's gate until the proxy
+  // has read all three.
+  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-5","count":1,"gate":"slow"})");
+  std::vector<http_connection> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back(proxy.where());
+    http_request req{http::verb::get, "/repos/octo-org/repo-5", 11};
+    req.set(http::field::authorization, auth(ci_token).second);
+    readers.back().write(std::move(req));
   }
+  const bool leader_held = poll_until([&] { return fake.held_at("slow") == 1; }, std::chrono::seconds(10));
+  const bool all_read = poll_until([&] { return loopback_connections_to(proxy.port()).unread == 0; },
+                                   std::chrono::seconds(10));
+  EXPECT_EQ(fake.release("slow"), leader_held ? 1 : 0);
+  ASSERT_TRUE(leader_held) << "the upstream request never reached the fake's gate";
+  ASSERT_TRUE(all_read) << "the proxy did not read the three requests";
+  std::vector<http_response> slow;
+  for (auto& reader : readers) slow.push_back(reader.read_response());
   int coalesced_answers = 0;
   for (const auto& res : slow) {
     ASSERT_EQ(res.result_int(), 200);
