@@ -127,7 +127,8 @@ TEST(Shutdown, SigtermFinishesRequestsInFlightThenExitsZero) {
   proxy_process::options opts;
   opts.upstream_url = fake.url();
   proxy_process proxy(dir, opts);
-  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-1","count":1,"latency_ms":800})");
+  // The request in flight waits at the fake's gate until the proxy is draining.
+  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-1","count":1,"gate":"in-flight"})");
 
   // An idle keep-alive connection: closed by the drain.
   http_connection idle(proxy.where());
@@ -137,18 +138,16 @@ TEST(Shutdown, SigtermFinishesRequestsInFlightThenExitsZero) {
 
   http_response slow;
   std::thread in_flight([&] { slow = request(proxy.where(), "GET", "/repos/octo-org/repo-1", {client_auth}); });
-  // Wait until the fake has the slow request, then ask the proxy to stop.
-  for (int i = 0; i < 400; ++i) {
-    const auto seen = fake.requests(5).as_array();
-    bool found = false;
-    for (const auto& r : seen) found = found || r.at("target").as_string() == "/repos/octo-org/repo-1";
-    if (found) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the fake's log
-  }
-  proxy.process().signal(SIGTERM);
+  // Once the fake holds the request, ask the proxy to stop; once the drain
+  // has closed the idle connection, let GitHub answer.
+  const bool held = poll_until([&] { return fake.held_at("in-flight") == 1; }, std::chrono::seconds(10));
+  if (held) proxy.process().signal(SIGTERM);
+  const bool idle_closed = held && idle.closed_by_peer();
+  EXPECT_EQ(fake.release("in-flight"), held ? 1 : 0);
   in_flight.join();
+  ASSERT_TRUE(held) << "the request never reached the fake";
+  EXPECT_TRUE(idle_closed) << "the drain did not close the idle connection";
   EXPECT_EQ(slow.result_int(), 200) << "the request in flight completes";
-  EXPECT_TRUE(idle.closed_by_peer());
   EXPECT_EQ(proxy.process().wait(std::chrono::seconds(10)), 0);
 }
 
