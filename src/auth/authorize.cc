@@ -41,7 +41,13 @@ std::optional<graphql_url_params> graphql_params_of(std::string_view target) {
   // Some servers (Rails among them) also split a query on ';': a `query=`
   // hidden behind one would be GitHub's parameter and not ours. Ambiguous.
   if (target.find(';', question) != std::string_view::npos) return std::nullopt;
-  const auto encoded = boost::urls::parse_query(target.substr(question + 1));
+  // A copy, not a view: Boost.URL 1.81's parse_query validates the view it
+  // is given but then iterates `strlen(s.data())` bytes (its query_ref is
+  // built from s.data() alone). A target is a view into the request's
+  // buffer, so the parameters read would run past the target into whatever
+  // follows in memory. The copy ends in NUL, and a valid query holds none.
+  const std::string query(target.substr(question + 1));
+  const auto encoded = boost::urls::parse_query(query);
   if (!encoded) return std::nullopt;
   boost::urls::encoding_opts form;  // application/x-www-form-urlencoded
   form.space_as_plus = true;
