@@ -7,9 +7,11 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,23 +45,52 @@ void temp_dir::write(const std::string& name, const std::string& content) const 
 child_process::child_process(const std::vector<std::string>& argv, const std::string& log_file,
                              const std::map<std::string, std::string>& env)
     : log_file_(log_file) {
+  // Everything the child needs is made before fork(): between fork and exec
+  // only async-signal-safe calls (another thread may hold malloc's lock).
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The environment: ours, with `env` replacing or adding variables.
+  std::vector<std::string> variables;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    if (!env.contains(std::string(entry.substr(0, entry.find('='))))) variables.emplace_back(entry);
+  }
+  for (const auto& [k, v] : env) variables.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& v : variables) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  const std::string exec_failed = "exec failed: " + argv.at(0) + "\n";
+  // Close-on-exec: a child started meanwhile by another thread must not
+  // inherit them (it would hold the log or /dev/null open).
+  const int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_file + ": " + std::strerror(errno));
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0) {
+    ::close(log_fd);
+    throw std::runtime_error("cannot open /dev/null");
+  }
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    ::execv(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    // Dies with the test, even killed (SIGKILL of the test runner, a crash);
+    // the parent may have gone before the prctl: then exit at once. (The
+    // signal comes when the forking thread ends: tests start children on
+    // their main thread.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    // Nothing else of the test's: sockets, pipes, files of other children.
+    ::close_range(3, ~0U, 0);
+    ::execve(args[0], args.data(), envp.data());
+    [[maybe_unused]] const auto ignored = ::write(2, exec_failed.data(), exec_failed.size());
     ::_exit(127);
   }
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid_ < 0) throw std::runtime_error("fork failed");
 }
 
 child_process::~child_process() {
