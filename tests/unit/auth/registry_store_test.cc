@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -89,8 +90,11 @@ TEST(RegistryStore, ConcurrentReadersAndReplace) {
   }
   for (int i = 0; i < 2000; ++i)
     store.replace(versions[static_cast<std::size_t>(i) % versions.size()]);
-  while (reads.load() < 1000) std::this_thread::yield();
+  // Bounded: a reader that failed an assertion stops reading.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (reads.load() < 1000 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   done = true;
+  EXPECT_GE(reads.load(), 1000u) << "the readers stopped before 1000 reads (see above) or never ran";
   for (auto& reader : readers) reader.join();
 }
 

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <deque>
@@ -1196,7 +1197,10 @@ TEST_F(PoolTest, WaitersOnSeveralThreadsShareOneRenewal) {
   // The renewal is parked on one thread while every worker of every thread
   // waits; its completion wakes them on their own threads.
   run_workers(p, 3, 4, 50, stats, [&] {
-    while (issuer_->calls() == 0) std::this_thread::yield();
+    // Bounded: if no worker ever asks, release them anyway and fail.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (issuer_->calls() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    EXPECT_GT(issuer_->calls(), 0) << "no worker asked for a renewal within 30 s";
     issuer_->release();
   });
   EXPECT_EQ(stats.granted.load(), 3 * 4 * 50);
