@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <stdexcept>
 #include <ctime>
 #include <deque>
 #include <filesystem>
@@ -244,9 +245,10 @@ http::fields rate_headers(std::int64_t remaining, time_point reset, std::int64_t
 class PoolTest : public ::testing::Test {
  protected:
   PoolTest() : clock_(t0), issuer_(std::make_shared<fake_issuer>(clock_)) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ghp-pool-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    std::filesystem::create_directories(dir_);
+    // A fresh directory of its own (mkdtemp), never a predictable name.
+    std::string pattern = (std::filesystem::temp_directory_path() / "ghp-pool-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
     cfg_.source_file = "/etc/github-proxy/config.yaml";
   }
   ~PoolTest() override {
@@ -325,7 +327,6 @@ class PoolTest : public ::testing::Test {
     throw std::runtime_error("no such credential");
   }
 
-  static inline int counter_ = 0;
   manual_clock clock_;
   std::shared_ptr<fake_issuer> issuer_;
   std::filesystem::path dir_;

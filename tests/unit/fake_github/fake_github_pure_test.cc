@@ -10,6 +10,7 @@
 #include "fake_github/time_format.cc"
 #include "support/test_pki.cc"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -144,7 +145,8 @@ X509* read_certificate(const std::string& path) {
 }
 
 TEST(TestPki, ServerCertificateVerifiesAgainstCaForLocalhostAndLoopback) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("ghp-pki-" + std::to_string(::getpid()))).string();
+  std::string dir = (std::filesystem::temp_directory_path() / "ghp-pki-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   ghp_test::test_pki pki = ghp_test::generate_test_pki(dir);
   X509* ca = read_certificate(pki.ca_cert);
   X509* server = read_certificate(pki.server_cert);
