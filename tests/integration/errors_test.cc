@@ -3,7 +3,6 @@
 // malformed, oversized, slow and too many clients.
 #include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -27,17 +26,11 @@ void expect_github_error(const http_response& res, unsigned status) {
   EXPECT_EQ(body.at("status").as_string(), std::to_string(status));
 }
 
-// A loopback port with nothing listening on it.
-unsigned short closed_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor acceptor(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();  // closed when the acceptor goes
-}
-
 TEST(Errors, UnreachableUpstreamIs502) {
   temp_dir dir;
+  const refused_port nothing_listens;
   proxy_process::options opts;
-  opts.upstream_url = "http://127.0.0.1:" + std::to_string(closed_port());
+  opts.upstream_url = "http://127.0.0.1:" + std::to_string(nothing_listens.port());
   proxy_process proxy(dir, opts);
   expect_github_error(request(proxy.where(), "GET", "/repos/octo-org/repo-1", {client_auth}), 502);
   EXPECT_TRUE(proxy.process().running());

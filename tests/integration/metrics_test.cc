@@ -13,11 +13,6 @@
 #include <set>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -146,18 +141,6 @@ void expect_promtool_passes(const std::string& exposition, const temp_dir& dir) 
   EXPECT_EQ(result.output, "") << "promtool check metrics reported lint problems:\n" << result.output;
 }
 
-unsigned short closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);  // nothing listens there now
-  return ntohs(addr.sin_port);
-}
 
 std::int64_t header_int(const http_response& res, const std::string& name) {
   const auto it = res.find(name);
@@ -447,12 +430,13 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
 TEST(MetricsExact, CacheBackendErrorsWithAnUnreachableRedis) {
   temp_dir dir;
   fake_github fake(dir);
+  const refused_port nothing_listens;
   proxy_process::options opts;
   opts.upstream_url = fake.url();
   opts.upstream_token = upstream_token;
   opts.clients = metrics_clients();
   opts.extra_yaml = "cache:\n  backend: redis\n  redis:\n    url: redis://127.0.0.1:" +
-                    std::to_string(closed_port()) + "/0\n    key_prefix: \"ghp-metrics:\"\n    timeout: 200ms\n";
+                    std::to_string(nothing_listens.port()) + "/0\n    key_prefix: \"ghp-metrics:\"\n    timeout: 200ms\n";
   proxy_process proxy(dir, opts);
 
   auto errors = [](std::string op) { return label_key({{"backend", "redis"}, {"op", op}}); };

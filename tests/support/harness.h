@@ -116,6 +116,22 @@ http_response request(const target& where, const std::string& method, const std:
                       const std::vector<std::pair<std::string, std::string>>& headers = {},
                       const std::string& body = {});
 
+// A loopback port where connecting is refused, for the object's life: a
+// socket bound to 127.0.0.1:0 and not listening. Unlike a port found free
+// and closed, no other process can take it meanwhile.
+class refused_port {
+ public:
+  refused_port();
+  ~refused_port();
+  refused_port(const refused_port&) = delete;
+  refused_port& operator=(const refused_port&) = delete;
+  unsigned short port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  unsigned short port_ = 0;
+};
+
 // The established loopback (127.0.0.1) TCP connections to `port`, from
 // Linux's /proc/net/tcp: `unread` counts those with bytes the server has not
 // read yet (still in the client's send queue or the server's receive queue).

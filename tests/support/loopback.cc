@@ -1,9 +1,17 @@
-// loopback_connections_to(): the kernel's view of a server's client sockets.
+// Loopback helpers: a port that refuses connections, and the kernel's view
+// of a server's client sockets.
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "support/harness.h"
 
@@ -26,6 +34,24 @@ address parse_address(const std::string& text) {  // "0100007F:1F90"
 }
 
 }  // namespace
+
+refused_port::refused_port() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    const std::string error = std::strerror(errno);
+    ::close(fd_);
+    throw std::runtime_error("cannot bind a loopback port: " + error);
+  }
+  port_ = ntohs(address.sin_port);
+}
+
+refused_port::~refused_port() { ::close(fd_); }
 
 loopback_connections loopback_connections_to(unsigned short port) {
   std::ifstream table("/proc/net/tcp");
