@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include "support/harness.h"
 
@@ -38,36 +39,11 @@ std::pair<std::string, std::string> token_auth(const std::string& token) {
 }
 
 std::string base64(const std::string& in) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += {alphabet[(v >> 18) & 63], alphabet[(v >> 12) & 63], alphabet[(v >> 6) & 63], alphabet[v & 63]};
-  }
-  if (const auto rest = in.size() - i; rest > 0) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (rest == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += rest == 2 ? alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock writes a NUL
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(length));
   return out;
-}
-
-// Polls `condition` until it holds or `within` passes (the assertion is the
-// condition, not the wait).
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds within = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);  // polling interval, not an assertion
-  }
 }
 
 json::object json_body(const http_response& res) {
@@ -215,7 +191,7 @@ TEST_F(Registry, TokenBearerAndBasicFormsAreAccepted) {
     EXPECT_EQ(all_headers.str().find(ci_token), std::string::npos) << label << ": proxy token sent upstream";
   }
   // Counted once the response is written: poll.
-  EXPECT_TRUE(eventually([&] {
+  EXPECT_TRUE(poll_until([&] {
     return proxy_->metric("github_proxy_requests_total", {{"client", "ci"}, {"code", "200"}}) ==
            static_cast<double>(forms.size());
   })) << proxy_->metric("github_proxy_requests_total", {{"client", "ci"}, {"code", "200"}});
@@ -424,26 +400,26 @@ TEST_F(Registry, HotReloadUnderLoadLosesNoRequest) {
   }
   auto wait_for_more_load = [&](long extra) {
     const long target = sent + extra;
-    return eventually([&] { return sent >= target || failed > 0; });
+    return poll_until([&] { return sent >= target || failed > 0; });
   };
 
   ASSERT_TRUE(wait_for_more_load(100)) << "the load threads do not get answers";
 
   // Add a client.
   write_registry(registry_yaml({steady, doomed, newbie}));
-  EXPECT_TRUE(eventually([&] { return status_with(newbie.token) == 200; })) << "the new client never got in";
+  EXPECT_TRUE(poll_until([&] { return status_with(newbie.token) == 200; })) << "the new client never got in";
   // The metrics are updated just after the new snapshot is published: poll.
-  EXPECT_TRUE(eventually([&] { return reloads("success") >= success_before + 1; })) << reloads("success");
-  EXPECT_TRUE(eventually([&] { return client_gauge() == 3; })) << client_gauge();
+  EXPECT_TRUE(poll_until([&] { return reloads("success") >= success_before + 1; })) << reloads("success");
+  EXPECT_TRUE(poll_until([&] { return client_gauge() == 3; })) << client_gauge();
   EXPECT_TRUE(wait_for_more_load(100));
 
   // Remove another one.
   write_registry(registry_yaml({steady, newbie}));
-  EXPECT_TRUE(eventually([&] { return status_with(doomed.token) == 401; })) << "the removed client still works";
+  EXPECT_TRUE(poll_until([&] { return status_with(doomed.token) == 401; })) << "the removed client still works";
   EXPECT_EQ(status_with(doomed.token), 401) << "the removed client came back";
   EXPECT_EQ(status_with(newbie.token), 200);
-  EXPECT_TRUE(eventually([&] { return reloads("success") >= success_before + 2; })) << reloads("success");
-  EXPECT_TRUE(eventually([&] { return client_gauge() == 2; })) << client_gauge();
+  EXPECT_TRUE(poll_until([&] { return reloads("success") >= success_before + 2; })) << reloads("success");
+  EXPECT_TRUE(poll_until([&] { return client_gauge() == 2; })) << client_gauge();
   EXPECT_TRUE(wait_for_more_load(100));
 
   stop = true;
@@ -466,28 +442,28 @@ TEST_F(Registry, InvalidEditKeepsTheOldRegistry) {
 
   // A duplicate name (and a new client that must therefore not appear).
   write_registry(registry_yaml({ci, newbie, {"ci", "ghpx_another_token", ""}}));
-  EXPECT_TRUE(eventually([&] { return reloads("error") >= 1; })) << "the invalid edit was not noticed";
+  EXPECT_TRUE(poll_until([&] { return reloads("error") >= 1; })) << "the invalid edit was not noticed";
   EXPECT_EQ(status_with(ci_token), 200);
   EXPECT_EQ(status_with(newbie.token), 401);
   EXPECT_EQ(client_gauge(), 1);
 
   // Broken YAML.
   write_registry("version: 1\nclients:\n  - name: ci\n    token_sha256: [" + sha256_hex(ci_token) + "\n");
-  EXPECT_TRUE(eventually([&] { return reloads("error") >= 2; })) << "the broken YAML was not noticed";
+  EXPECT_TRUE(poll_until([&] { return reloads("error") >= 2; })) << "the broken YAML was not noticed";
   EXPECT_EQ(status_with(ci_token), 200);
   EXPECT_EQ(request(proxy_->admin(), "GET", "/readyz").result_int(), 200);
   EXPECT_EQ(reloads("success"), 0);
 
   // An empty file (a half-finished edit) is invalid too.
   write_registry("");
-  EXPECT_TRUE(eventually([&] { return reloads("error") >= 3; })) << "the empty file was not noticed";
+  EXPECT_TRUE(poll_until([&] { return reloads("error") >= 3; })) << "the empty file was not noticed";
   EXPECT_EQ(status_with(ci_token), 200);
 
   // Fixed: the reloader still works.
   write_registry(registry_yaml({ci, newbie}));
-  EXPECT_TRUE(eventually([&] { return status_with(newbie.token) == 200; }));
-  EXPECT_TRUE(eventually([&] { return reloads("success") == 1; })) << reloads("success");
-  EXPECT_TRUE(eventually([&] { return client_gauge() == 2; })) << client_gauge();
+  EXPECT_TRUE(poll_until([&] { return status_with(newbie.token) == 200; }));
+  EXPECT_TRUE(poll_until([&] { return reloads("success") == 1; })) << reloads("success");
+  EXPECT_TRUE(poll_until([&] { return client_gauge() == 2; })) << client_gauge();
   EXPECT_EQ(reloads("error"), 3);
   EXPECT_EQ(status_with(ci_token), 200);
   const auto log = proxy_->process().log();
@@ -513,7 +489,7 @@ TEST_F(Registry, ConfigMapSymlinkSwapIsFollowed) {
   fs::create_symlink("..data/registry.yaml", root / "registry.yaml.link-tmp");
   fs::rename(root / "registry.yaml.link-tmp", proxy_->registry_path());
   ASSERT_TRUE(fs::is_symlink(proxy_->registry_path()));
-  EXPECT_TRUE(eventually([&] { return status_with(first.token) == 200; })) << "the symlinked file was not read";
+  EXPECT_TRUE(poll_until([&] { return status_with(first.token) == 200; })) << "the symlinked file was not read";
   EXPECT_EQ(status_with(ci_token), 200);
 
   // The kubelet's update: a new directory, a new ..data link renamed over
@@ -522,11 +498,11 @@ TEST_F(Registry, ConfigMapSymlinkSwapIsFollowed) {
   fs::create_directory_symlink("..2024_01_02_00_00_00.2", root / "..data_tmp");
   fs::rename(root / "..data_tmp", root / "..data");
   fs::remove_all(root / "..2024_01_01_00_00_00.1");
-  EXPECT_TRUE(eventually([&] { return status_with(second.token) == 200; })) << "the swap was not seen";
+  EXPECT_TRUE(poll_until([&] { return status_with(second.token) == 200; })) << "the swap was not seen";
   EXPECT_EQ(status_with(first.token), 401);
   EXPECT_EQ(status_with(ci_token), 200);
-  EXPECT_TRUE(eventually([&] { return reloads("success") >= 2; })) << reloads("success");
-  EXPECT_TRUE(eventually([&] { return client_gauge() == 2; })) << client_gauge();
+  EXPECT_TRUE(poll_until([&] { return reloads("success") >= 2; })) << reloads("success");
+  EXPECT_TRUE(poll_until([&] { return client_gauge() == 2; })) << client_gauge();
   EXPECT_EQ(reloads("error"), 0);
 }
 
