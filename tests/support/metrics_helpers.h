@@ -121,6 +121,23 @@ inline std::map<std::string, double> series_of(const metric_scrape& scrape, cons
   return out;
 }
 
+// The sum of every series of sample `name` whose labels include `wanted`
+// (what proxy_process::metric returns).
+inline double sum_matching(const metric_scrape& scrape, const std::string& name,
+                           const std::map<std::string, std::string>& wanted) {
+  double total = 0;
+  for (const auto& s : scrape.samples) {
+    if (s.name != name) continue;
+    bool match = true;
+    for (const auto& [k, v] : wanted) {
+      const auto it = s.labels.find(k);
+      match = match && it != s.labels.end() && it->second == v;
+    }
+    if (match) total += s.value;
+  }
+  return total;
+}
+
 inline double sum_of(const metric_scrape& scrape, const std::string& name) {
   double total = 0;
   for (const auto& s : scrape.samples) {

@@ -24,6 +24,7 @@
 #include <boost/json.hpp>
 
 #include "support/harness.h"
+#include "support/metrics_helpers.h"
 
 namespace ghp_test::pool_support {
 
@@ -181,45 +182,10 @@ class pool_daemon {
         within, std::chrono::milliseconds(20));
   }
 
-  // Prometheus text format: `name{a="x",b="y"} value`.
+  // The sum of every series of `name` whose labels include `wanted`
+  // (support/metrics_helpers.h parses the exposition).
   static double sum_samples(const std::string& text, const std::string& name, const labels& wanted) {
-    std::istringstream lines(text);
-    std::string line;
-    double total = 0;
-    while (std::getline(lines, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      const auto brace = line.find('{');
-      const auto space = line.rfind(' ');
-      if (space == std::string::npos) continue;
-      const auto metric_name = line.substr(0, brace == std::string::npos ? space : brace);
-      if (metric_name != name) continue;
-      labels have;
-      if (brace != std::string::npos) {
-        const auto close = line.rfind('}');
-        const std::string inner = line.substr(brace + 1, close - brace - 1);
-        std::size_t pos = 0;
-        while (pos < inner.size()) {
-          const auto eq = inner.find('=', pos);
-          if (eq == std::string::npos) break;
-          auto q = inner.find('"', eq) + 1;
-          std::string value;
-          while (q < inner.size() && inner[q] != '"') {
-            if (inner[q] == '\\' && q + 1 < inner.size()) ++q;
-            value.push_back(inner[q++]);
-          }
-          have[inner.substr(pos, eq - pos)] = value;
-          pos = q + 1;
-          if (pos < inner.size() && inner[pos] == ',') ++pos;
-        }
-      }
-      bool match = true;
-      for (const auto& [k, v] : wanted) {
-        const auto it = have.find(k);
-        if (it == have.end() || it->second != v) match = false;
-      }
-      if (match) total += std::stod(line.substr(space + 1));
-    }
-    return total;
+    return sum_matching(parse_metrics(text), name, wanted);
   }
 
  private:

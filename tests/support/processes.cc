@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "support/harness.h"
+#include "support/metrics_helpers.h"
 
 namespace ghp_test {
 
@@ -164,42 +165,7 @@ std::string proxy_process::url() const {
 double proxy_process::metric(const std::string& name, const std::map<std::string, std::string>& labels) {
   const auto res = request(admin(), "GET", "/metrics");
   if (res.result_int() != 200) throw std::runtime_error("/metrics → " + std::to_string(res.result_int()));
-  std::istringstream lines(res.body());
-  std::string line;
-  double total = 0;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto brace = line.find('{');
-    const auto space = line.rfind(' ');
-    const auto metric_name = line.substr(0, brace == std::string::npos ? space : brace);
-    if (metric_name != name) continue;
-    std::map<std::string, std::string> have;
-    if (brace != std::string::npos) {
-      const auto close = line.rfind('}');
-      std::string inner = line.substr(brace + 1, close - brace - 1);
-      std::size_t pos = 0;
-      while (pos < inner.size()) {
-        const auto eq = inner.find('=', pos);
-        const auto q1 = inner.find('"', eq);
-        auto q2 = q1 + 1;
-        std::string value;
-        while (q2 < inner.size() && inner[q2] != '"') {
-          if (inner[q2] == '\\' && q2 + 1 < inner.size()) ++q2;
-          value.push_back(inner[q2++]);
-        }
-        have[inner.substr(pos, eq - pos)] = value;
-        pos = q2 + 1;
-        if (pos < inner.size() && inner[pos] == ',') ++pos;
-      }
-    }
-    bool match = true;
-    for (const auto& [k, v] : labels) {
-      auto it = have.find(k);
-      if (it == have.end() || it->second != v) match = false;
-    }
-    if (match) total += std::stod(line.substr(space + 1));
-  }
-  return total;
+  return sum_matching(parse_metrics(res.body()), name, labels);
 }
 
 }  // namespace ghp_test
