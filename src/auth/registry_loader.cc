@@ -15,6 +15,7 @@
 #include "auth/path_normalizer.h"
 #include "auth/registry_snapshot.h"
 #include "auth/registry_values.h"
+#include "common/yaml_stream.h"
 
 namespace github_proxy::auth {
 namespace {
@@ -90,30 +91,32 @@ class loader {
   explicit loader(std::string file) : file_(std::move(file)) {}
 
   registry_load_result run(const std::string& yaml) {
-    std::vector<YAML::Node> documents;
+    common::yaml_stream documents;
     try {
       std::istringstream in(yaml);
       YAML::Parser events(in);
       alias_finder aliases;
-      while (events.HandleNextDocument(aliases) && !aliases.line) {
+      // Two documents at most (common/yaml_stream.h: yaml-cpp may never
+      // stop reporting documents); a second is an error anyway.
+      for (int n = 0; n < 2 && events.HandleNextDocument(aliases) && !aliases.line; ++n) {
       }
       if (aliases.line) {
         error(*aliases.line, "YAML aliases (*name) are not allowed in the registry; write each entry out");
         return finish();
       }
-      documents = YAML::LoadAll(yaml);
+      documents = common::load_yaml_stream(yaml);
     } catch (const YAML::Exception& e) {
       error(e.mark.line >= 0 ? e.mark.line + 1 : 0, "invalid YAML: " + e.msg);
       return finish();
     }
-    if (documents.empty() || documents.front().IsNull()) {
+    if (documents.first.IsNull()) {
       error(0, "the registry is empty; expected `version: 1` and `clients:`");
       return finish();
     }
-    if (documents.size() > 1) {
-      error(line_of(documents[1]), "the registry must be a single YAML document");
+    if (documents.second_line) {
+      error(*documents.second_line, "the registry must be a single YAML document");
     }
-    load_root(documents.front());
+    load_root(documents.first);
     return finish();
   }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/yaml_stream.h"
 #include "config/load_context.h"
 
 namespace github_proxy::config {
@@ -93,22 +94,22 @@ namespace {
 
 void parse_and_check(const std::string& yaml, detail::load_context& ctx,
                      config& out) {
-  std::vector<YAML::Node> documents;
+  common::yaml_stream documents;
   try {
-    documents = YAML::LoadAll(yaml);
+    documents = common::load_yaml_stream(yaml);
   } catch (const YAML::Exception& e) {
     ctx.error_at({ctx.file(), e.mark.line + 1}, "YAML syntax error: " + e.msg);
     return;
   }
-  if (documents.empty() || documents.front().IsNull()) {
+  if (documents.first.IsNull()) {
     ctx.error_at({ctx.file(), 0}, "the config file is empty");
     return;
   }
-  if (documents.size() > 1) {
-    ctx.error_at({ctx.file(), documents[1].Mark().line + 1},
+  if (documents.second_line) {
+    ctx.error_at({ctx.file(), *documents.second_line},
                  "only one YAML document is allowed; remove this `---` and what follows");
   }
-  if (!detail::decode_document(documents.front(), out, ctx)) return;
+  if (!detail::decode_document(documents.first, out, ctx)) return;
   detail::apply_env_overrides(out, ctx);
   detail::validate(out, ctx);
   detail::validate_credentials(out, ctx);

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/yaml_stream.h"
 #include "config/load_context.h"
 
 namespace github_proxy::config {
@@ -48,9 +49,9 @@ admin_load_result load_admin_config(const std::string& file, env_lookup getenv_f
   detail::load_context ctx(file, getenv_fn);
   config decoded;
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.empty() || documents.front().IsNull()) return failed(0, "the config file is empty");
-    if (!detail::decode_document(documents.front(), decoded, ctx)) {
+    const auto documents = common::load_yaml_stream(text);
+    if (documents.first.IsNull()) return failed(0, "the config file is empty");
+    if (!detail::decode_document(documents.first, decoded, ctx)) {
       result.errors = ctx.take_errors();
       return result;
     }

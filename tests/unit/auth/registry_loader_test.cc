@@ -146,6 +146,16 @@ TEST(RegistryLoad, DocumentShapeErrors) {
   expect_error("clients: []\nclients: []\n", 2, "duplicate key 'clients' (first at line 1)");
 }
 
+// After this stray tag yaml-cpp 0.7 reports empty documents for ever
+// (tests/fuzz/corpus/registry/hang-tag-after-comma, found by the registry
+// fuzzer): YAML::LoadAll never returned, growing until the process was
+// killed. With the fix reverted this test does not end.
+TEST(RegistryLoad, AStreamYamlCppNeverEndsIsAnError) {
+  const auto result = load("&etoo9t-\x96!,!strn\n");
+  EXPECT_FALSE(result.snapshot);
+  EXPECT_FALSE(result.errors.empty());
+}
+
 TEST(RegistryLoad, ClientErrors) {
   const std::string token = "\n    token_sha256: " + hash_a;
   expect_error("clients:\n  - token_sha256: " + hash_a + "\n", 2, "has no 'name'");

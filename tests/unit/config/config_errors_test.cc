@@ -70,6 +70,17 @@ const std::string registry_hint =
     "; the proxy refuses to start without its client registry: create it with the entries "
     "`github-proxy new-token --client NAME` prints (docs/contract.md §4, config/registry.example.yaml)";
 
+// After this stray tag yaml-cpp 0.7 reports empty documents for ever
+// (tests/fuzz/corpus/config/hang-tag-after-comma, found by the registry
+// fuzzer): YAML::LoadAll never returned, growing until the process was
+// killed. With the fix reverted this test does not end.
+TEST(ConfigLoad, AStreamYamlCppNeverEndsIsAnError) {
+  const auto result = load_config_from_string("&etoo9t-\x96!,!strn\n", "github-proxy.yaml",
+                                              [](const char*) -> const char* { return nullptr; });
+  EXPECT_FALSE(result.value);
+  EXPECT_FALSE(result.errors.empty());
+}
+
 TEST_F(ConfigErrors, SyntaxAndShape) {
   expect_errors({
       {"listen:\n  port: [8080\nadmin:\n  port: 9090\n",
