@@ -74,7 +74,7 @@ const std::string registry_hint =
 // (tests/fuzz/corpus/config/hang-tag-after-comma, found by the registry
 // fuzzer): YAML::LoadAll never returned, growing until the process was
 // killed. With the fix reverted this test does not end.
-TEST(ConfigLoad, AStreamYamlCppNeverEndsIsAnError) {
+TEST(ConfigStream, AStreamYamlCppNeverEndsIsAnError) {
   const auto result = load_config_from_string("&etoo9t-\x96!,!strn\n", "github-proxy.yaml",
                                               [](const char*) -> const char* { return nullptr; });
   EXPECT_FALSE(result.value);
