@@ -60,6 +60,9 @@ struct server::listeners {
   std::optional<local::acceptor> unix_acceptor;
   std::optional<tcp::acceptor> admin;
   std::optional<asio::signal_set> signals;
+  // The drain's wait, on the control thread: expires at shutdown_timeout,
+  // cancelled when the last connection closes.
+  std::optional<asio::steady_timer> drain_wait;
 };
 
 namespace {
@@ -181,7 +184,8 @@ int server::run() {
   const auto& cfg = *options_.cfg;
   bodies_ = std::make_unique<body_budget>(body_budget::for_server(cfg.listen.max_body_bytes, workers_.size()));
   auto make_env = [this, &cfg](worker& w) {
-    return session_env{&cfg.listen, w.pipeline.get(), &w.sessions, &draining_, &open_connections_, bodies_.get()};
+    return session_env{&cfg.listen, w.pipeline.get(), &w.sessions, &draining_, &open_connections_, &drained_,
+                       bodies_.get()};
   };
   auto admit = [this, &cfg]() {
     if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= cfg.listen.max_connections) {
@@ -256,6 +260,11 @@ int server::run() {
   asio::co_spawn(control_context(), run_admin(*listeners_->admin, std::move(handlers)),
                  common::log_escaped("admin listener", options_.log));
 
+  drained_ = [this] {
+    asio::post(control_, [this] {
+      if (listeners_->drain_wait) listeners_->drain_wait->cancel();
+    });
+  };
   listeners_->signals.emplace(control_context(), SIGTERM, SIGINT, SIGHUP);
   wait_for_signal();
 
@@ -320,15 +329,17 @@ void server::begin_shutdown() {
       }
     });
   }
-  // Wait for requests in flight, at most shutdown_timeout, then stop.
+  // Wait for requests in flight, at most shutdown_timeout, then stop. The
+  // session closing the last connection cancels the wait (drained_, posted
+  // here: the count is checked and the wait begun in one handler, so the
+  // cancel cannot fall between them).
   asio::co_spawn(
       control_context(),
       [this, deadline = std::chrono::steady_clock::now() + cfg.listen.shutdown_timeout]()
           -> asio::awaitable<void> {
-        asio::steady_timer timer(control_context());
+        auto& wait = listeners_->drain_wait.emplace(control_context(), deadline);
         while (open_connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-          timer.expires_after(std::chrono::milliseconds(20));
-          co_await timer.async_wait(use_tuple);
+          co_await wait.async_wait(use_tuple);
         }
         if (open_connections_.load() > 0) {
           options_.log->warn("shutdown timeout: closing {} connections", open_connections_.load());

@@ -76,6 +76,8 @@ class server {
   std::atomic<std::size_t> open_connections_{0};
   std::unique_ptr<body_budget> bodies_;  // request bodies in flight, all threads
   std::atomic<bool> draining_{false};
+  // Set before the threads start; posts the end of the drain to the control thread.
+  std::function<void()> drained_;
   std::unique_ptr<boost::asio::ssl::context> client_tls_;
   std::vector<std::unique_ptr<worker>> workers_;
   boost::asio::io_context control_{1};

@@ -41,6 +41,9 @@ struct session_env {
   std::list<session_handle*>* sessions = nullptr;  // this thread's sessions
   const std::atomic<bool>* draining = nullptr;
   std::atomic<std::size_t>* open_connections = nullptr;  // all threads
+  // Called by the session that closes the last connection while draining
+  // (any thread): the drain ends on it instead of polling the count.
+  const std::function<void()>* drained = nullptr;
   // Request body bytes being read or held, all threads: bounded in total
   // and per client.
   body_budget* bodies = nullptr;

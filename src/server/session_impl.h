@@ -207,6 +207,19 @@ inline asio::awaitable<void> linger_close(tls_stream& stream, std::chrono::milli
   co_await close(stream);
 }
 
+// How long a closing connection waits for its client to close, when the
+// client may still be sending (a pipelined request after Connection: close,
+// a request that crossed the drain's close on the wire).
+inline constexpr std::chrono::milliseconds closing_linger{2000};
+
+// Bytes the client sent that nobody read yet, in the kernel's receive
+// queue (for TLS: encrypted bytes, which is enough to know a record came).
+template <class Stream>
+std::size_t unread_bytes(Stream& stream) {
+  beast::error_code ignored;
+  return beast::get_lowest_layer(stream).socket().available(ignored);
+}
+
 
 // A request body's share of the body budget, given back when the request
 // is done (on every exit path).
@@ -245,7 +258,12 @@ struct session_registration {
   }
   ~session_registration() {
     env_.sessions->erase(it_);
-    env_.open_connections->fetch_sub(1, std::memory_order_relaxed);
+    // Sequentially consistent, both sides: this session decrements, then
+    // reads `draining`; the drain sets `draining`, then reads the count. So
+    // either this session sees the drain and wakes it, or the drain sees
+    // this session gone.
+    const auto before = env_.open_connections->fetch_sub(1);
+    if (before == 1 && env_.draining->load() && env_.drained) (*env_.drained)();
   }
   const session_env& env_;
   session_handle& handle_;
@@ -266,21 +284,33 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
   if (!co_await handshake(stream, env)) co_return;
 
   const auto& listen = *env.listen;
-  bool linger = false;  // the last request's body was left unread
+  // Close by reading what the client still sends until it closes (bounded):
+  // a body left unread, pipelined requests, a drain.
+  bool linger = false;
   // Bounded: a request head may not exceed max_header_bytes, nor a body
   // max_body_bytes; the buffer holds at most one of each plus pipelined bytes.
   beast::flat_buffer buffer(listen.max_header_bytes + listen.max_body_bytes + 64 * 1024);
 
   for (;;) {
-    if (env.draining->load(std::memory_order_relaxed) && buffer.size() == 0) break;
-
     // Idle keep-alive: wait for the first byte under the idle timeout.
     if (buffer.size() == 0) {
+      // Draining: a request already in the socket is answered (with
+      // Connection: close), not reset by closing over it; otherwise stop
+      // sending and read until the client closes, so that a request
+      // crossing our close on the wire meets a FIN its client retries on
+      // (docs/contract.md §5 "Shutdown").
+      if (env.draining->load(std::memory_order_relaxed) && unread_bytes(stream) == 0) {
+        linger = true;
+        break;
+      }
       handle.idle = true;
       beast::get_lowest_layer(stream).expires_after(listen.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
       handle.idle = false;
-      if (ec) co_return;  // closed, idle timeout, or cancelled by shutdown
+      if (ec == asio::error::operation_aborted && env.draining->load(std::memory_order_relaxed)) {
+        continue;  // cancelled by the drain: as above
+      }
+      if (ec) co_return;  // closed or idle timeout
       buffer.commit(n);
     }
 
@@ -378,12 +408,17 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     // A chunked body reserved the maximum; it holds only what came.
     reservation.shrink_to(req.body().size());
     co_await env.pipeline->handle(req, writer, info);
-    if (!writer.started() || writer.close_after()) break;
+    if (!writer.started() || writer.close_after()) {
+      // Pipelined requests behind a Connection: close answer are not
+      // served; closing over them would reset the answer just written.
+      linger = buffer.size() > 0 || unread_bytes(stream) > 0;
+      break;
+    }
     // The pipeline leaves the stream in a clean state only when it wrote a
     // whole response; any write error shows up on the next read as well.
   }
   if (linger) {
-    co_await linger_close(stream, std::chrono::milliseconds(2000));
+    co_await linger_close(stream, closing_linger);
   } else {
     co_await close(stream);
   }

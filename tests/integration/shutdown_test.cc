@@ -147,5 +147,36 @@ TEST_F(ShutdownTimeout, FollowersOfALeaderGitHubNeverAnswersExitZero) {
   for (auto& conn : held) expect_answer_or_clean_close(conn);
 }
 
+// (d) Requests the kernel has delivered to idle keep-alive connections but
+// the proxy has not read when SIGTERM arrives (the process was paused, as
+// under load): each is answered with Connection: close. Before, the drain
+// cancelled every session marked idle and closed it over the unread
+// request, which resets the connection (up to a quarter of the requests).
+TEST_F(ShutdownTimeout, RequestsInTheSocketWhenSigtermArrivesAreAnswered) {
+  constexpr int connections = 24;
+  std::vector<http_connection> idle;
+  for (int i = 0; i < connections; ++i) {
+    idle.emplace_back(proxy_->where(), 30s);
+    const auto first = idle.back().send_raw(get_request("/repos/octo-org/repo-1", ci_client));
+    ASSERT_EQ(first.result_int(), 200) << first.body();
+  }
+  proxy_->process().signal(SIGSTOP);
+  for (auto& conn : idle) conn.write_raw(get_request("/repos/octo-org/repo-1", ci_client));
+  proxy_->process().signal(SIGTERM);
+  proxy_->process().signal(SIGCONT);
+  int answered = 0;
+  for (auto& conn : idle) {
+    const auto bytes = conn.read_until_close();
+    EXPECT_TRUE(bytes.starts_with("HTTP/1.1 200 ")) << "reset or closed unanswered: " << bytes.substr(0, 200);
+    EXPECT_NE(bytes.find("\r\nConnection: close\r\n"), std::string::npos) << bytes.substr(0, 400);
+    answered += bytes.starts_with("HTTP/1.1 200 ") ? 1 : 0;
+  }
+  EXPECT_EQ(answered, connections);
+  idle.clear();
+  const auto status = proxy_->process().wait(exit_deadline);
+  ASSERT_TRUE(status.has_value()) << "still running " << exit_deadline.count() << " s after SIGTERM";
+  EXPECT_EQ(*status, 0) << proxy_->process().log();
+}
+
 }  // namespace
 }  // namespace ghp_test
