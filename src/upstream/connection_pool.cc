@@ -60,9 +60,17 @@ asio::awaitable<acquired> connection_pool::acquire(std::chrono::steady_clock::ti
     // At the cap: queue until a connection comes back or the deadline passes.
     if (waiters_.size() >= limits_.max_waiters) co_return acquired{nullptr, acquire_error::queue_full};
     asio::steady_timer timer(executor_, deadline);
+    // Queued for as long as this frame waits, however it ends: a frame
+    // destroyed while waiting (its io_context shut down) leaves the queue
+    // with its timer, so that a release from another frame's destructor
+    // never wakes a freed timer.
+    struct queued {
+      std::deque<asio::steady_timer*>& waiters;
+      asio::steady_timer* timer;
+      ~queued() { std::erase(waiters, timer); }
+    } in_queue{waiters_, &timer};
     waiters_.push_back(&timer);
     auto [ec] = co_await timer.async_wait(use_tuple);
-    std::erase(waiters_, &timer);
     if (!ec) co_return acquired{nullptr, acquire_error::timeout};
     // Cancelled by release(): loop and take what was freed.
   }

@@ -100,6 +100,7 @@ class connection_pool {
   std::size_t open_connections() const { return open_; }
   std::size_t streaming_connections() const { return streams_; }
   std::size_t idle_connections() const { return idle_.size(); }
+  std::size_t waiting_requests() const { return waiters_.size(); }
 
  private:
   boost::asio::awaitable<acquired> connect_new(std::chrono::steady_clock::time_point deadline);
