@@ -1,13 +1,13 @@
 // Shared by the config tests: a scratch directory and a fake environment.
 #pragma once
 
-#include <unistd.h>
-
-#include <atomic>
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "github_proxy/config/config.h"
@@ -24,16 +24,17 @@ credentials:
     token_env: GITHUB_PROXY_BOT_PAT
 )";
 
-// A fresh directory under the system temp dir, removed with its contents.
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
+// mkdtemp, never a name made of the PID: a leftover of an earlier run with a
+// reused PID, or another user's directory, would be used as is (issue 20).
 class temp_dir {
  public:
   temp_dir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("ghp-config-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
+    std::string pattern = (std::filesystem::temp_directory_path() / "ghp-config-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+    }
+    path_ = pattern;
   }
   ~temp_dir() {
     std::error_code ignored;

@@ -5,8 +5,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <system_error>
 
 #include "github_proxy/credentials/errors.h"
 #include "unit/credentials/rsa_test_keys.h"
@@ -146,13 +150,19 @@ TEST(AppJwt, IssuerFromConfig) {
 
 class AppJwtFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ghp-appjwt-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
+  // A fresh directory of its own under $TMPDIR (mkdtemp), never a predictable
+  // name (issue 20); removed with the fixture.
+  AppJwtFile() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ghp-appjwt-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+    }
+    dir_ = pattern;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ~AppJwtFile() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
   std::string write(const std::string& name, const std::string& content) {
     const auto path = dir_ / name;
     std::ofstream(path, std::ios::binary) << content;

@@ -5,14 +5,16 @@
 // (issue 20). The state machine first, then the pool with its injected clock.
 #include "github_proxy/credentials/installation_token.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
-
-#include <unistd.h>
+#include <system_error>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -149,8 +151,13 @@ class short_token_issuer final : public token_issuer {
 class PoolRenewalBackoff : public ::testing::Test {
  protected:
   PoolRenewalBackoff() : clock_(t0) {
-    dir_ = std::filesystem::temp_directory_path() / ("ghp-renewal-backoff-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
+    // A fresh directory of its own under $TMPDIR (mkdtemp), never a name made
+    // of the PID (issue 20); removed with the fixture.
+    std::string pattern = (std::filesystem::temp_directory_path() / "ghp-renewal-backoff-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+    }
+    dir_ = pattern;
     config::credential_config c;
     c.name = "app";
     c.type = config::credential_type::app;
