@@ -33,6 +33,11 @@ std::string to_pem(Write write) {
   return std::string(data, static_cast<std::size_t>(size));
 }
 
+// ASCII only, whatever the locale (std::isalnum is not).
+bool is_alphanumeric(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 }  // namespace
 
 rsa_key_pems generate_rsa_key() {
@@ -62,7 +67,9 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   for (char& c : standard) {
     if (c == '-') c = '+';
     else if (c == '_') c = '/';
-    else if (c == '+' || c == '/' || c == '=') return std::nullopt;  // not base64url
+    // Nothing outside the base64url alphabet (RFC 4648 §5): EVP_DecodeBlock
+    // skips leading and trailing whitespace, so "    QUJD" would decode as "ABC".
+    else if (!is_alphanumeric(c)) return std::nullopt;
   }
   const std::size_t padding = (4 - standard.size() % 4) % 4;
   if (padding == 3) return std::nullopt;
