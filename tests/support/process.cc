@@ -151,7 +151,16 @@ std::string wait_for_file(const std::string& path, std::chrono::milliseconds tim
   }
 }
 
-std::string proxy_binary() { return GHP_PROXY_BINARY; }
-std::string fake_github_binary() { return GHP_FAKE_GITHUB_BINARY; }
+namespace {
+// The TSan part of `make test` runs this harness against a sanitized daemon
+// built elsewhere (docs/testing.md): the environment names it.
+std::string binary_from(const char* variable, const char* built) {
+  const char* chosen = std::getenv(variable);
+  return chosen && *chosen ? chosen : built;
+}
+}  // namespace
+
+std::string proxy_binary() { return binary_from("GHP_TEST_PROXY_BINARY", GHP_PROXY_BINARY); }
+std::string fake_github_binary() { return binary_from("GHP_TEST_FAKE_GITHUB_BINARY", GHP_FAKE_GITHUB_BINARY); }
 
 }  // namespace ghp_test
