@@ -279,10 +279,20 @@ TEST_F(Pool, EveryTokenExhaustedIs429WithTheEarliestReset) {
   EXPECT_EQ(again["X-RateLimit-Remaining"], "0");
   EXPECT_LE(total_requests(*fake_) - upstream_before, 2) << "one attempt and one retry at most";
 
-  // GitHub's buckets fill again (say a new window): the entry is still there
-  // and is revalidated for free. The proxy still believes every bucket is
-  // spent, so only a free revalidation may be sent.
-  for (const auto& secret : {secret_a, secret_b, secret_c}) set_limit(*fake_, secret, "core", 3, 3, 1800);
+  // GitHub's buckets fill again: a new window, whose reset is later than
+  // every reset the proxy has seen (3600 s from now > 2400 s from the
+  // start). A refilled bucket with its old reset would be a window that
+  // regains credits, which GitHub never shows and the proxy ignores
+  // (remaining only falls within a window, rate_limit_state.h). This used to
+  // be 1800 s, tok-a's first window: the 304 then brought tok-a's old reset
+  // or a later one depending on whether the fake's clock had ticked a second
+  // since the start, and tok-a stayed exhausted or became ok (issue 20).
+  // The entry is still there and is revalidated for free. The proxy still
+  // believes every bucket is spent, so only a free revalidation may be sent.
+  std::vector<long> refilled;
+  for (const auto& secret : {secret_a, secret_b, secret_c}) {
+    refilled.push_back(set_limit(*fake_, secret, "core", 3, 3, 3600));
+  }
   const auto later = get(*proxy, cached_path);
   EXPECT_EQ(later.result_int(), 200) << later.body();
   EXPECT_EQ(later["Cache-Status"], "github-proxy; hit; detail=revalidated")
@@ -290,9 +300,37 @@ TEST_F(Pool, EveryTokenExhaustedIs429WithTheEarliestReset) {
   EXPECT_EQ(later.body(), first.body());
   EXPECT_EQ(total_status(*fake_, "304"), 1);
 
-  for (const auto& name : {"tok-a", "tok-b", "tok-c"}) {
-    EXPECT_EQ(proxy->metric("github_proxy_credential_state", {{"credential", name}, {"state", "exhausted"}}), 1)
-        << name;
+  // The revalidation went with the credential that fetched the entry
+  // (docs/contract.md §7 "Selection": it wins while usable, even spent).
+  const auto sent = logged(cached_path);
+  ASSERT_GE(sent.size(), 2u);
+  ASSERT_EQ(sent.back().at("status").to_number<int>(), 304);
+  const auto fetcher = credential_of(logged_header(sent.front(), "Authorization"));
+  const auto carrier = credential_of(logged_header(sent.back(), "Authorization"));
+  EXPECT_EQ(carrier, fetcher) << "the revalidation was not sent with the credential that fetched the entry";
+
+  // The proxy records the X-RateLimit-* of every answer, the 304 included
+  // (docs/contract.md §7 "Rate limits"; a 304 carries all five,
+  // docs/github-api.md §1.5): the carrier shows GitHub's new window and is
+  // usable again. The others have had no answer since they were spent: they
+  // stay exhausted with the window GitHub last told of.
+  const std::vector<std::string> names{"tok-a", "tok-b", "tok-c"};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto& name = names[i];
+    const labels bucket{{"credential", name}, {"resource", "core"}};
+    const auto state = [&](const std::string& s) {
+      return proxy->metric("github_proxy_credential_state", {{"credential", name}, {"state", s}});
+    };
+    EXPECT_EQ(proxy->metric("github_proxy_rate_limit_limit", bucket), 3) << name;
+    if (name == carrier) {
+      EXPECT_EQ(state("ok"), 1) << name << " carried the 304 that reported a new window";
+      EXPECT_EQ(proxy->metric("github_proxy_rate_limit_remaining", bucket), 3) << name;
+      EXPECT_EQ(proxy->metric("github_proxy_rate_limit_reset_timestamp_seconds", bucket), refilled[i]) << name;
+    } else {
+      EXPECT_EQ(state("exhausted"), 1) << name;
+      EXPECT_EQ(proxy->metric("github_proxy_rate_limit_remaining", bucket), 0) << name;
+      EXPECT_EQ(proxy->metric("github_proxy_rate_limit_reset_timestamp_seconds", bucket), resets[i]) << name;
+    }
   }
   // Exhausted is not broken: the proxy stays ready (docs/contract.md §8 /readyz).
   EXPECT_TRUE(readyz(*proxy));
