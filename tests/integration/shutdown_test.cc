@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -147,11 +148,25 @@ TEST_F(ShutdownTimeout, FollowersOfALeaderGitHubNeverAnswersExitZero) {
   for (auto& conn : held) expect_answer_or_clean_close(conn);
 }
 
+// Whether `bytes` is one whole HTTP response, every byte of its body there.
+bool whole_response(const std::string& bytes) {
+  namespace http = boost::beast::http;
+  http::response_parser<http::string_body> parser;
+  parser.eager(true);
+  boost::beast::error_code ec;
+  parser.put(boost::asio::buffer(bytes), ec);
+  if (!ec && !parser.is_done()) parser.put_eof(ec);
+  return !ec && parser.is_done();
+}
+
 // (d) Requests the kernel has delivered to idle keep-alive connections but
 // the proxy has not read when SIGTERM arrives (the process was paused, as
-// under load): each is answered with Connection: close. Before, the drain
-// cancelled every session marked idle and closed it over the unread
-// request, which resets the connection (up to a quarter of the requests).
+// under load): each is answered in full, then the connection is closed.
+// Before, the drain cancelled every session marked idle and closed it over
+// the unread request, which resets the connection (up to a quarter of the
+// requests). Whether an answer carries Connection: close depends on which
+// the resumed process sees first, the readable socket or the signal; both
+// are correct HTTP, so the test asserts only what the client needs.
 TEST_F(ShutdownTimeout, RequestsInTheSocketWhenSigtermArrivesAreAnswered) {
   constexpr int connections = 24;
   std::vector<http_connection> idle;
@@ -168,7 +183,7 @@ TEST_F(ShutdownTimeout, RequestsInTheSocketWhenSigtermArrivesAreAnswered) {
   for (auto& conn : idle) {
     const auto bytes = conn.read_until_close();
     EXPECT_TRUE(bytes.starts_with("HTTP/1.1 200 ")) << "reset or closed unanswered: " << bytes.substr(0, 200);
-    EXPECT_NE(bytes.find("\r\nConnection: close\r\n"), std::string::npos) << bytes.substr(0, 400);
+    EXPECT_TRUE(whole_response(bytes)) << "cut short: " << bytes.substr(0, 400);
     answered += bytes.starts_with("HTTP/1.1 200 ") ? 1 : 0;
   }
   EXPECT_EQ(answered, connections);
