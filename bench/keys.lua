@@ -1,14 +1,20 @@
--- wrk script for bench/run.sh: every request is a GET of a repository object
--- (/repos/octo-org/repo-<k mod 100>?k=<k>, a ~6.8 KB JSON body; the fake
--- ignores the query, the caches key on it), cycling through BENCH_KEYS
--- distinct URLs. Each wrk thread walks its own slice of the key space, so a
--- URL comes back only after the thread has gone through all the others.
+-- wrk script for bench/run.sh: every request is a GET of one JSON object of
+-- the fake GitHub, cycling through BENCH_KEYS distinct URLs (the fake ignores
+-- the query, the caches key on it):
+--   BENCH_PATH=repo   /repos/octo-org/repo-<k mod 100>?k=<k>, a repository
+--                     (~6.8 KB body)
+--   BENCH_PATH=issue  /repos/octo-org/repo-<k mod 100>/issues/1?k=<k>, an
+--                     issue (~2.1 KB body)
+-- Each wrk thread walks its own slice of the key space, so a URL comes back
+-- only after the thread has gone through all the others.
 --
 -- Environment (read by every thread):
 --   BENCH_KEYS      number of distinct URLs (1 = one hot URL, no query)
+--   BENCH_PATH      repo (default) or issue, as above
 --   BENCH_ETAGS     file of "index etag" lines (repo index 0..99): send
---                   If-None-Match with the ETag of that repo, so the fake
---                   answers 304 (the upstream half of a cache hit)
+--                   If-None-Match with the ETag of that repo's object (of
+--                   the BENCH_PATH kind), so the fake answers 304 (the
+--                   upstream half of a cache hit)
 --   BENCH_HEADERS   extra "Name: value" headers separated by "|"
 --   BENCH_THREADS   wrk's -t (the number of slices)
 --   BENCH_START     index in its slice at which each thread starts
@@ -34,6 +40,8 @@ end
 function init(args)
   local keys = tonumber(os.getenv("BENCH_KEYS") or "1")
   local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+  local suffix = ""
+  if os.getenv("BENCH_PATH") == "issue" then suffix = "/issues/1" end
   local etags = {}
   local etag_file = os.getenv("BENCH_ETAGS")
   if etag_file and etag_file ~= "" then
@@ -54,7 +62,7 @@ function init(args)
   if keys == 1 then lo, hi = 0, 1 end
   for k = lo, hi - 1 do
     local repo = k % 100
-    local path = "/repos/octo-org/repo-" .. repo
+    local path = "/repos/octo-org/repo-" .. repo .. suffix
     if keys > 1 then path = path .. "?k=" .. k end
     local headers = copy(base)
     if etags[repo] then headers["If-None-Match"] = etags[repo] end
@@ -63,7 +71,8 @@ function init(args)
   -- Where this thread starts in its slice: BENCH_START (run.sh passes the
   -- number of requests each thread made in the warm-up, so that the measured
   -- run carries on where the warm-up stopped instead of revisiting the URLs
-  -- it has just refreshed, which nginx would still hold as fresh).
+  -- it has just refreshed, which nginx would hold as fresh if its entries
+  -- were not stored already expired; see bench/nginx.conf.template).
   local start = tonumber(os.getenv("BENCH_START") or "0")
   position = (start + id * 7919) % #requests + 1
 end

@@ -361,6 +361,11 @@ outgoing_response app::finish(exchange& x, route_verdict& v) {
   p.link = std::move(v.r.link);
   p.location = std::move(v.r.location);
   p.extra = std::move(v.r.extra_headers);
+  // For bench/run.sh's nginx: echoed as X-Accel-Expires (nginx's own cache
+  // validity header; "@1" stores every answer already expired, so nginx
+  // revalidates each request). Not a GitHub header; only sent when asked.
+  if (const auto accel = x.req["X-Fake-Accel-Expires"]; !accel.empty())
+    p.extra.emplace_back("X-Accel-Expires", std::string(accel));
   p.rate = v.rate;
   if (v.not_modified) {
     p.not_modified = true;
