@@ -4,7 +4,6 @@
 #include <array>
 #include <cctype>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/beast/core/string.hpp>
@@ -12,7 +11,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include "cache/gzip.h"
-#include "cache/http_date.h"
+#include "common/http_date.h"
 #include "common/http_fields.h"
 
 namespace github_proxy::cache {
@@ -218,44 +217,68 @@ revalidation revalidation_plan(const entry& e, std::string_view credential_name,
   return plan;
 }
 
-void merge_not_modified(entry& e, const http::fields& not_modified, std::string_view credential_name,
-                        std::string_view credential_authorization) {
-  // The fresh values by lower-cased name, in the 304's order.
+void merged_not_modified_lines(const entry& e, const http::fields& not_modified, header_lines& out) {
+  // The 304's lines that replace stored ones, in its order. Header sets are
+  // ~30 lines: linear case-insensitive scans over views, nothing copied.
   const hop_by_hop connection_specific(not_modified);
-  std::unordered_map<std::string, std::vector<std::string_view>> fresh;
-  std::vector<std::pair<std::string, std::string_view>> order;  // first appearance, for appending
+  header_lines fresh;
   for (const auto& field : not_modified) {
     const auto name = field.name_string();
     if (connection_specific(name) || field.name() == http::field::set_cookie || one_of(kept_from_entry, name))
       continue;
-    std::string lowered(name);
-    for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto& values = fresh[lowered];
-    if (values.empty()) order.emplace_back(lowered, name);
-    values.push_back(field.value());
+    fresh.emplace_back(name, field.value());
   }
+  const auto named = [](std::string_view name) { return [name](const auto& line) { return iequals(line.first, name); }; };
+  const auto count_named = [&](auto first, auto last, std::string_view name) {
+    return static_cast<std::size_t>(std::count_if(first, last, named(name)));
+  };
+  // The k-th fresh line of `name`, or null.
+  const auto nth_fresh = [&](std::string_view name, std::size_t k) -> const header_line* {
+    for (const auto& line : fresh)
+      if (iequals(line.first, name) && k-- == 0) return &line;
+    return nullptr;
+  };
 
-  // In place: the k-th stored line of a name takes the k-th fresh value, or goes.
-  std::unordered_map<std::string, std::size_t> used;
-  std::vector<std::pair<std::string, std::string>> merged;
-  merged.reserve(e.headers.size() + order.size());
-  for (auto& [name, value] : e.headers) {
-    std::string lowered(name);
-    for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const auto found = fresh.find(lowered);
-    if (found == fresh.end()) {
-      merged.emplace_back(std::move(name), std::move(value));
-      continue;
+  out.clear();
+  // In place: the k-th stored line of a name takes the k-th fresh value, or
+  // goes when the 304 has fewer lines of that name.
+  for (auto it = e.headers.begin(); it != e.headers.end(); ++it) {
+    const std::string_view name = it->first;
+    if (const auto* line = nth_fresh(name, count_named(e.headers.begin(), it, name))) {
+      out.emplace_back(name, line->second);
+    } else if (!nth_fresh(name, 0)) {
+      out.emplace_back(name, it->second);
     }
-    auto& k = used[lowered];
-    if (k < found->second.size()) merged.emplace_back(std::move(name), std::string(found->second[k]));
-    ++k;
   }
-  // Fresh lines beyond the stored ones are appended.
-  for (const auto& [lowered, name] : order) {
-    const auto& values = fresh[lowered];
-    for (std::size_t k = used[lowered]; k < values.size(); ++k) merged.emplace_back(name, values[k]);
+  // Fresh lines beyond the stored ones are appended, grouped by name in the
+  // order the names first appear in the 304.
+  for (auto it = fresh.begin(); it != fresh.end(); ++it) {
+    if (count_named(fresh.begin(), it, it->first) != 0) continue;  // not the first line of its name
+    const auto stored = count_named(e.headers.begin(), e.headers.end(), it->first);
+    std::size_t k = 0;
+    for (auto line = it; line != fresh.end(); ++line) {
+      if (iequals(line->first, it->first) && k++ >= stored) out.emplace_back(it->first, line->second);
+    }
   }
+}
+
+bool not_modified_changes_owner(const entry& e, const http::fields& not_modified, std::string_view credential_name,
+                                std::string_view credential_authorization) {
+  const auto etag = trim(not_modified[http::field::etag]);
+  if (!etag.empty() && (etag != e.etag || credential_name != e.credential ||
+                        authorization_fingerprint(credential_authorization) != e.authorization_fingerprint))
+    return true;
+  const auto last_modified = trim(not_modified[http::field::last_modified]);
+  return !last_modified.empty() && last_modified != e.last_modified;
+}
+
+void merge_not_modified(entry& e, const http::fields& not_modified, std::string_view credential_name,
+                        std::string_view credential_authorization) {
+  header_lines lines;
+  merged_not_modified_lines(e, not_modified, lines);
+  std::vector<std::pair<std::string, std::string>> merged;  // built before `lines` (views into e) go stale
+  merged.reserve(lines.size());
+  for (const auto& [name, value] : lines) merged.emplace_back(name, value);
   e.headers = std::move(merged);
 
   const auto etag = trim(not_modified[http::field::etag]);
@@ -277,8 +300,8 @@ bool client_conditional_matches(std::string_view if_none_match, std::string_view
                                 const entry& e) {
   if (!trim(if_none_match).empty()) return if_none_match_matches(if_none_match, e.etag);
   if (trim(if_modified_since).empty() || e.last_modified.empty()) return false;
-  const auto since = parse_http_date(if_modified_since);
-  const auto modified = parse_http_date(e.last_modified);
+  const auto since = common::parse_http_date(if_modified_since);
+  const auto modified = common::parse_http_date(e.last_modified);
   return since && modified && *modified <= *since;
 }
 

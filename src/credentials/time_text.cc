@@ -1,5 +1,7 @@
 #include "credentials/time_text.h"
 
+#include "common/http_date.h"
+
 #include <charconv>
 #include <ctime>
 #include <string>
@@ -32,7 +34,9 @@ std::optional<time_point> parse_with(std::string_view text, const char* format, 
 }  // namespace
 
 std::optional<time_point> parse_http_date(std::string_view text) {
-  return parse_with(text, "%a, %d %b %Y %H:%M:%S GMT", "");
+  const auto parsed = common::parse_http_date(text);
+  if (!parsed) return std::nullopt;
+  return from_epoch_seconds(parsed->time_since_epoch().count());
 }
 
 std::optional<time_point> parse_rfc3339_utc(std::string_view text) {

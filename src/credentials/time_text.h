@@ -1,7 +1,7 @@
 // Reading the few time and number formats GitHub sends: HTTP dates
 // (RFC 9110 §5.6.7, IMF-fixdate), RFC 3339 UTC timestamps (`expires_at`)
-// and header integers. Parsing goes through strptime/timegm and
-// std::from_chars; nothing is hand-rolled.
+// and header integers. HTTP dates go through common/http_date.h (a Date is
+// read on every answer), the rest through strptime/timegm and std::from_chars.
 #pragma once
 
 #include <cstdint>

@@ -25,6 +25,9 @@ struct string_hash {
 }  // namespace
 
 struct flight_table::flight {
+  // Requests that joined as followers; changed and read under the shard's
+  // lock, while the flight is in the table.
+  std::size_t joiners = 0;
   std::mutex mutex;
   bool done = false;
   shared_answer answer;
@@ -51,7 +54,10 @@ flight_table::shard& flight_table::shard_for(std::string_view key) const {
 flight_table::joined flight_table::join(std::string_view key) {
   auto& s = shard_for(key);
   std::lock_guard lock(s.mutex);
-  if (auto it = s.flights.find(key); it != s.flights.end()) return {std::nullopt, it->second};
+  if (auto it = s.flights.find(key); it != s.flights.end()) {
+    ++it->second->joiners;
+    return {std::nullopt, it->second};
+  }
   auto f = std::make_shared<flight>();
   s.flights.emplace(std::string(key), f);
   joined out;
@@ -59,12 +65,15 @@ flight_table::joined flight_table::join(std::string_view key) {
   return out;
 }
 
+bool flight_table::close(const std::string& key, const std::shared_ptr<flight>& f) {
+  auto& s = shard_for(key);
+  std::lock_guard lock(s.mutex);
+  if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
+  return f->joiners > 0;
+}
+
 void flight_table::finish(const std::string& key, const std::shared_ptr<flight>& f, shared_answer answer) {
-  {
-    auto& s = shard_for(key);
-    std::lock_guard lock(s.mutex);
-    if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
-  }
+  close(key, f);
   std::lock_guard lock(f->mutex);
   f->done = true;
   f->answer = std::move(answer);
@@ -124,6 +133,10 @@ flight_table::leadership::leadership(flight_table* table, std::shared_ptr<flight
 
 flight_table::leadership::~leadership() {
   if (table_ && flight_) table_->finish(key_, flight_, shared_answer{});
+}
+
+bool flight_table::leadership::stop_joining() {
+  return table_ && flight_ && table_->close(key_, flight_);
 }
 
 void flight_table::leadership::publish(shared_answer answer) {

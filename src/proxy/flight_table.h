@@ -62,6 +62,10 @@ class flight_table {
     leadership& operator=(leadership&&) = delete;
     ~leadership();
     void publish(shared_answer answer);
+    // Takes the flight out of the table: requests for the key from now on
+    // lead a flight of their own. Whether any request joined this one, i.e.
+    // whether what is published will be read at all.
+    bool stop_joining();
 
    private:
     flight_table* table_ = nullptr;
@@ -92,6 +96,7 @@ class flight_table {
  private:
   struct shard;
   shard& shard_for(std::string_view key) const;
+  bool close(const std::string& key, const std::shared_ptr<flight>& f);
   void finish(const std::string& key, const std::shared_ptr<flight>& f, shared_answer answer);
 
   std::unique_ptr<shard[]> shards_;

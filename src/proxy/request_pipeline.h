@@ -277,6 +277,10 @@ class request_pipeline {
   // validators match the entry).
   boost::asio::awaitable<void> respond_from_entry(request_context& ctx, const cache::entry& e,
                                                   std::string_view cache_status);
+  // The same with `lines` as the entry's header lines: a 304 merged into it
+  // as views (cache::merged_not_modified_lines), the entry left as stored.
+  boost::asio::awaitable<void> respond_from_entry(request_context& ctx, const cache::entry& e,
+                                                  const cache::header_lines& lines, std::string_view cache_status);
   // 429 (every credential exhausted) or 503 (all busy), docs/contract.md §5 "Errors".
   boost::asio::awaitable<void> answer_refusal(request_context& ctx, const pooled_answer& pooled);
   boost::asio::awaitable<void> answer_failure(request_context& ctx, const upstream_answer& answer);

@@ -126,9 +126,16 @@ asio::awaitable<void> request_pipeline::relay_buffered(request_context& ctx, ups
 
 asio::awaitable<void> request_pipeline::respond_from_entry(request_context& ctx, const cache::entry& e,
                                                            std::string_view cache_status) {
+  cache::header_lines lines(e.headers.begin(), e.headers.end());
+  co_await respond_from_entry(ctx, e, lines, cache_status);
+}
+
+asio::awaitable<void> request_pipeline::respond_from_entry(request_context& ctx, const cache::entry& e,
+                                                           const cache::header_lines& lines,
+                                                           std::string_view cache_status) {
   const auto& req = ctx.req;
   pieced_response res{static_cast<http::status>(e.status), req.version()};
-  for (const auto& [name, value] : e.headers) res.insert(name, value);
+  for (const auto& [name, value] : lines) res.insert(name, value);
   prepare_for_client(res.base(), ctx, cache_status);
   res.keep_alive(req.keep_alive());
   const bool conditional_match =

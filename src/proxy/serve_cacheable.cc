@@ -35,11 +35,6 @@ std::shared_ptr<cache::entry> unstored_answer(unsigned status, const http::field
   return e;
 }
 
-bool same_owner(const cache::entry& a, const cache::entry& b) {
-  return a.etag == b.etag && a.credential == b.credential &&
-         a.authorization_fingerprint == b.authorization_fingerprint && a.last_modified == b.last_modified;
-}
-
 // What a fetch produced, as cache::after_fetch reads it.
 cache::fetch_result fetch_result_of(const auto& pooled, std::size_t max_object_bytes) {
   cache::fetch_result r;
@@ -216,15 +211,26 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
   // Carry the action out against the store; `served` is what this client
   // (and, when shareable, every follower) is answered from.
   std::shared_ptr<const cache::entry> served;
+  // A confirmed entry whose owner stays and that nobody follows is answered
+  // with the 304 merged in as views: the entry is neither copied nor changed.
+  std::optional<cache::header_lines> confirmed_lines;
   bool stored = false;
   switch (verdict.action) {
     case fetch_action::confirm: {
-      // The stored body with the fresh end-to-end fields of the 304.
+      // The stored body with the fresh end-to-end fields of the 304. Only a
+      // new owner or validator is worth writing back: the fields a 304
+      // refreshes are merged again on every use.
+      const bool new_owner =
+          cache::not_modified_changes_owner(*cached, answer.head, pooled.credential, pooled.authorization);
+      const bool followed = joined.lead && joined.lead->stop_joining();
+      if (!new_owner && !followed) {
+        cache::merged_not_modified_lines(*cached, answer.head, confirmed_lines.emplace());
+        served = cached;
+        break;
+      }
       auto confirmed = std::make_shared<cache::entry>(*cached);
       cache::merge_not_modified(*confirmed, answer.head, pooled.credential, pooled.authorization);
-      // Only a new owner or validator is worth writing back: the fields a
-      // 304 refreshes are merged again on every use.
-      if (verdict.may_store && !same_owner(*confirmed, *cached)) stored = co_await store(target.key, *confirmed);
+      if (verdict.may_store && new_owner) stored = co_await store(target.key, *confirmed);
       served = std::move(confirmed);
       break;
     }
@@ -251,7 +257,9 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
     case fetch_action::relayed:
       break;
   }
-  if (joined.lead) joined.lead->publish(shared_answer{verdict.shareable ? served : nullptr, fetch.result});
+  // (Answered as views, `served` lacks the 304's fields; nobody follows then.)
+  const bool shareable = verdict.shareable && !confirmed_lines;
+  if (joined.lead) joined.lead->publish(shared_answer{shareable ? served : nullptr, fetch.result});
 
   record.cache = verdict.outcome;
   if (verdict.credit_saved) counters_.credits_saved(record.client).Increment();
@@ -299,7 +307,11 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       co_await answer_refusal(ctx, pooled);
       co_return;
     default:
-      co_await respond_from_entry(ctx, *served, cache_status.view());
+      if (confirmed_lines) {
+        co_await respond_from_entry(ctx, *served, *confirmed_lines, cache_status.view());
+      } else {
+        co_await respond_from_entry(ctx, *served, cache_status.view());
+      }
   }
 }
 

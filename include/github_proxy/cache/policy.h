@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/beast/http/fields.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "github_proxy/cache/entry.h"
 #include "github_proxy/cache/etag.h"
@@ -114,6 +116,20 @@ revalidation revalidation_plan(const entry& e, std::string_view credential_name,
 // and the Vary flags follow the 304 too.
 void merge_not_modified(entry& e, const boost::beast::http::fields& not_modified,
                         std::string_view credential_name, std::string_view credential_authorization);
+
+// The header lines `merge_not_modified` would leave in `e`, as views into
+// `e.headers` and `not_modified` (valid while both are): what a hit is
+// answered with, without copying the entry. Inline capacity covers GitHub's
+// ~30 lines, so the steady-state hit allocates nothing here.
+using header_line = std::pair<std::string_view, std::string_view>;
+using header_lines = boost::container::small_vector<header_line, 48>;
+void merged_not_modified_lines(const entry& e, const boost::beast::http::fields& not_modified, header_lines& out);
+
+// Whether merging the 304 would change who owns `e`'s validators (ETag,
+// credential, token, Last-Modified): only then is the merged entry worth
+// writing back, and only then must it be materialised.
+bool not_modified_changes_owner(const entry& e, const boost::beast::http::fields& not_modified,
+                                std::string_view credential_name, std::string_view credential_authorization);
 
 // Whether a client's own conditional GET may be answered 304 from `e` once
 // GitHub has confirmed `e` (RFC 9110 §13.2.2): If-None-Match, when present,

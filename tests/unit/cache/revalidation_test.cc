@@ -199,6 +199,59 @@ TEST(CacheMergeNotModified, HopByHopNeverStoredNewFieldsAppendedExtraLinesDroppe
   EXPECT_FALSE(e.vary_authorization);
 }
 
+// A hit is answered from the merged lines as views (the entry unchanged):
+// they must be exactly the headers merge_not_modified would leave.
+void expect_view_equals_merge(const entry& stored, const boost::beast::http::fields& not_modified) {
+  entry merged = stored;
+  merge_not_modified(merged, not_modified, "xyz", "token xyz");
+  header_lines lines;
+  merged_not_modified_lines(stored, not_modified, lines);
+  ASSERT_EQ(lines.size(), merged.headers.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].first, merged.headers[i].first) << i;
+    EXPECT_EQ(lines[i].second, merged.headers[i].second) << i;
+  }
+}
+
+TEST(CacheMergeNotModified, MergedLinesAreTheMergeAsViews) {
+  expect_view_equals_merge(fetched_by_abc(), test::fake_repo_1_not_modified());
+  expect_view_equals_merge(fetched_by_abc(), make_fields({{"Connection", "X-Hop"},
+                                                          {"X-Hop", "1"},
+                                                          {"X-Poll-Interval", "60"},
+                                                          {"vary", "Accept"},
+                                                          {"Content-Type", "text/html"}}));
+  // Repeated names: more fresh lines than stored ones are appended, grouped
+  // by name in the order the 304 first names them; fewer drop the rest.
+  entry e = fetched_by_abc();
+  e.headers = {{"Link", "<a>"}, {"X-A", "1"}, {"link", "<b>"}, {"Link", "<c>"}, {"X-B", "2"}};
+  const auto more = make_fields({{"X-New", "n1"}, {"LINK", "<1>"}, {"x-a", "one"}, {"Link", "<2>"},
+                                 {"X-New", "n2"}, {"x-a", "two"}, {"Link", "<3>"}, {"Link", "<4>"}});
+  expect_view_equals_merge(e, more);
+  header_lines lines;
+  merged_not_modified_lines(e, more, lines);
+  const header_lines want = {{"Link", "<1>"}, {"X-A", "one"}, {"link", "<2>"}, {"Link", "<3>"}, {"X-B", "2"},
+                             {"X-New", "n1"}, {"X-New", "n2"}, {"LINK", "<4>"}, {"x-a", "two"}};
+  EXPECT_EQ(lines, want);
+  const auto fewer = make_fields({{"link", "<only>"}});
+  expect_view_equals_merge(e, fewer);
+  merged_not_modified_lines(e, fewer, lines);
+  const header_lines kept = {{"Link", "<only>"}, {"X-A", "1"}, {"X-B", "2"}};
+  EXPECT_EQ(lines, kept);
+}
+
+TEST(CacheMergeNotModified, OwnerChangesOnlyWithAnotherValidatorOrToken) {
+  const entry e = fetched_by_abc();
+  const auto same = make_fields({{"ETag", etag_abc}, {"Date", "Tue, 24 Nov 2026 00:23:03 GMT"}});
+  EXPECT_FALSE(not_modified_changes_owner(e, same, "abc", "token abc"));
+  EXPECT_FALSE(not_modified_changes_owner(e, make_fields({{"Date", "x"}}), "xyz", "token xyz"))
+      << "no validator in the 304: the pair stays";
+  EXPECT_TRUE(not_modified_changes_owner(e, same, "xyz", "token xyz"));
+  EXPECT_TRUE(not_modified_changes_owner(e, same, "abc", "token rotated"));
+  EXPECT_TRUE(not_modified_changes_owner(e, make_fields({{"ETag", etag_xyz}}), "abc", "token abc"));
+  EXPECT_TRUE(not_modified_changes_owner(e, make_fields({{"Last-Modified", "Thu, 02 May 2024 00:00:00 GMT"}}),
+                                         "abc", "token abc"));
+}
+
 TEST(CacheClientConditional, IfNoneMatchDecidesAlone) {
   const entry e = fetched_by_abc();
   EXPECT_TRUE(client_conditional_matches(etag_abc, "", e));

@@ -117,5 +117,30 @@ TEST(FlightTable, LeaderGivingUpReleasesFollowersWithAnEmptyAnswer) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+// A leader that nobody followed answers from views of its entry and
+// publishes nothing worth reading; stop_joining tells it so, and closes the
+// flight so that no request joins between the check and the publish.
+TEST(FlightTable, StopJoiningSaysWhetherAnyRequestFollowedAndClosesTheFlight) {
+  flight_table table;
+  auto alone = table.join("alone");
+  ASSERT_TRUE(alone.lead);
+  EXPECT_FALSE(alone.lead->stop_joining());
+  EXPECT_EQ(table.size(), 0u);
+  const auto after = table.join("alone");  // a new flight, not a follower of the closed one
+  EXPECT_TRUE(after.lead);
+  EXPECT_FALSE(after.follow);
+
+  asio::io_context io;
+  std::optional<std::optional<shared_answer>> out;
+  auto leader = table.join("followed");
+  start_follower(io, table.join("followed").follow, steady::now() + std::chrono::hours(1), out);
+  EXPECT_TRUE(leader.lead->stop_joining());
+  leader.lead->publish(answer_with_entry());
+  io.restart();
+  io.run();
+  ASSERT_TRUE(out && *out);
+  EXPECT_TRUE((*out)->entry) << "the follower still gets what was published";
+}
+
 }  // namespace
 }  // namespace github_proxy::proxy

@@ -1,8 +1,8 @@
-#include "cache/http_date.h"
+#include "common/http_date.h"
 
 #include <array>
 
-namespace github_proxy::cache {
+namespace github_proxy::common {
 namespace {
 
 bool two_digits(std::string_view s, std::size_t at, int& out) {
@@ -41,4 +41,4 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text) {
          std::chrono::seconds(second);
 }
 
-}  // namespace github_proxy::cache
+}  // namespace github_proxy::common
