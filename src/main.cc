@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/auth/registry_reloader.h"
 #include "github_proxy/auth/tools.h"
+#include "github_proxy/cache/front_tier.h"
 #include "github_proxy/cache/memory_store.h"
 #include "github_proxy/config/config.h"
 #include "github_proxy/credentials/budget.h"
@@ -202,6 +204,9 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     log.error("cache: {}", e.what());
     return 1;
   }
+  // Decoded entries in front of the backend (cache/front_tier.h).
+  std::optional<cache::front_tier> front_tier;
+  if (cache_backend && cfg.cache.front_tier_bytes > 0) front_tier.emplace(cfg.cache.front_tier_bytes);
   proxy::flight_table flights;
   // Budgets: counted in this process with the memory cache; shared by the
   // replicas in Redis with the Redis cache (this ledger is then the
@@ -225,6 +230,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   proxy::shared_state shared;
   shared.cfg = &cfg;
   shared.cache = cache_backend.get();
+  shared.front = front_tier ? &*front_tier : nullptr;
   shared.flights = &flights;
   shared.budgets = &budgets;
   if (redis_budgets) shared.redis_budgets = &*redis_budgets;

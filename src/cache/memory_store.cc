@@ -1,44 +1,28 @@
 #include "github_proxy/cache/memory_store.h"
 
-#include <atomic>
-#include <bit>
-#include <cstdint>
-#include <functional>
-#include <list>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "cache/lru_shard.h"
 
 namespace github_proxy::cache {
 namespace {
 
 using std::chrono::steady_clock;
 using time_point = steady_clock::time_point;
-constexpr time_point never = time_point::max();
-
-struct node {
-  std::string key;
-  std::shared_ptr<const std::string> value;
-  time_point expires = never;
-  std::size_t charge = 0;
-};
-using lru_list = std::list<node>;
-// Keys of the index are views of `node::key`: list nodes never move, so the
-// key is stored once.
-using lru_index = std::unordered_map<std::string_view, lru_list::iterator>;
+using shard = detail::lru_shard<std::shared_ptr<const std::string>>;
 
 // The shapes of the allocations behind one entry, for the overhead estimate.
 struct list_node_layout {
   void* next;
   void* prev;
-  node payload;
+  shard::node payload;
 };
 struct map_node_layout {
   void* next;
-  lru_index::value_type payload;
+  shard::index::value_type payload;
   std::size_t cached_hash;
 };
 struct control_block_layout {
@@ -49,91 +33,6 @@ struct control_block_layout {
 };
 constexpr std::size_t allocator_header = 16;
 constexpr std::size_t allocations_per_entry = 3;
-
-constexpr std::size_t min_shard_bytes = 16ull * 1024 * 1024;
-constexpr std::size_t max_shards = 16;
-
-class shard {
- public:
-  explicit shard(std::size_t budget) : budget_(budget) {}
-
-  get_result get(std::string_view key, const steady_clock_fn& clock) {
-    std::lock_guard lock(mutex_);
-    const auto found = index_.find(key);
-    if (found == index_.end()) return {};
-    const auto it = found->second;
-    if (it->expires != never && clock() >= it->expires) {
-      unlink(it);
-      return {};
-    }
-    lru_.splice(lru_.begin(), lru_, it);
-    return {it->value, {}};
-  }
-
-  boost::system::error_code put(std::string_view key, std::shared_ptr<const std::string> value,
-                                time_point expires, std::size_t charge) {
-    std::lock_guard lock(mutex_);
-    const auto found = index_.find(key);
-    if (charge > budget_) {
-      if (found != index_.end()) unlink(found->second);
-      return store_error::too_large;
-    }
-    if (found != index_.end()) {
-      const auto it = found->second;
-      bytes_ = bytes_ - it->charge + charge;
-      it->value = std::move(value);
-      it->expires = expires;
-      it->charge = charge;
-      lru_.splice(lru_.begin(), lru_, it);
-    } else {
-      lru_.push_front(node{std::string(key), std::move(value), expires, charge});
-      index_.emplace(lru_.front().key, lru_.begin());
-      bytes_ += charge;
-    }
-    // The entry just written is at the front and fits alone: evict from the back.
-    while (bytes_ > budget_) unlink(std::prev(lru_.end()));
-    publish();
-    return {};
-  }
-
-  void erase(std::string_view key) {
-    std::lock_guard lock(mutex_);
-    const auto found = index_.find(key);
-    if (found != index_.end()) unlink(found->second);
-  }
-
-  std::size_t entries() const { return published_entries_.load(std::memory_order_relaxed); }
-  std::size_t bytes() const { return published_bytes_.load(std::memory_order_relaxed); }
-
- private:
-  void unlink(lru_list::iterator it) {
-    bytes_ -= it->charge;
-    index_.erase(std::string_view(it->key));
-    lru_.erase(it);
-    publish();
-  }
-
-  // Gauges are read without the lock (a metrics scrape must not contend).
-  void publish() {
-    published_entries_.store(index_.size(), std::memory_order_relaxed);
-    published_bytes_.store(bytes_, std::memory_order_relaxed);
-  }
-
-  std::mutex mutex_;
-  lru_list lru_;  // front: most recently used
-  lru_index index_;
-  const std::size_t budget_;
-  std::size_t bytes_ = 0;
-  std::atomic<std::size_t> published_entries_{0};
-  std::atomic<std::size_t> published_bytes_{0};
-};
-
-std::size_t shard_count_for(const memory_store_options& options) {
-  if (options.shards != 0) return std::bit_floor(options.shards);
-  std::size_t count = max_shards;
-  while (count > 1 && options.max_bytes / count < min_shard_bytes) count /= 2;
-  return count;
-}
 
 class memory_backend;
 
@@ -154,7 +53,7 @@ class memory_backend final : public cache_backend {
  public:
   explicit memory_backend(const memory_store_options& options)
       : clock_(options.clock ? options.clock : steady_clock_fn(&steady_clock::now)) {
-    const std::size_t count = shard_count_for(options);
+    const std::size_t count = detail::lru_shard_count(options.max_bytes, options.shards);
     shards_.reserve(count);
     for (std::size_t i = 0; i < count; ++i)
       shards_.push_back(std::make_unique<shard>(options.max_bytes / count));
@@ -174,25 +73,26 @@ class memory_backend final : public cache_backend {
   }
 
   std::string_view name() const override { return "memory"; }
+  bool shares_stored_buffers() const override { return true; }
 
-  get_result get(std::string_view key) { return shard_for(key).get(key, clock_); }
+  get_result get(std::string_view key) {
+    auto value = shard_for(key).get(key, clock_);
+    if (!value) return {};
+    return {std::move(*value), {}};
+  }
 
   boost::system::error_code put(std::string_view key, std::string value, std::chrono::seconds ttl) {
     const std::size_t charge = memory_entry_charge(key.size(), value.size());
-    const time_point expires = ttl > std::chrono::seconds::zero() ? clock_() + ttl : never;
-    return shard_for(key).put(key, std::make_shared<const std::string>(std::move(value)), expires, charge);
+    const time_point expires = ttl > std::chrono::seconds::zero() ? clock_() + ttl : detail::lru_never;
+    if (!shard_for(key).put(key, std::make_shared<const std::string>(std::move(value)), expires, charge))
+      return store_error::too_large;
+    return {};
   }
 
   void erase(std::string_view key) { shard_for(key).erase(key); }
 
  private:
-  shard& shard_for(std::string_view key) {
-    // Fibonacci hashing spreads the hash's bits; the index map of the shard
-    // uses the same hash modulo a prime, so the two choices stay independent.
-    const std::uint64_t h = std::hash<std::string_view>{}(key);
-    const std::uint64_t mixed = (h * 0x9E3779B97F4A7C15ull) >> 32;
-    return *shards_[mixed & (shards_.size() - 1)];
-  }
+  shard& shard_for(std::string_view key) { return *shards_[detail::lru_shard_of(key, shards_.size())]; }
 
   const steady_clock_fn clock_;
   std::vector<std::unique_ptr<shard>> shards_;

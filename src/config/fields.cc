@@ -220,6 +220,7 @@ const scalar_field fields[] = {
     {"cache.redis.ttl", [](config& c, text t) { return assign_duration(c.cache.redis.ttl, t); }},
     {"cache.redis.timeout", [](config& c, text t) { return assign_duration(c.cache.redis.timeout, t); }},
     {"cache.max_object_bytes", [](config& c, text t) { return assign_size(c.cache.max_object_bytes, t); }},
+    {"cache.front_tier_bytes", [](config& c, text t) { return assign_size(c.cache.front_tier_bytes, t); }},
     {"cache.serve_stale", [](config& c, text t) { return assign_enum(c.cache.serve_stale, t, stale_names, "off or on_upstream_error"); }},
     {"pool.reserve", [](config& c, text t) { return assign_reserve(c.pool, t); }},
     {"pool.max_concurrent", [](config& c, text t) { return assign_integer<std::uint32_t>(c.pool.max_concurrent, t, "a number of requests"); }},

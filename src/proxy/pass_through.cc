@@ -56,11 +56,12 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
   }
   if (store_key && req.method() == http::verb::get &&
       cache::response_storable(answer.status, answer.head, answer.body.size(), shared_.cfg->cache.max_object_bytes)) {
-    auto e = cache::make_entry(answer.status, answer.head, answer.body, pooled.credential,
-                               pooled.authorization, up[http::field::accept], std::chrono::system_clock::now());
-    cache::keep_json_inflated(e, shared_.cfg->cache.max_object_bytes);
+    auto e = std::make_shared<cache::entry>(cache::make_entry(answer.status, answer.head, answer.body,
+                                                              pooled.credential, pooled.authorization,
+                                                              up[http::field::accept], std::chrono::system_clock::now()));
+    cache::keep_json_inflated(*e, shared_.cfg->cache.max_object_bytes);
     // Stored before answering, so that Cache-Status can say whether it was.
-    const bool stored = co_await store(store_key->key, e);
+    const bool stored = co_await store(store_key->key, std::move(e));
     co_await relay_buffered(ctx, answer, stored ? status_stored : status_not_stored);
     co_return;
   }

@@ -30,6 +30,7 @@
 #include "github_proxy/cache/after_fetch.h"
 #include "github_proxy/cache/cache_store.h"
 #include "github_proxy/cache/entry.h"
+#include "github_proxy/cache/front_tier.h"
 #include "github_proxy/cache/policy.h"
 #include "github_proxy/common/http.h"
 #include "github_proxy/config/config.h"
@@ -70,7 +71,8 @@ struct shared_state {
   std::string user_agent;  // "github-proxy/VERSION"
   // The shared ETag cache (docs/contract.md §6); null: every request passes through.
   cache::cache_backend* cache = nullptr;
-  flight_table* flights = nullptr;  // coalescing across I/O threads
+  cache::front_tier* front = nullptr;  // decoded entries in front of `cache`; null: none
+  flight_table* flights = nullptr;     // coalescing across I/O threads
   // Per-client upstream budgets (docs/contract.md §5 "Budgets"); null: not
   // enforced. The in-process ledger, used alone with the memory cache, and
   // as the fallback of the per-thread Redis ledgers when `redis_budgets` is
@@ -233,7 +235,8 @@ class request_pipeline {
                                                       bool refuse_streaming);
   boost::asio::awaitable<std::shared_ptr<const cache::entry>> lookup(const std::string& key);
   // True when the entry was stored.
-  boost::asio::awaitable<bool> store(const std::string& key, const cache::entry& e);
+  boost::asio::awaitable<bool> store(const std::string& key, std::shared_ptr<const cache::entry> e);
+  boost::asio::awaitable<void> erase(const std::string& key);
 
   // send_pooled.cc: which credential sends `up`, and the move to another
   // when GitHub says that one is spent (docs/contract.md §7 "Rotation");

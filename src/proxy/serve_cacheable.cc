@@ -70,18 +70,45 @@ struct request_pipeline::cache_fetch {
 };
 
 asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
+  auto* front = shared_.front;
+  const bool front_checks_buffers = front && shared_.cache->shares_stored_buffers();
+  // Redis: an entry this process holds needs no round trip (front_tier.h).
+  if (front && !front_checks_buffers) {
+    if (auto slot = front->find(key)) co_return std::move(slot->decoded);
+  }
   auto got = co_await store_->get(key);
   if (!got.value) co_return nullptr;  // a miss, or the backend failed (counted by its hook)
+  // Memory: the decoded copy of the very buffer the backend holds.
+  if (front_checks_buffers) {
+    if (auto slot = front->find(key); slot && slot->encoded == got.value) co_return std::move(slot->decoded);
+  }
   auto decoded = cache::decode(*got.value);
   if (!decoded) co_return nullptr;  // another format version: a miss, overwritten on store
-  co_return std::make_shared<const cache::entry>(std::move(*decoded));
+  auto e = std::make_shared<const cache::entry>(std::move(*decoded));
+  if (front) front->put(key, cache::front_slot{e, front_checks_buffers ? std::move(got.value) : nullptr});
+  co_return e;
 }
 
-asio::awaitable<bool> request_pipeline::store(const std::string& key, const cache::entry& e) {
+asio::awaitable<bool> request_pipeline::store(const std::string& key, std::shared_ptr<const cache::entry> e) {
   if (!store_) co_return false;
   // Failures are counted by the backend's hook; the answer is served anyway.
-  const auto error = co_await store_->put(key, cache::encode(e), std::chrono::seconds(0));
+  const auto error = co_await store_->put(key, cache::encode(*e), std::chrono::seconds(0));
+  if (auto* front = shared_.front) {
+    // Memory: decoded again from the new buffer on the next hit. Redis: held
+    // here as written; a write Redis refused leaves nothing older behind
+    // either ("stored" means stored, docs/contract.md §6).
+    if (shared_.cache->shares_stored_buffers() || error) {
+      front->erase(key);
+    } else {
+      front->put(key, cache::front_slot{std::move(e), nullptr});
+    }
+  }
   co_return !error;
+}
+
+asio::awaitable<void> request_pipeline::erase(const std::string& key) {
+  if (shared_.front) shared_.front->erase(key);
+  if (store_) co_await store_->erase(key);
 }
 
 asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache(
@@ -230,7 +257,7 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       }
       auto confirmed = std::make_shared<cache::entry>(*cached);
       cache::merge_not_modified(*confirmed, answer.head, pooled.credential, pooled.authorization);
-      if (verdict.may_store && new_owner) stored = co_await store(target.key, *confirmed);
+      if (verdict.may_store && new_owner) stored = co_await store(target.key, confirmed);
       served = std::move(confirmed);
       break;
     }
@@ -241,12 +268,12 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       // Rewritten for each client on the way out: kept inflated, not
       // inflated on every hit.
       cache::keep_json_inflated(*fresh, shared_.cfg->cache.max_object_bytes);
-      stored = co_await store(target.key, *fresh);
+      stored = co_await store(target.key, fresh);
       served = std::move(fresh);
       break;
     }
     case fetch_action::erase_and_share:
-      co_await store_->erase(target.key);
+      co_await erase(target.key);
       [[fallthrough]];
     case fetch_action::share_unstored:
       served = unstored_answer(answer.status, answer.head, std::move(answer.body));

@@ -130,16 +130,27 @@ TEST_F(RedisCache, RevalidationWithAnotherCredentialUsesADerivedEtag) {
   EXPECT_EQ(b->metric("github_proxy_etag_derivations_total", {{"result", "modified"}}), 0);
   EXPECT_EQ(b->metric("github_proxy_rate_limit_credits_saved_total", {{"client", "other"}}), 1);
 
-  // And back: A revalidates the entry B refreshed (now holding token 2's ETag).
+  // A still holds its own entry in its front tier (README "Front tier"): it
+  // revalidates with token 1's own ETag, without reading Redis.
   const auto again_a = get(*a, path, ci_client, accept);
   EXPECT_EQ(again_a.result_int(), 200);
   EXPECT_EQ(cache_status(again_a), status_revalidated);
   EXPECT_EQ(again_a.body(), via_a.body());
+  ASSERT_TRUE(wait_for_requests_counted(*a, "ci", 2));
+  EXPECT_EQ(a->metric("github_proxy_etag_derivations_total", {{"result", "not_modified"}}), 0);
+
+  // And back: a replica that does not hold it (a new pod, a restart)
+  // revalidates the entry B refreshed in Redis, now holding token 2's ETag,
+  // with the one it derives for token 1.
+  auto c = replica(upstream_token_1);
+  const auto via_c = get(*c, path, ci_client, accept);
+  EXPECT_EQ(via_c.result_int(), 200);
+  EXPECT_EQ(cache_status(via_c), status_revalidated);
   const auto usage_1 = usage_of(*fake_, upstream_token_1);
   EXPECT_EQ(usage_1.credits, 1);
-  EXPECT_EQ(usage_1.status_304, 1);
-  ASSERT_TRUE(wait_for_requests_counted(*a, "ci", 2));
-  EXPECT_EQ(a->metric("github_proxy_etag_derivations_total", {{"result", "not_modified"}}), 1);
+  EXPECT_EQ(usage_1.status_304, 2);
+  ASSERT_TRUE(wait_for_requests_counted(*c, "ci", 1));
+  EXPECT_EQ(c->metric("github_proxy_etag_derivations_total", {{"result", "not_modified"}}), 1);
 
   // The ETag B derived and showed is the one GitHub gives token 2 (checked
   // last: this direct fetch spends one of token 2's credits).
@@ -171,11 +182,23 @@ TEST_F(RedisCache, DerivedRevalidationOfAChangedResourceStoresTheNewBody) {
   EXPECT_EQ(b->metric("github_proxy_etag_derivations_total", {{"result", "not_modified"}}), 0);
   EXPECT_EQ(b->metric("github_proxy_requests_total", request_labels("other", "changed", "200")), 1);
 
-  // A now gets B's version through the shared entry.
+  // A replica without the entry in its front tier gets B's version through
+  // the shared entry: a free 304.
+  auto c = replica(upstream_token_1);
+  const auto via_c = get(*c, path, ci_client);
+  EXPECT_EQ(via_c.result_int(), 200);
+  EXPECT_EQ(cache_status(via_c), status_revalidated);
+  EXPECT_EQ(via_c.body(), as_client_sees(reference, *fake_, *c));
+
+  // A still holds the old version in its front tier: its revalidation
+  // learns of the change from GitHub (a 200, one credit: the price of not
+  // waiting on Redis for every hit, README "Front tier") and then holds the
+  // new one.
   const auto again_a = get(*a, path, ci_client);
   EXPECT_EQ(again_a.result_int(), 200);
-  EXPECT_EQ(cache_status(again_a), status_revalidated);
+  EXPECT_EQ(cache_status(again_a), status_changed);
   EXPECT_EQ(again_a.body(), as_client_sees(reference, *fake_, *a));
+  EXPECT_EQ(cache_status(get(*a, path, ci_client)), status_revalidated);
 }
 
 // 6. Redis dies under load: no request fails; it comes back on the same port
@@ -190,7 +213,7 @@ TEST_F(RedisCache, OutageDegradesToPassThroughAndCachingResumes) {
   ASSERT_TRUE(entry_in_redis());
   ASSERT_EQ(cache_status(get(*proxy, warm_path, ci_client)), status_revalidated);
 
-  // The load: two clients on keep-alive connections over a few hot keys.
+  // The load: two clients on keep-alive connections over a few hot paths.
   constexpr long max_requests = 3000;  // hard cap per thread
   const auto hard_deadline = std::chrono::steady_clock::now() + 20s;
   std::atomic<bool> stop{false};
@@ -205,7 +228,11 @@ TEST_F(RedisCache, OutageDegradesToPassThroughAndCachingResumes) {
       for (long i = 0; i < max_requests && !stop && std::chrono::steady_clock::now() < hard_deadline; ++i) {
         try {
           if (!conn) conn.emplace(proxy->where(), 10s);
-          http_request req{http::verb::get, "/repos/octo-org/repo-" + std::to_string(1 + (i + t) % 4), 11};
+          // A new key each time, so that every request reads Redis: a key
+          // this replica holds is answered from its front tier without it.
+          const auto target = "/repos/octo-org/repo-" + std::to_string(1 + (i + t) % 4) + "?t=" +
+                              std::to_string(t) + "&i=" + std::to_string(i);
+          http_request req{http::verb::get, target, 11};
           req.set(http::field::authorization, auth_of(t ? other_client : ci_client).second);
           const auto res = conn->send(std::move(req));
           ++answered;
@@ -242,6 +269,9 @@ TEST_F(RedisCache, OutageDegradesToPassThroughAndCachingResumes) {
   EXPECT_EQ(failed.load(), 0) << "of " << answered.load() << "; first: " << (failures.empty() ? "" : failures[0]);
   EXPECT_TRUE(errors_counted) << "github_proxy_cache_backend_errors_total{backend=\"redis\"} stayed 0";
   EXPECT_TRUE(proxy->process().running());
+  // Redis still down: an entry this replica holds is revalidated and served
+  // from its front tier, not passed through.
+  EXPECT_EQ(cache_status(get(*proxy, warm_path, ci_client)), status_revalidated);
 
   // Same port, empty data set: caching resumes by itself (reconnect with
   // backoff). Each round uses a fresh key, so a hit can only come from an

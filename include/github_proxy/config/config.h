@@ -89,6 +89,9 @@ struct cache_config {
   redis_cache_config redis;
   std::size_t max_object_bytes = 8 * 1024 * 1024;
   serve_stale_mode serve_stale = serve_stale_mode::off;
+  // Decoded entries kept in process in front of the backend
+  // (cache/front_tier.h); 0: none.
+  std::size_t front_tier_bytes = 64ull * 1024 * 1024;
 };
 
 // The credential pool's settings (docs/contract.md §7).

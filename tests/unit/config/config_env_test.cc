@@ -42,7 +42,7 @@ bool same_entry(const env_override& entry, std::string_view variable, std::strin
 
 TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   const auto& table = env_overrides();
-  EXPECT_EQ(table.size(), 40u);
+  EXPECT_EQ(table.size(), 41u);
   std::set<std::string_view> variables;
   for (const env_override& entry : table) {
     std::string expected = "GITHUB_PROXY_";
@@ -58,6 +58,7 @@ TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
            {"GITHUB_PROXY_LISTEN_PORT", "listen.port"},
            {"GITHUB_PROXY_UPSTREAM_URL", "upstream.url"},
            {"GITHUB_PROXY_CACHE_BACKEND", "cache.backend"},
+           {"GITHUB_PROXY_CACHE_FRONT_TIER_BYTES", "cache.front_tier_bytes"},
            {"GITHUB_PROXY_LOGGING_LEVEL", "logging.level"},
            {"GITHUB_PROXY_REGISTRY_FILE", "registry.file"},
            {"GITHUB_PROXY_ADMIN_PORT", "admin.port"},

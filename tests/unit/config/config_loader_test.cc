@@ -73,6 +73,7 @@ TEST_F(ConfigLoad, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.cache.redis.ttl, 7 * 24h);
   EXPECT_EQ(c.cache.redis.timeout, 200ms);
   EXPECT_EQ(c.cache.max_object_bytes, 8u * 1024 * 1024);
+  EXPECT_EQ(c.cache.front_tier_bytes, 64u * 1024 * 1024);
   EXPECT_EQ(c.cache.serve_stale, serve_stale_mode::off);
   EXPECT_EQ(c.logging.level, "info");
   EXPECT_EQ(c.logging.format, log_format::json);
@@ -123,6 +124,7 @@ cache:
   memory: { max_bytes: 1GiB }
   redis: { url: "redis://user:pw@redis:6380/2", key_prefix: "ci:", ttl: 1d, timeout: 50ms }
   max_object_bytes: 2097152
+  front_tier_bytes: 0
   serve_stale: on_upstream_error
 credentials:
   - name: general-app
@@ -176,6 +178,7 @@ logging:
   EXPECT_EQ(c.cache.redis.ttl, 24h);
   EXPECT_EQ(c.cache.redis.timeout, 50ms);
   EXPECT_EQ(c.cache.max_object_bytes, 2u * 1024 * 1024);
+  EXPECT_EQ(c.cache.front_tier_bytes, 0u);
   EXPECT_EQ(c.cache.serve_stale, serve_stale_mode::on_upstream_error);
   ASSERT_EQ(c.credentials.size(), 3u);
   EXPECT_EQ(c.credentials[0].name, "general-app");
@@ -184,14 +187,14 @@ logging:
   EXPECT_EQ(c.credentials[0].client_id, "");
   EXPECT_EQ(c.credentials[0].installation_id, "7890123");
   EXPECT_EQ(c.credentials[0].private_key_file, in_dir("app.pem"));
-  EXPECT_EQ(c.credentials[0].source_line, 33);
+  EXPECT_EQ(c.credentials[0].source_line, 34);
   EXPECT_EQ(c.credentials[1].client_id, "Iv1.abc123");
   EXPECT_EQ(c.credentials[1].installation_id, "42");
-  EXPECT_EQ(c.credentials[1].source_line, 38);
+  EXPECT_EQ(c.credentials[1].source_line, 39);
   EXPECT_EQ(c.credentials[2].type, credential_type::token);
   EXPECT_EQ(c.credentials[2].token_file, in_dir("pat.txt"));
   EXPECT_EQ(c.credentials[2].token_env, "");
-  EXPECT_EQ(c.credentials[2].source_line, 43);
+  EXPECT_EQ(c.credentials[2].source_line, 44);
   EXPECT_EQ(c.logging.level, "debug");
   EXPECT_EQ(c.logging.format, log_format::text);
   EXPECT_FALSE(c.logging.access_log);
