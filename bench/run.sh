@@ -194,8 +194,8 @@ YAML
   wait_file "$work/proxy-$name.ready"
   printf -v "proxy_${name}_port" '%s' "$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/proxy-$name.ready")"
 }
-start_proxy memory "{ backend: memory, memory: { max_bytes: 2GiB } }"
-start_proxy redis "{ backend: redis, redis: { url: \"redis://127.0.0.1:$redis_port/0\" } }"
+start_proxy memory "{ backend: memory, memory: { max_bytes: 2GiB }, front_tier_bytes: 1GiB }"
+start_proxy redis "{ backend: redis, redis: { url: \"redis://127.0.0.1:$redis_port/0\" }, front_tier_bytes: 1GiB }"
 if [ -n "$baseline" ]; then
   start_proxy memory_base "{ backend: memory, memory: { max_bytes: 2GiB } }" "$work/bin/github-proxy-baseline"
   # Its own Redis database, so that the two builds' entries do not mix.
@@ -469,7 +469,7 @@ if [ "$allocs" = 1 ]; then
     echo "allocations per hit: not measured (cc could not build bench/alloc_count.c)"
   else
     : > "$work/alloc.counts"
-    start_proxy alloc "{ backend: memory, memory: { max_bytes: 1GiB } }" "$work/bin/github-proxy" "$work/alloc_count.so"
+    start_proxy alloc "{ backend: memory, memory: { max_bytes: 1GiB }, front_tier_bytes: 1GiB }" "$work/bin/github-proxy" "$work/alloc_count.so"
     for z in $sizes; do
       (
         threads=1 connections=8
