@@ -217,9 +217,39 @@ revalidation revalidation_plan(const entry& e, std::string_view credential_name,
   return plan;
 }
 
+namespace {
+
+// Header names as small integers: every line of one name, in any case, gets
+// the same id, so that the merge below compares integers. The cheap
+// signature (length, first and last letter) spares most case-insensitive
+// compares.
+class name_ids {
+ public:
+  std::size_t id(std::string_view name) {
+    const auto sig = signature(name);
+    for (std::size_t i = 0; i < names_.size(); ++i)
+      if (signatures_[i] == sig && iequals(names_[i], name)) return i;
+    names_.push_back(name);
+    signatures_.push_back(sig);
+    return names_.size() - 1;
+  }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  static std::uint32_t signature(std::string_view name) {
+    if (name.empty()) return 0;
+    const auto lower = [](char c) { return static_cast<std::uint32_t>(std::tolower(static_cast<unsigned char>(c))); };
+    return static_cast<std::uint32_t>(name.size()) << 16 | lower(name.front()) << 8 | lower(name.back());
+  }
+  boost::container::small_vector<std::string_view, 64> names_;
+  boost::container::small_vector<std::uint32_t, 64> signatures_;
+};
+
+}  // namespace
+
 void merged_not_modified_lines(const entry& e, const http::fields& not_modified, header_lines& out) {
   // The 304's lines that replace stored ones, in its order. Header sets are
-  // ~30 lines: linear case-insensitive scans over views, nothing copied.
+  // ~30 lines: views and integer ids, nothing copied.
   const hop_by_hop connection_specific(not_modified);
   header_lines fresh;
   for (const auto& field : not_modified) {
@@ -228,36 +258,40 @@ void merged_not_modified_lines(const entry& e, const http::fields& not_modified,
       continue;
     fresh.emplace_back(name, field.value());
   }
-  const auto named = [](std::string_view name) { return [name](const auto& line) { return iequals(line.first, name); }; };
-  const auto count_named = [&](auto first, auto last, std::string_view name) {
-    return static_cast<std::size_t>(std::count_if(first, last, named(name)));
-  };
-  // The k-th fresh line of `name`, or null.
-  const auto nth_fresh = [&](std::string_view name, std::size_t k) -> const header_line* {
-    for (const auto& line : fresh)
-      if (iequals(line.first, name) && k-- == 0) return &line;
-    return nullptr;
-  };
+  using counts = boost::container::small_vector<std::size_t, 64>;
+  name_ids ids;
+  counts stored_id, fresh_id, fresh_nth;  // per line: its name's id; a fresh line's ordinal within its name
+  for (const auto& [name, value] : e.headers) stored_id.push_back(ids.id(name));
+  for (const auto& [name, value] : fresh) fresh_id.push_back(ids.id(name));
+  counts stored_of(ids.size(), 0), fresh_of(ids.size(), 0);  // lines per name
+  for (const auto id : stored_id) ++stored_of[id];
+  for (const auto id : fresh_id) fresh_nth.push_back(fresh_of[id]++);
 
   out.clear();
   // In place: the k-th stored line of a name takes the k-th fresh value, or
   // goes when the 304 has fewer lines of that name.
-  for (auto it = e.headers.begin(); it != e.headers.end(); ++it) {
-    const std::string_view name = it->first;
-    if (const auto* line = nth_fresh(name, count_named(e.headers.begin(), it, name))) {
-      out.emplace_back(name, line->second);
-    } else if (!nth_fresh(name, 0)) {
-      out.emplace_back(name, it->second);
+  counts seen(ids.size(), 0);
+  for (std::size_t i = 0; i < e.headers.size(); ++i) {
+    const auto id = stored_id[i];
+    const auto k = seen[id]++;
+    if (fresh_of[id] == 0) {
+      out.emplace_back(e.headers[i].first, e.headers[i].second);
+      continue;
+    }
+    for (std::size_t j = 0; j < fresh.size(); ++j) {
+      if (fresh_id[j] == id && fresh_nth[j] == k) {
+        out.emplace_back(e.headers[i].first, fresh[j].second);
+        break;
+      }
     }
   }
   // Fresh lines beyond the stored ones are appended, grouped by name in the
   // order the names first appear in the 304.
-  for (auto it = fresh.begin(); it != fresh.end(); ++it) {
-    if (count_named(fresh.begin(), it, it->first) != 0) continue;  // not the first line of its name
-    const auto stored = count_named(e.headers.begin(), e.headers.end(), it->first);
-    std::size_t k = 0;
-    for (auto line = it; line != fresh.end(); ++line) {
-      if (iequals(line->first, it->first) && k++ >= stored) out.emplace_back(it->first, line->second);
+  for (std::size_t j = 0; j < fresh.size(); ++j) {
+    if (fresh_nth[j] != 0) continue;  // not the first line of its name
+    const auto id = fresh_id[j];
+    for (std::size_t l = j; l < fresh.size(); ++l) {
+      if (fresh_id[l] == id && fresh_nth[l] >= stored_of[id]) out.emplace_back(fresh[j].first, fresh[l].second);
     }
   }
 }
