@@ -26,12 +26,15 @@ front_tier::shard& front_tier::shard_for(std::string_view key) {
   return *shards_[detail::lru_shard_of(key, shards_.size())];
 }
 
-std::optional<front_slot> front_tier::find(std::string_view key) { return shard_for(key).get(key, no_expiry); }
+std::shared_ptr<const entry> front_tier::find(std::string_view key) {
+  auto found = shard_for(key).get(key, no_expiry);
+  return found ? std::move(*found) : nullptr;
+}
 
-void front_tier::put(std::string_view key, front_slot slot) {
-  if (!slot.decoded) return;
-  const auto cost = charge(key, *slot.decoded);
-  shard_for(key).put(key, std::move(slot), detail::lru_never, cost);
+void front_tier::put(std::string_view key, std::shared_ptr<const entry> e) {
+  if (!e) return;
+  const auto cost = charge(key, *e);
+  shard_for(key).put(key, std::move(e), detail::lru_never, cost);
 }
 
 void front_tier::erase(std::string_view key) { shard_for(key).erase(key); }

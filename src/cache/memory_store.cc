@@ -73,7 +73,6 @@ class memory_backend final : public cache_backend {
   }
 
   std::string_view name() const override { return "memory"; }
-  bool shares_stored_buffers() const override { return true; }
 
   get_result get(std::string_view key) {
     auto value = shard_for(key).get(key, clock_);

@@ -70,22 +70,17 @@ struct request_pipeline::cache_fetch {
 };
 
 asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
-  auto* front = shared_.front;
-  const bool front_checks_buffers = front && shared_.cache->shares_stored_buffers();
-  // Redis: an entry this process holds needs no round trip (front_tier.h).
-  if (front && !front_checks_buffers) {
-    if (auto slot = front->find(key)) co_return std::move(slot->decoded);
+  // An entry this process holds needs neither decoding nor, with Redis, a
+  // round trip (cache/front_tier.h).
+  if (shared_.front) {
+    if (auto held = shared_.front->find(key)) co_return held;
   }
   auto got = co_await store_->get(key);
   if (!got.value) co_return nullptr;  // a miss, or the backend failed (counted by its hook)
-  // Memory: the decoded copy of the very buffer the backend holds.
-  if (front_checks_buffers) {
-    if (auto slot = front->find(key); slot && slot->encoded == got.value) co_return std::move(slot->decoded);
-  }
   auto decoded = cache::decode(*got.value);
   if (!decoded) co_return nullptr;  // another format version: a miss, overwritten on store
   auto e = std::make_shared<const cache::entry>(std::move(*decoded));
-  if (front) front->put(key, cache::front_slot{e, front_checks_buffers ? std::move(got.value) : nullptr});
+  if (shared_.front) shared_.front->put(key, e);
   co_return e;
 }
 
@@ -94,13 +89,12 @@ asio::awaitable<bool> request_pipeline::store(const std::string& key, std::share
   // Failures are counted by the backend's hook; the answer is served anyway.
   const auto error = co_await store_->put(key, cache::encode(*e), std::chrono::seconds(0));
   if (auto* front = shared_.front) {
-    // Memory: decoded again from the new buffer on the next hit. Redis: held
-    // here as written; a write Redis refused leaves nothing older behind
-    // either ("stored" means stored, docs/contract.md §6).
-    if (shared_.cache->shares_stored_buffers() || error) {
+    // A write the backend refused leaves nothing older behind either
+    // ("stored" means stored, docs/contract.md §6).
+    if (error) {
       front->erase(key);
     } else {
-      front->put(key, cache::front_slot{std::move(e), nullptr});
+      front->put(key, std::move(e));
     }
   }
   co_return !error;

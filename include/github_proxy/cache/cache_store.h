@@ -65,11 +65,6 @@ class cache_backend {
   // For the github_proxy_cache_entries / _bytes gauges ({backend="memory"|"redis"}).
   virtual store_stats stats() const = 0;
   virtual std::string_view name() const = 0;
-  // Whether `get` hands out the stored buffer itself, the same pointer until
-  // the entry is replaced (memory): the front tier then checks its decoded
-  // copy against that pointer instead of answering for the backend
-  // (front_tier.h).
-  virtual bool shares_stored_buffers() const { return false; }
 };
 
 }  // namespace github_proxy::cache

@@ -22,19 +22,12 @@ TEST(FrontTier, HoldsWhatWasPutUntilErasedOrReplaced) {
   front_tier front(1024 * 1024);
   EXPECT_FALSE(front.find("k"));
   const auto first = entry_with_body(100);
-  auto encoded = std::make_shared<const std::string>("bytes");
-  front.put("k", front_slot{first, encoded});
-  auto slot = front.find("k");
-  ASSERT_TRUE(slot);
-  EXPECT_EQ(slot->decoded, first) << "the same entry, not a copy";
-  EXPECT_EQ(slot->encoded, encoded);
+  front.put("k", first);
+  EXPECT_EQ(front.find("k"), first) << "the same entry, not a copy";
 
   const auto second = entry_with_body(200);
-  front.put("k", front_slot{second, nullptr});
-  slot = front.find("k");
-  ASSERT_TRUE(slot);
-  EXPECT_EQ(slot->decoded, second);
-  EXPECT_FALSE(slot->encoded);
+  front.put("k", second);
+  EXPECT_EQ(front.find("k"), second);
   EXPECT_EQ(front.stats().entries, 1u);
   EXPECT_EQ(front.stats().bytes, front_tier::charge("k", *second));
 
@@ -50,11 +43,11 @@ TEST(FrontTier, ChargesBodyHeadersAndKeyAndEvictsTheLeastRecentlyUsed) {
   EXPECT_GT(each, e->body.size() + 5);
   // Room for three (one shard: a small budget is not split).
   front_tier front(3 * each + each / 2);
-  front.put("key-0", front_slot{e, nullptr});
-  front.put("key-1", front_slot{e, nullptr});
-  front.put("key-2", front_slot{e, nullptr});
+  front.put("key-0", e);
+  front.put("key-1", e);
+  front.put("key-2", e);
   ASSERT_TRUE(front.find("key-0"));  // now the most recently used
-  front.put("key-3", front_slot{e, nullptr});
+  front.put("key-3", e);
   EXPECT_TRUE(front.find("key-0"));
   EXPECT_FALSE(front.find("key-1")) << "the least recently used goes first";
   EXPECT_TRUE(front.find("key-2"));
@@ -64,10 +57,10 @@ TEST(FrontTier, ChargesBodyHeadersAndKeyAndEvictsTheLeastRecentlyUsed) {
 
 TEST(FrontTier, AnEntryLargerThanTheBudgetIsNotHeldAndDropsTheOlderOne) {
   front_tier front(64 * 1024);
-  front.put("k", front_slot{entry_with_body(100), nullptr});
-  front.put("k", front_slot{entry_with_body(128 * 1024), nullptr});
+  front.put("k", entry_with_body(100));
+  front.put("k", entry_with_body(128 * 1024));
   EXPECT_FALSE(front.find("k")) << "an older entry would be served in place of the new one";
-  front.put("null", front_slot{nullptr, nullptr});
+  front.put("null", nullptr);
   EXPECT_FALSE(front.find("null"));
 }
 
