@@ -78,16 +78,7 @@ std::optional<std::string> derive_etag(std::string_view accept, std::string_view
 
 std::string authorization_fingerprint(std::string_view authorization_value) {
   if (authorization_value.empty()) return {};
-  // Every revalidation asks for it, and a credential's token changes hourly
-  // at most: the last answer of this thread is kept (16 bytes, SSO).
-  thread_local std::string last_value;
-  thread_local std::string last_fingerprint;
-  if (authorization_value != last_value) {
-    last_fingerprint =
-        sha256_hasher().update("github-proxy authorization:").update(authorization_value).hex().substr(0, 16);
-    last_value.assign(authorization_value);
-  }
-  return last_fingerprint;
+  return sha256_hasher().update("github-proxy authorization:").update(authorization_value).hex().substr(0, 16);
 }
 
 std::string_view etag_opaque(std::string_view etag) {
