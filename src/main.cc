@@ -206,7 +206,13 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   }
   // Decoded entries in front of the backend (cache/front_tier.h).
   std::optional<cache::front_tier> front_tier;
-  if (cache_backend && cfg.cache.front_tier_bytes > 0) front_tier.emplace(cfg.cache.front_tier_bytes);
+  if (cache_backend && cfg.cache.front_tier_bytes > 0) {
+    // No longer than Redis would keep the entry.
+    const auto ttl = cfg.cache.backend == config::cache_backend::redis
+                         ? std::chrono::duration_cast<std::chrono::seconds>(cfg.cache.redis.ttl)
+                         : std::chrono::seconds(0);
+    front_tier.emplace(cfg.cache.front_tier_bytes, ttl);
+  }
   proxy::flight_table flights;
   // Budgets: counted in this process with the memory cache; shared by the
   // replicas in Redis with the Redis cache (this ledger is then the

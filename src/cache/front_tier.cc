@@ -10,11 +10,11 @@ namespace {
 // allocator headers: a fixed estimate, like the memory backend's measured one.
 constexpr std::size_t bookkeeping_bytes = 512;
 
-const auto no_expiry = [] { return detail::lru_never; };
-
 }  // namespace
 
-front_tier::front_tier(std::size_t max_bytes) {
+front_tier::front_tier(std::size_t max_bytes, std::chrono::seconds ttl,
+                       std::function<std::chrono::steady_clock::time_point()> clock)
+    : ttl_(ttl), clock_(clock ? std::move(clock) : [] { return std::chrono::steady_clock::now(); }) {
   const std::size_t count = detail::lru_shard_count(max_bytes);
   shards_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<shard>(max_bytes / count));
@@ -26,15 +26,26 @@ front_tier::shard& front_tier::shard_for(std::string_view key) {
   return *shards_[detail::lru_shard_of(key, shards_.size())];
 }
 
-std::shared_ptr<const entry> front_tier::find(std::string_view key) {
-  auto found = shard_for(key).get(key, no_expiry);
-  return found ? std::move(*found) : nullptr;
+std::chrono::steady_clock::time_point front_tier::expiry() const {
+  return ttl_ > std::chrono::seconds::zero() ? clock_() + ttl_ : detail::lru_never;
+}
+
+front_tier::found front_tier::find(std::string_view key) {
+  auto& s = shard_for(key);
+  if (auto held = s.get(key, clock_)) return {std::move(*held), 0};
+  return {nullptr, s.generation()};
+}
+
+void front_tier::fill(std::string_view key, std::shared_ptr<const entry> e, std::uint64_t ticket) {
+  if (!e) return;
+  const auto cost = charge(key, *e);
+  shard_for(key).fill(key, std::move(e), expiry(), cost, ticket);
 }
 
 void front_tier::put(std::string_view key, std::shared_ptr<const entry> e) {
   if (!e) return;
   const auto cost = charge(key, *e);
-  shard_for(key).put(key, std::move(e), detail::lru_never, cost);
+  shard_for(key).put(key, std::move(e), expiry(), cost);
 }
 
 void front_tier::erase(std::string_view key) { shard_for(key).erase(key); }
@@ -49,7 +60,8 @@ store_stats front_tier::stats() const {
 }
 
 std::size_t front_tier::charge(std::string_view key, const entry& e) {
-  std::size_t bytes = key.size() + e.body.size() + e.etag.size() + e.last_modified.size() + e.credential.size() +
+  // Capacity, not size: a body moved in from a grown read buffer keeps it.
+  std::size_t bytes = key.size() + e.body.capacity() + e.etag.size() + e.last_modified.size() + e.credential.size() +
                       e.authorization_fingerprint.size() + e.accept.size() + bookkeeping_bytes;
   for (const auto& [name, value] : e.headers) bytes += name.size() + value.size() + sizeof(e.headers[0]);
   return bytes;

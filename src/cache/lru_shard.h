@@ -65,10 +65,41 @@ class lru_shard {
     return it->value;
   }
 
+  // Counts the shard's puts and erases: a value read elsewhere (a backend,
+  // across a co_await) is put back only if nothing was written or erased
+  // in the shard meanwhile (`fill`).
+  std::uint64_t generation() const {
+    std::lock_guard lock(mutex_);
+    return generation_;
+  }
+
+  // `put`, unless the shard's generation is no longer `seen`. False: not stored.
+  bool fill(std::string_view key, Value value, lru_time_point expires, std::size_t charge, std::uint64_t seen) {
+    std::lock_guard lock(mutex_);
+    if (generation_ != seen) return false;
+    return put_locked(key, std::move(value), expires, charge);
+  }
+
   // False: `charge` exceeds the shard's budget (nothing stored, and the
   // key's older value gone).
   bool put(std::string_view key, Value value, lru_time_point expires, std::size_t charge) {
     std::lock_guard lock(mutex_);
+    return put_locked(key, std::move(value), expires, charge);
+  }
+
+  void erase(std::string_view key) {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    const auto found = index_.find(key);
+    if (found != index_.end()) unlink(found->second);
+  }
+
+  std::size_t entries() const { return published_entries_.load(std::memory_order_relaxed); }
+  std::size_t bytes() const { return published_bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  bool put_locked(std::string_view key, Value value, lru_time_point expires, std::size_t charge) {
+    ++generation_;
     const auto found = index_.find(key);
     if (charge > budget_) {
       if (found != index_.end()) unlink(found->second);
@@ -92,16 +123,6 @@ class lru_shard {
     return true;
   }
 
-  void erase(std::string_view key) {
-    std::lock_guard lock(mutex_);
-    const auto found = index_.find(key);
-    if (found != index_.end()) unlink(found->second);
-  }
-
-  std::size_t entries() const { return published_entries_.load(std::memory_order_relaxed); }
-  std::size_t bytes() const { return published_bytes_.load(std::memory_order_relaxed); }
-
- private:
   void unlink(typename list::iterator it) {
     bytes_ -= it->charge;
     index_.erase(std::string_view(it->key));
@@ -114,7 +135,8 @@ class lru_shard {
     published_bytes_.store(bytes_, std::memory_order_relaxed);
   }
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::uint64_t generation_ = 0;
   list lru_;  // front: most recently used
   index index_;
   const std::size_t budget_;

@@ -72,15 +72,17 @@ struct request_pipeline::cache_fetch {
 asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
   // An entry this process holds needs neither decoding nor, with Redis, a
   // round trip (cache/front_tier.h).
+  cache::front_tier::found front;
   if (shared_.front) {
-    if (auto held = shared_.front->find(key)) co_return held;
+    front = shared_.front->find(key);
+    if (front.held) co_return std::move(front.held);
   }
   auto got = co_await store_->get(key);
   if (!got.value) co_return nullptr;  // a miss, or the backend failed (counted by its hook)
   auto decoded = cache::decode(*got.value);
   if (!decoded) co_return nullptr;  // another format version: a miss, overwritten on store
   auto e = std::make_shared<const cache::entry>(std::move(*decoded));
-  if (shared_.front) shared_.front->put(key, e);
+  if (shared_.front) shared_.front->fill(key, e, front.ticket);
   co_return e;
 }
 
@@ -101,8 +103,9 @@ asio::awaitable<bool> request_pipeline::store(const std::string& key, std::share
 }
 
 asio::awaitable<void> request_pipeline::erase(const std::string& key) {
-  if (shared_.front) shared_.front->erase(key);
+  // The backend first, then the front tier (cache/front_tier.h "fill").
   if (store_) co_await store_->erase(key);
+  if (shared_.front) shared_.front->erase(key);
 }
 
 asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache(
@@ -243,8 +246,9 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       // refreshes are merged again on every use.
       const bool new_owner =
           cache::not_modified_changes_owner(*cached, answer.head, pooled.credential, pooled.authorization);
-      const bool followed = joined.lead && joined.lead->stop_joining();
-      if (!new_owner && !followed) {
+      // (A new owner is written back below with the flight still open:
+      // requests arriving meanwhile follow it rather than fetch again.)
+      if (!new_owner && !(joined.lead && joined.lead->stop_joining())) {
         cache::merged_not_modified_lines(*cached, answer.head, confirmed_lines.emplace());
         served = cached;
         break;

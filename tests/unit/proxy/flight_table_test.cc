@@ -129,6 +129,8 @@ TEST(FlightTable, StopJoiningSaysWhetherAnyRequestFollowedAndClosesTheFlight) {
   const auto after = table.join("alone");  // a new flight, not a follower of the closed one
   EXPECT_TRUE(after.lead);
   EXPECT_FALSE(after.follow);
+  alone.lead->publish(shared_answer{});  // the closed flight finishes
+  EXPECT_EQ(table.size(), 1u) << "finishing the closed flight left the new one in the table";
 
   asio::io_context io;
   std::optional<std::optional<shared_answer>> out;
