@@ -15,8 +15,13 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-connection::connection(beast::tcp_stream plain) : stream_(std::move(plain)) {}
-connection::connection(tls_stream tls) : stream_(std::move(tls)) {}
+// A GitHub head is 1–2 KiB. Beast reads as much as the buffer holds, and a
+// buffer grown from empty held ~1 KiB: every answer took two recv calls.
+// Room for a whole head makes it one (bench/README.md).
+constexpr std::size_t read_buffer_bytes = 8 * 1024;
+
+connection::connection(beast::tcp_stream plain) : stream_(std::move(plain)) { buffer_.reserve(read_buffer_bytes); }
+connection::connection(tls_stream tls) : stream_(std::move(tls)) { buffer_.reserve(read_buffer_bytes); }
 
 beast::tcp_stream& connection::lowest_layer() {
   return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
