@@ -1,10 +1,9 @@
 #include "common/logging.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/string_view.hpp>
-#include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -30,15 +29,11 @@ std::unique_ptr<spdlog::formatter> make_formatter(const std::string& pattern) {
   return formatter;
 }
 
-}  // namespace
-
-std::string valid_utf8(std::string_view text) {
+void append_valid_utf8(std::string& out, std::string_view text) {
   // RFC 3629 §4: the well-formed sequences; anything else (a stray
   // continuation byte, an overlong form, a surrogate, past U+10FFFF, a
   // sequence cut short) becomes U+FFFD, one per offending byte.
   static constexpr std::string_view replacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(text.size());
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const auto in = [](unsigned char b, unsigned char lo, unsigned char hi) { return b >= lo && b <= hi; };
   std::size_t i = 0;
@@ -66,16 +61,56 @@ std::string valid_utf8(std::string_view text) {
       i += n;
     }
   }
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_valid_utf8(out, text);
   return out;
 }
 
-std::string json_quote(std::string_view text) {
-  // Boost.JSON escapes quotes and control characters but copies other bytes
-  // as they are: a client's raw \xff would make the line invalid JSON.
+void append_json_string(std::string& out, std::string_view text) {
+  // RFC 8259 §7: the quote, the backslash and the control characters are
+  // escaped; every other byte of valid UTF-8 stands for itself.
+  static constexpr char hex[] = "0123456789abcdef";
   const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii) return boost::json::serialize(boost::json::string_view(text.data(), text.size()));
-  const auto valid = valid_utf8(text);
-  return boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
+  std::string valid;
+  if (!ascii) {
+    valid = valid_utf8(text);
+    text = valid;
+  }
+  out.push_back('"');
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (u < 0x20) {
+          out.append("\\u00");
+          out.push_back(hex[u >> 4]);
+          out.push_back(hex[u & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_json_string(out, text);
+  return out;
 }
 
 loggers make_loggers(const config::logging_config& cfg) {
@@ -89,34 +124,8 @@ loggers make_loggers(const config::logging_config& cfg) {
            : "%Y-%m-%dT%H:%M:%S.%eZ %l %v"));
   out.main->set_level(spdlog::level::from_str(cfg.level));
   out.main->flush_on(spdlog::level::warn);
-  if (cfg.access_log) {
-    out.access = std::make_shared<spdlog::logger>("access",
-                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    out.access->set_formatter(make_formatter(
-        json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"info","log":"access",%v})"
-             : "%Y-%m-%dT%H:%M:%S.%eZ access %v"));
-    out.access->set_level(spdlog::level::info);
-  }
+  if (cfg.access_log) out.access = std::make_shared<access_log>(STDERR_FILENO, json);
   return out;
-}
-
-void write_access_line(spdlog::logger& logger, const access_line& line, bool json) {
-  if (!logger.should_log(spdlog::level::info)) return;
-  if (json) {
-    logger.info(
-        R"("client":{},"method":{},"path":{},"status":{},"cache":"{}","credential":{},)"
-        R"("upstream_seconds":{:.6f},"total_seconds":{:.6f},"github_request_id":{})",
-        json_quote(line.client), json_quote(line.method), json_quote(line.path), line.status,
-        line.cache, json_quote(line.credential), std::max(0.0, line.upstream_seconds),
-        line.total_seconds, json_quote(line.github_request_id));
-  } else {
-    logger.info("client={} method={} path={} status={} cache={} credential={} upstream={:.6f}s "
-                "total={:.6f}s github_request_id={}",
-                line.client, line.method, line.path, line.status, line.cache,
-                line.credential.empty() ? "-" : line.credential,
-                std::max(0.0, line.upstream_seconds), line.total_seconds,
-                line.github_request_id.empty() ? "-" : line.github_request_id);
-  }
 }
 
 }  // namespace github_proxy::logging

@@ -254,17 +254,17 @@ void request_pipeline::finish(const request_context& ctx) {
   // The log line before the counters: whoever sees the count (a test, a
   // scrape) can rely on the line being written.
   if (shared_.access_log) {
+    const auto path = loggable_target(ctx.req.target());
     logging::access_line line{record.client,
                               ctx.req.method_string(),
-                              loggable_target(ctx.req.target()),
+                              path,
                               record.status,
                               metrics::to_string(record.cache),
                               record.credential,
                               record.upstream_seconds,
                               seconds,
                               record.github_request_id};
-    logging::write_access_line(*shared_.access_log, line,
-                               shared_.cfg->logging.format == config::log_format::json);
+    shared_.access_log->write(line);
   }
   counters_.requests(record.client, metrics::classify_method(ctx.req.method_string()), record.status,
                      record.cache)

@@ -26,6 +26,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/logger.h>
 
+#include "common/access_log.h"
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/cache/after_fetch.h"
 #include "github_proxy/cache/cache_store.h"
@@ -66,7 +67,7 @@ struct shared_state {
   auth::registry_store* registry = nullptr;
   metrics::families* metrics = nullptr;
   std::shared_ptr<spdlog::logger> log;         // operational messages
-  std::shared_ptr<spdlog::logger> access_log;  // one line per request; null = off
+  std::shared_ptr<const logging::access_log> access_log;  // one line per request; null = off
   credentials::credential_source* credentials = nullptr;  // who sends each request
   std::string user_agent;  // "github-proxy/VERSION"
   // The shared ETag cache (docs/contract.md §6); null: every request passes through.
