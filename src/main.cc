@@ -172,14 +172,17 @@ bool write_ready_file(const std::string& path, std::uint16_t port, std::uint16_t
 // thread's arena hands it back with madvise(MADV_DONTNEED): a TLB shootdown
 // on every core, then page faults when the next request takes it again. On
 // the revalidation benchmark that was ~10 % of the CPU per request
-// (bench/README.md). Keeping up to 64 MiB per arena costs memory only after
-// a burst; a fixed mmap threshold keeps large bodies out of the arenas.
-// GLIBC_TUNABLES, when it sets malloc tunables, wins.
+// (bench/README.md). Each arena (about one per thread) may now keep up to
+// 16 MiB free after a burst (deploy/README.md, "Memory"); a fixed mmap
+// threshold keeps bodies over 4 MiB out of the arenas. An operator's own
+// setting of either (GLIBC_TUNABLES or MALLOC_*_THRESHOLD_) wins.
 void keep_freed_heap_for_reuse() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return;
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  const auto set_by_operator = [tunables](const char* tunable, const char* variable) {
+    return (tunables != nullptr && std::strstr(tunables, tunable) != nullptr) || std::getenv(variable) != nullptr;
+  };
+  if (!set_by_operator("glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  if (!set_by_operator("glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }
 
 int serve(const std::string& config_file, const std::string& ready_file) {

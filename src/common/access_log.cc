@@ -16,16 +16,10 @@ namespace github_proxy::logging {
 
 namespace {
 
-// What each field may take of a line. A path is cut to the room left; the
-// other fields come from the registry, the configuration and GitHub, and are
-// cut here only so that no line can outgrow max_line_bytes even escaped.
-constexpr std::size_t max_path_bytes = 2048;
-constexpr std::size_t max_field_bytes = 128;
-constexpr std::string_view cut_mark = "\xE2\x80\xA6";  // "…"
-
-std::string_view capped(std::string_view text, std::size_t bytes = max_field_bytes) {
-  return text.substr(0, std::min(text.size(), bytes));
-}
+// What each field but the path may take of a line, escaped. They come from
+// the registry, the configuration and GitHub, and are cut here only so that
+// the path always keeps most of the line.
+constexpr std::size_t max_field_bytes = 256;
 
 // "2026-12-03T12:23:34.793Z", the seconds formatted once per second per thread.
 void append_time(std::string& out) {
@@ -45,64 +39,54 @@ void append_time(std::string& out) {
   fmt::format_to(std::back_inserter(out), ".{:03d}Z", static_cast<int>(ms % 1000));
 }
 
-void append_path(std::string& out, std::string_view path, std::size_t bytes, bool json) {
-  const bool cut = path.size() > bytes;
-  std::string_view shown = path.substr(0, std::min(path.size(), bytes));
-  if (!json) {
-    out.append(shown);
-    if (cut) out.append(cut_mark);
-    return;
-  }
-  if (!cut) {
-    append_json_string(out, shown);
-    return;
-  }
-  append_json_string(out, shown);
-  out.pop_back();  // the closing quote, to put the mark inside
-  out.append(cut_mark).push_back('"');
-}
-
 }  // namespace
 
 void access_log::format(std::string& out, const access_line& line) const {
-  // Halving the path's room converges: with an empty path every other field
-  // is capped well within a line.
-  for (std::size_t path_bytes = max_path_bytes;; path_bytes /= 2) {
-    out.clear();
-    format(out, line, path_bytes);
-    if (out.size() <= max_line_bytes || path_bytes == 0) return;
-  }
-}
-
-void access_log::format(std::string& out, const access_line& line, std::size_t path_bytes) const {
-  auto it = std::back_inserter(out);
+  thread_local std::string tail;
+  out.clear();
+  tail.clear();
+  const auto field = [this](std::string& to, std::string_view text) {
+    append_capped(to, text, max_field_bytes, json_);
+  };
+  const auto or_dash = [](std::string_view text) { return text.empty() ? std::string_view("-") : text; };
   const double upstream = std::max(0.0, line.upstream_seconds);
+  // The line is the head, the path, and the tail: the path gets what the
+  // other two leave of max_line_bytes.
   if (json_) {
     out.append(R"({"time":")");
     append_time(out);
     out.append(R"(","level":"info","log":"access","client":)");
-    append_json_string(out, capped(line.client));
+    field(out, line.client);
     out.append(R"(,"method":)");
-    append_json_string(out, capped(line.method));
+    field(out, line.method);
     out.append(R"(,"path":)");
-    append_path(out, line.path, path_bytes, true);
-    fmt::format_to(it, R"(,"status":{},"cache":)", line.status);
-    append_json_string(out, capped(line.cache));
-    out.append(R"(,"credential":)");
-    append_json_string(out, capped(line.credential));
-    fmt::format_to(it, R"(,"upstream_seconds":{:.6f},"total_seconds":{:.6f},"github_request_id":)", upstream,
+    fmt::format_to(std::back_inserter(tail), R"(,"status":{},"cache":)", line.status);
+    field(tail, line.cache);
+    tail.append(R"(,"credential":)");
+    field(tail, line.credential);
+    fmt::format_to(std::back_inserter(tail),
+                   R"(,"upstream_seconds":{:.6f},"total_seconds":{:.6f},"github_request_id":)", upstream,
                    line.total_seconds);
-    append_json_string(out, capped(line.github_request_id));
-    out.append("}\n");
-    return;
+    field(tail, line.github_request_id);
+    tail.append("}\n");
+  } else {
+    append_time(out);
+    out.append(" access client=");
+    field(out, line.client);
+    out.append(" method=");
+    field(out, line.method);
+    out.append(" path=");
+    fmt::format_to(std::back_inserter(tail), " status={} cache=", line.status);
+    field(tail, line.cache);
+    tail.append(" credential=");
+    field(tail, or_dash(line.credential));
+    fmt::format_to(std::back_inserter(tail), " upstream={:.6f}s total={:.6f}s github_request_id=", upstream,
+                   line.total_seconds);
+    field(tail, or_dash(line.github_request_id));
+    tail.push_back('\n');
   }
-  const auto or_dash = [](std::string_view text) { return text.empty() ? std::string_view("-") : capped(text); };
-  append_time(out);
-  fmt::format_to(it, " access client={} method={} path=", capped(line.client), capped(line.method));
-  append_path(out, line.path, path_bytes, false);
-  fmt::format_to(it, " status={} cache={} credential={} upstream={:.6f}s total={:.6f}s github_request_id={}\n",
-                 line.status, capped(line.cache), or_dash(line.credential), upstream, line.total_seconds,
-                 or_dash(line.github_request_id));
+  append_capped(out, line.path, max_line_bytes - out.size() - tail.size(), json_);
+  out.append(tail);
 }
 
 void access_log::write(const access_line& line) const {
@@ -113,12 +97,15 @@ void access_log::write(const access_line& line) const {
   while (left > 0) {
     const auto n = ::write(fd_, data, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a log that cannot be written must not stop requests
+    if (n <= 0) {
+      // A log that cannot be written must not stop requests. A line cut
+      // short still ends, so that the next one is not glued to it.
+      if (left < buffer.size()) (void)!::write(fd_, "\n", 1);
+      return;
+    }
     data += n;
     left -= static_cast<std::size_t>(n);
   }
-  // A line grown by a rare long path does not keep its memory on the thread.
-  if (buffer.capacity() > 2 * max_line_bytes) std::string().swap(buffer);
 }
 
 }  // namespace github_proxy::logging

@@ -5,7 +5,9 @@
 // the kernel in one write(2), without a lock: a write of at most PIPE_BUF
 // bytes to a pipe (a container runtime's stderr) is atomic, and so is an
 // append to a file. So a line is kept within PIPE_BUF: a path too long for
-// it is cut, and the cut marked with "…".
+// it is cut at a character and ends in "…"; the other fields are cut at 256
+// bytes likewise. The operational log keeps its lines within PIPE_BUF too
+// (logging.h), so the two never interleave on stderr.
 #pragma once
 
 #include <string>
@@ -37,12 +39,10 @@ class access_log {
   // Thread-safe, and takes no lock.
   void write(const access_line& line) const;
 
-  // The line `write` would write, newline included.
+  // Replaces `out` with the line `write` would write, newline included.
   void format(std::string& out, const access_line& line) const;
 
  private:
-  void format(std::string& out, const access_line& line, std::size_t path_bytes) const;
-
   int fd_;
   bool json_;
 };

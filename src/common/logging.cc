@@ -11,21 +11,30 @@ namespace github_proxy::logging {
 
 namespace {
 
-// `%*` in a pattern: the message as a JSON string literal.
-class json_message_flag final : public spdlog::custom_flag_formatter {
+// The longest message a log line carries, escaped: with the pattern around
+// it a line stays within the 4096 bytes a pipe writes whole, so lines of the
+// operational log and of the access log (access_log.h) never interleave.
+constexpr std::size_t max_message_bytes = 3800;
+
+// `%*` (JSON string literal) and `%&` (text) in a pattern: the message, cut
+// to max_message_bytes and then ending in "…".
+class message_flag final : public spdlog::custom_flag_formatter {
  public:
+  explicit message_flag(bool json) : json_(json) {}
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    const auto quoted = json_quote(std::string_view(msg.payload.data(), msg.payload.size()));
-    dest.append(quoted.data(), quoted.data() + quoted.size());
+    std::string out;
+    append_capped(out, std::string_view(msg.payload.data(), msg.payload.size()), max_message_bytes, json_);
+    dest.append(out.data(), out.data() + out.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<json_message_flag>();
-  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<message_flag>(json_); }
+
+ private:
+  bool json_;
 };
 
 std::unique_ptr<spdlog::formatter> make_formatter(const std::string& pattern) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-  formatter->add_flag<json_message_flag>('*').set_pattern(pattern);
+  formatter->add_flag<message_flag>('*', true).add_flag<message_flag>('&', false).set_pattern(pattern);
   return formatter;
 }
 
@@ -113,6 +122,36 @@ std::string json_quote(std::string_view text) {
   return out;
 }
 
+std::string_view utf8_prefix(std::string_view text, std::size_t bytes) {
+  if (text.size() <= bytes) return text;
+  std::size_t end = bytes;
+  // Back to the first byte of a character: at most three continuation bytes.
+  for (int i = 0; i < 3 && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80; ++i) --end;
+  return text.substr(0, end);
+}
+
+void append_capped(std::string& out, std::string_view text, std::size_t max_bytes, bool json) {
+  static constexpr std::string_view cut_mark = "\xE2\x80\xA6";  // "…"
+  const std::size_t start = out.size();
+  // Scaling the room by how much the result overshot converges in a step or
+  // two (escapes grow a byte into up to six); the room shrinks every step.
+  for (std::size_t room = max_bytes;;) {
+    out.resize(start);
+    const auto shown = utf8_prefix(text, room);
+    const bool cut = shown.size() < text.size();
+    if (json) {
+      append_json_string(out, shown);
+      if (cut) out.insert(out.size() - 1, cut_mark);  // inside the closing quote
+    } else {
+      append_valid_utf8(out, shown);
+      if (cut) out.append(cut_mark);
+    }
+    const std::size_t size = out.size() - start;
+    if (size <= max_bytes || room == 0) return;
+    room = std::min(shown.size() - 1, shown.size() * max_bytes / size);
+  }
+}
+
 loggers make_loggers(const config::logging_config& cfg) {
   const bool json = cfg.format == config::log_format::json;
   // One sink each: a formatter belongs to the sink, not the logger.
@@ -121,7 +160,7 @@ loggers make_loggers(const config::logging_config& cfg) {
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
   out.main->set_formatter(make_formatter(
       json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":%*})"
-           : "%Y-%m-%dT%H:%M:%S.%eZ %l %v"));
+           : "%Y-%m-%dT%H:%M:%S.%eZ %l %&"));
   out.main->set_level(spdlog::level::from_str(cfg.level));
   out.main->flush_on(spdlog::level::warn);
   if (cfg.access_log) out.access = std::make_shared<access_log>(STDERR_FILENO, json);

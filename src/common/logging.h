@@ -30,4 +30,13 @@ std::string json_quote(std::string_view text);
 // The same, appended to `out`.
 void append_json_string(std::string& out, std::string_view text);
 
+// The longest prefix of `text` within `bytes` that does not end inside a
+// UTF-8 character.
+std::string_view utf8_prefix(std::string_view text, std::size_t bytes);
+
+// Appends `text` as a JSON string literal (`json`) or as valid UTF-8, taking
+// at most `max_bytes` of `out` (for a non-empty `max_bytes` ≥ 5): a text too
+// long for that is cut at a character and ends in "…".
+void append_capped(std::string& out, std::string_view text, std::size_t max_bytes, bool json);
+
 }  // namespace github_proxy::logging

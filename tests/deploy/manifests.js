@@ -327,9 +327,13 @@ function checkProxy(objects, examples, features) {
   const headerBytes = configBytes(effective(container, configText, "listen", "max_header_bytes") || "64KiB");
   const bodyBytes = Math.max(256 * 1024 ** 2,
     4 * threads * configBytes(effective(container, configText, "listen", "max_body_bytes") || "32MiB"));
-  const worst = cacheBytes + bodyBytes + maxConnections * headerBytes;
+  // The front tier holds decoded entries in front of either backend; the
+  // allocator keeps up to 16MiB free per arena (src/main.cc), ~4 arenas.
+  const frontBytes = configBytes(effective(container, configText, "cache", "front_tier_bytes") || "64MiB");
+  const allocatorBytes = 64 * 1024 ** 2;
+  const worst = cacheBytes + bodyBytes + maxConnections * headerBytes + frontBytes + allocatorBytes;
   expect(memoryLimit && worst + 64 * 1024 ** 2 <= memoryLimit,
-    `memory limit ${resources.limits && resources.limits.memory}: cache ${cacheBytes / 2 ** 20}MiB + bodies ${bodyBytes / 2 ** 20}MiB + ${maxConnections} connections x ${headerBytes / 1024}KiB + 64MiB for the process do not fit`);
+    `memory limit ${resources.limits && resources.limits.memory}: cache ${cacheBytes / 2 ** 20}MiB + bodies ${bodyBytes / 2 ** 20}MiB + ${maxConnections} connections x ${headerBytes / 1024}KiB + front tier ${frontBytes / 2 ** 20}MiB + allocator 64MiB + 64MiB for the process do not fit`);
 
   expect(features.has(backend), `cache backend ${backend}, want ${features.has("redis") ? "redis" : "memory"}`);
 

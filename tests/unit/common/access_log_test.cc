@@ -1,5 +1,7 @@
 #include "common/access_log.h"
 
+#include "common/logging.h"
+
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -74,24 +76,71 @@ TEST(AccessLog, HostileBytesStayValidJson) {
     log.format(line, sample(path));
     parse_line(line);
   }
+  std::string line;
+  log.format(line, sample("/a\x01\xFF\"b"));
+  EXPECT_NE(line.find("\"path\":\"/a\\u0001\xEF\xBF\xBD\\\"b\""), std::string::npos) << line;
+  EXPECT_EQ(std::string(parse_line(line).at("path").as_string()), "/a\x01\xEF\xBF\xBD\"b");
 }
 
 // A line longer than PIPE_BUF could be interleaved with another thread's in a
-// pipe: the path is cut, visibly, to keep every line within it.
+// pipe: the path is cut, visibly and at a character, to keep every line
+// within it; a path that fits is never cut.
 TEST(AccessLog, ALongPathIsCutToKeepTheLineWithinPipeBuf) {
-  const access_log log(-1, true);
-  for (const std::string& path : {std::string(10000, 'a'), std::string(3000, '"'), std::string(2000, '\xFF')}) {
+  for (const bool json : {true, false}) {
+    const access_log log(-1, json);
+    std::string euros;
+    for (int i = 0; i < 2000; ++i) euros += "\xE2\x82\xAC";
+    // Each is too long for a line, even unescaped.
+    for (const std::string& path : {std::string(10000, 'a'), std::string(5000, '"'), std::string(2000, '\xFF'), euros}) {
+      std::string line;
+      log.format(line, sample(path));
+      EXPECT_LE(line.size(), access_log::max_line_bytes) << json;
+      EXPECT_GT(line.size(), access_log::max_line_bytes - 8) << json;  // the path took the room left
+      EXPECT_NE(line.find("\xE2\x80\xA6"), std::string::npos) << json;
+      if (json) parse_line(line);
+      // Nothing but whole characters: no U+FFFD where a character was split.
+      if (path.back() != '\xFF') {
+        EXPECT_EQ(line.find("\xEF\xBF\xBD"), std::string::npos) << json;
+      }
+    }
     std::string line;
-    log.format(line, sample(path));
-    EXPECT_LE(line.size(), access_log::max_line_bytes);
-    const auto o = parse_line(line);
-    const std::string shown(o.at("path").as_string());
-    EXPECT_GT(shown.size(), 100u);
-    EXPECT_EQ(shown.substr(shown.size() - 3), "\xE2\x80\xA6");
+    log.format(line, sample(std::string(3000, 'b')));
+    EXPECT_NE(line.find(std::string(3000, 'b')), std::string::npos);
+    EXPECT_EQ(line.find("\xE2\x80\xA6"), std::string::npos);
   }
-  std::string line;
-  log.format(line, sample(std::string(1000, 'b')));
-  EXPECT_EQ(std::string(parse_line(line).at("path").as_string()), std::string(1000, 'b'));
+}
+
+// Every field at its worst (control characters escape to six bytes each)
+// still leaves the line within PIPE_BUF, with room for the path.
+TEST(AccessLog, EveryFieldAtItsWorstStillFitsALine) {
+  const std::string worst(5000, '\x01');
+  const access_line line{worst, worst, worst, 599, worst, worst, 1e9, 1e9, worst};
+  for (const bool json : {true, false}) {
+    std::string out;
+    access_log(-1, json).format(out, line);
+    EXPECT_LE(out.size(), access_log::max_line_bytes);
+    EXPECT_NE(out.find("599"), std::string::npos);
+    if (json) {
+      const auto o = parse_line(out);
+      EXPECT_GT(o.at("path").as_string().size(), 300u);
+      EXPECT_EQ(o.at("status").as_int64(), 599);
+    }
+  }
+}
+
+TEST(Logging, AppendCappedCutsAtACharacterAndMarksTheCut) {
+  std::string out = "x";
+  append_capped(out, "\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC", 8, false);  // three euros, 9 bytes
+  EXPECT_EQ(out, "x\xE2\x82\xAC\xE2\x80\xA6");  // one euro and the mark: 6 bytes
+  out.clear();
+  append_capped(out, "short", 100, true);
+  EXPECT_EQ(out, "\"short\"");
+  out.clear();
+  append_capped(out, std::string(100, '\n'), 50, true);
+  EXPECT_LE(out.size(), 50u);
+  EXPECT_EQ(out.substr(out.size() - 4), "\xE2\x80\xA6\"");
+  EXPECT_EQ(utf8_prefix("a\xE2\x82\xAC", 3), "a");
+  EXPECT_EQ(utf8_prefix("a\xE2\x82\xAC", 4), "a\xE2\x82\xAC");
 }
 
 // Threads write without a lock: each line must still arrive whole.
