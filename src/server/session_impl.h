@@ -25,11 +25,30 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// What a connection's writers reuse from one response to the next: the
+// head (and a small body copied behind it) and the buffer list of a gather
+// write. A writer lives for one request; these live for the connection,
+// so a steady stream of hits allocates nothing here. Bounded per idle
+// connection by kept_write_bytes (deploy/README.md "Resources").
+struct write_buffers {
+  static constexpr std::size_t kept_write_bytes = 16 * 1024;
+  std::string head;
+  std::vector<asio::const_buffer> gather;
+
+  // After each response: a buffer grown past what most answers need is
+  // given back rather than held by an idle connection.
+  void trim() {
+    if (head.capacity() > kept_write_bytes) std::string().swap(head);
+    if (gather.capacity() * sizeof(asio::const_buffer) > kept_write_bytes) std::vector<asio::const_buffer>().swap(gather);
+  }
+};
+
 // The response_writer for one stream type.
 template <class Stream>
 class stream_writer final : public response_writer {
  public:
-  stream_writer(Stream& stream, const session_env& env) : stream_(stream), env_(env) {}
+  stream_writer(Stream& stream, const session_env& env, write_buffers& buffers)
+      : stream_(stream), env_(env), head_(buffers.head), gather_(buffers.gather) {}
 
   asio::awaitable<beast::error_code> write(response& message) override {
     started_ = true;
@@ -74,7 +93,6 @@ class stream_writer final : public response_writer {
         // copying a few KiB into the connection's head buffer.
         for (const auto& piece : body) head_.append(static_cast<const char*>(piece.data()), piece.size());
         auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(head_), use_tuple);
-        if (head_.capacity() > 2 * copied_body_bytes) std::string().swap(head_);
         co_return note(ec);
       }
       gather_.clear();
@@ -147,10 +165,8 @@ class stream_writer final : public response_writer {
   bool failed_ = false;
   // Bodies up to this size are copied behind the head and sent at once.
   static constexpr std::size_t copied_body_bytes = 128 * 1024;
-  std::string head_;  // reused for every response on this connection
-  // write_pieces' buffer list, reused likewise (it grows to the most pieces
-  // one answer had).
-  std::vector<asio::const_buffer> gather_;
+  std::string& head_;                        // the connection's (write_buffers)
+  std::vector<asio::const_buffer>& gather_;  // likewise
   streamed_response* message_ = nullptr;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
 };
@@ -290,8 +306,10 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
   // Bounded: a request head may not exceed max_header_bytes, nor a body
   // max_body_bytes; the buffer holds at most one of each plus pipelined bytes.
   beast::flat_buffer buffer(listen.max_header_bytes + listen.max_body_bytes + 64 * 1024);
+  write_buffers out_buffers;
 
   for (;;) {
+    out_buffers.trim();
     // Idle keep-alive: wait for the first byte under the idle timeout.
     if (buffer.size() == 0) {
       // Draining: a request already in the socket is answered (with
@@ -320,7 +338,7 @@ boost::asio::awaitable<void> run_session(Stream stream, session_env env, client_
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(listen.max_header_bytes));
     parser.body_limit(listen.max_body_bytes);
-    stream_writer<Stream> writer(stream, env);
+    stream_writer<Stream> writer(stream, env, out_buffers);
 
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     if (hec == http::error::header_limit || hec == http::error::buffer_overflow) {
