@@ -141,38 +141,41 @@ bool whole_string_is_a_url(std::string_view json, std::size_t at) {
   return false;  // longer than any URL, or cut off: not rewritten
 }
 
-void find_origin(std::string_view json, std::string_view origin, bool uploads, std::size_t from,
-                 url_cuts& out) {
-  if (origin.empty()) return;
-  const char* base = json.data();
-  std::size_t pos = std::max<std::size_t>(from, 1);
-  while (pos + origin.size() < json.size()) {
-    const void* hit = ::memmem(base + pos, json.size() - pos, origin.data(), origin.size());
-    if (!hit) return;
-    const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
-    if (at + origin.size() >= json.size()) return;  // nothing follows: not a JSON string
-    // An opening quote, not an escaped one inside a string (`\"https://…`).
-    const bool opens_string = json[at - 1] == '"' && (at < 2 || json[at - 2] != '\\');
-    if (opens_string && ends_url_origin(json[at + origin.size()]) && whole_string_is_a_url(json, at)) {
-      out.push_back({static_cast<std::uint32_t>(at), uploads});
-    }
-    pos = at + 1;
-  }
+// Whether `origin` starts at `at` as the whole beginning of a URL string.
+bool origin_at(std::string_view json, std::size_t at, std::string_view origin) {
+  if (origin.empty() || at + origin.size() >= json.size()) return false;  // nothing follows: not a JSON string
+  if (json.compare(at, origin.size(), origin) != 0) return false;
+  // An opening quote, not an escaped one inside a string (`\"https://…`).
+  const bool opens_string = json[at - 1] == '"' && (at < 2 || json[at - 2] != '\\');
+  return opens_string && ends_url_origin(json[at + origin.size()]) && whole_string_is_a_url(json, at);
 }
 
 }  // namespace
 
 bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& out, std::size_t from) {
   if (json.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
-  const auto first = out.size();
-  find_origin(json, origins.rest, false, from, out);
-  const auto middle = out.size();
-  find_origin(json, origins.uploads, true, from, out);
-  // Neither origin is a prefix of the other at the same offset (each is
-  // followed by a URL delimiter), so the two sorted runs merge cleanly.
-  if (middle != first && middle != out.size()) {
-    std::inplace_merge(out.begin() + static_cast<std::ptrdiff_t>(first), out.begin() + static_cast<std::ptrdiff_t>(middle),
-                       out.end(), [](const url_cut& a, const url_cut& b) { return a.at < b.at; });
+  // One scan for what both origins begin with ("https://" at least, the
+  // whole host for a GHES): each hit is then one origin, the other or none,
+  // and the cuts come out in order.
+  const std::string_view rest = origins.rest, uploads = origins.uploads;
+  std::string_view start = rest.empty() ? uploads : rest;
+  if (!rest.empty() && !uploads.empty()) {
+    const auto differ = std::mismatch(rest.begin(), rest.end(), uploads.begin(), uploads.end());
+    start = rest.substr(0, static_cast<std::size_t>(differ.first - rest.begin()));
+  }
+  if (start.empty()) start = "http";  // both are http(s) URLs: only unlike schemes share less
+  const char* base = json.data();
+  std::size_t pos = std::max<std::size_t>(from, 1);
+  while (pos + start.size() < json.size()) {
+    const void* hit = ::memmem(base + pos, json.size() - pos, start.data(), start.size());
+    if (!hit) break;
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+    if (origin_at(json, at, rest)) {
+      out.push_back({static_cast<std::uint32_t>(at), false});
+    } else if (origin_at(json, at, uploads)) {
+      out.push_back({static_cast<std::uint32_t>(at), true});
+    }
+    pos = at + 1;
   }
   return true;
 }
