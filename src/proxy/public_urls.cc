@@ -163,17 +163,21 @@ bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& 
     const auto differ = std::mismatch(rest.begin(), rest.end(), uploads.begin(), uploads.end());
     start = rest.substr(0, static_cast<std::size_t>(differ.first - rest.begin()));
   }
-  if (start.empty()) start = "http";  // both are http(s) URLs: only unlike schemes share less
+  // (origins_of's origins share "https://" at least; an empty start would
+  // visit every offset, slowly but rightly.)
   const char* base = json.data();
   std::size_t pos = std::max<std::size_t>(from, 1);
   while (pos + start.size() < json.size()) {
     const void* hit = ::memmem(base + pos, json.size() - pos, start.data(), start.size());
     if (!hit) break;
     const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
-    if (origin_at(json, at, rest)) {
-      out.push_back({static_cast<std::uint32_t>(at), false});
-    } else if (origin_at(json, at, uploads)) {
-      out.push_back({static_cast<std::uint32_t>(at), true});
+    // The longer first: should one origin begin the other, the URL is the
+    // longer one's.
+    const bool uploads_first = uploads.size() > rest.size();
+    if (origin_at(json, at, uploads_first ? uploads : rest)) {
+      out.push_back({static_cast<std::uint32_t>(at), uploads_first});
+    } else if (origin_at(json, at, uploads_first ? rest : uploads)) {
+      out.push_back({static_cast<std::uint32_t>(at), !uploads_first});
     }
     pos = at + 1;
   }

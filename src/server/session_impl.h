@@ -28,18 +28,23 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // What a connection's writers reuse from one response to the next: the
 // head (and a small body copied behind it) and the buffer list of a gather
 // write. A writer lives for one request; these live for the connection,
-// so a steady stream of hits allocates nothing here. Bounded per idle
-// connection by kept_write_bytes (deploy/README.md "Resources").
+// so a steady stream of hits allocates nothing here. An idle connection
+// keeps at most kept_head_bytes + kept_gather_bytes (deploy/README.md
+// "Resources"); while a response is written the head holds it whole up to
+// copied_body_bytes, as before.
 struct write_buffers {
-  static constexpr std::size_t kept_write_bytes = 16 * 1024;
+  static constexpr std::size_t kept_head_bytes = 16 * 1024;
+  static constexpr std::size_t kept_gather_bytes = 4 * 1024;
   std::string head;
   std::vector<asio::const_buffer> gather;
 
-  // After each response: a buffer grown past what most answers need is
+  // Before each request: a buffer grown past what most answers need is
   // given back rather than held by an idle connection.
   void trim() {
-    if (head.capacity() > kept_write_bytes) std::string().swap(head);
-    if (gather.capacity() * sizeof(asio::const_buffer) > kept_write_bytes) std::vector<asio::const_buffer>().swap(gather);
+    if (head.capacity() > kept_head_bytes) std::string().swap(head);
+    if (gather.capacity() * sizeof(asio::const_buffer) > kept_gather_bytes) {
+      std::vector<asio::const_buffer>().swap(gather);
+    }
   }
 };
 
@@ -91,6 +96,7 @@ class stream_writer final : public response_writer {
         // One send: a body rewritten into dozens of pieces went out in as
         // many sendmsg calls as a gather write, which cost far more than
         // copying a few KiB into the connection's head buffer.
+        head_.reserve(head_.size() + size);
         for (const auto& piece : body) head_.append(static_cast<const char*>(piece.data()), piece.size());
         auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(head_), use_tuple);
         co_return note(ec);

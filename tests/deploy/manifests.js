@@ -332,10 +332,10 @@ function checkProxy(objects, examples, features) {
   const frontBytes = configBytes(effective(container, configText, "cache", "front_tier_bytes") || "64MiB");
   const allocatorBytes = 64 * 1024 ** 2;
   // Each connection may hold max_header_bytes of request and keeps up to
-  // 16KiB of write buffer (server/session_impl.h).
-  const worst = cacheBytes + bodyBytes + maxConnections * (headerBytes + 16 * 1024) + frontBytes + allocatorBytes;
+  // 20KiB of write buffers (server/session_impl.h).
+  const worst = cacheBytes + bodyBytes + maxConnections * (headerBytes + 20 * 1024) + frontBytes + allocatorBytes;
   expect(memoryLimit && worst + 64 * 1024 ** 2 <= memoryLimit,
-    `memory limit ${resources.limits && resources.limits.memory}: cache ${cacheBytes / 2 ** 20}MiB + bodies ${bodyBytes / 2 ** 20}MiB + ${maxConnections} connections x ${headerBytes / 1024 + 16}KiB + front tier ${frontBytes / 2 ** 20}MiB + allocator 64MiB + 64MiB for the process do not fit`);
+    `memory limit ${resources.limits && resources.limits.memory}: cache ${cacheBytes / 2 ** 20}MiB + bodies ${bodyBytes / 2 ** 20}MiB + ${maxConnections} connections x ${headerBytes / 1024 + 20}KiB + front tier ${frontBytes / 2 ** 20}MiB + allocator 64MiB + 64MiB for the process do not fit`);
 
   expect(features.has(backend), `cache backend ${backend}, want ${features.has("redis") ? "redis" : "memory"}`);
 

@@ -156,6 +156,26 @@ TEST(BodyUrls, PiecesMakeTheRewrittenTextWithoutCopyingTheBody) {
   EXPECT_EQ(pieces, 5);
 }
 
+// One scan finds both origins: the cuts come out in order, whichever origin
+// each is, and an origin that begins the other never takes the other's URL.
+TEST(BodyUrls, BothOriginsInOneScanInOrder) {
+  const std::string body =
+      R"(["https://uploads.github.com/a","https://api.github.com/b","https://github.com/c","https://uploads.github.com/d"])";
+  url_cuts cuts;
+  ASSERT_TRUE(find_api_urls(body, github, cuts));
+  ASSERT_EQ(cuts.size(), 3u);
+  EXPECT_TRUE(cuts[0].uploads);
+  EXPECT_FALSE(cuts[1].uploads);
+  EXPECT_TRUE(cuts[2].uploads);
+  EXPECT_LT(cuts[0].at, cuts[1].at);
+  EXPECT_LT(cuts[1].at, cuts[2].at);
+
+  const api_origins nested{"https://h", "https://h/uploads"};
+  const std::string two = R"(["https://h/uploads/x","https://h/repos/y"])";
+  EXPECT_EQ(rewrite_api_urls(two, nested, {"http://p", "http://p/api/uploads"}),
+            R"(["http://p/api/uploads/x","http://p/repos/y"])");
+}
+
 TEST(BodyUrls, StreamingGivesTheSameTextWhereverThePiecesSplit) {
   std::string body = "[";
   for (int i = 0; i < 200; ++i) {
