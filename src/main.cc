@@ -84,6 +84,18 @@ void export_pool_metrics(const credentials::pool& pool, metrics::families& metri
   });
 }
 
+// github_proxy_cache_entries and _bytes of one tier, sampled on every scrape.
+void export_store_gauges(metrics::families& metrics, std::string_view tier,
+                         std::function<cache::store_stats()> stats_of) {
+  auto& entries = metrics.cache_entries.Add({{"backend", std::string(tier)}});
+  auto& bytes = metrics.cache_bytes.Add({{"backend", std::string(tier)}});
+  metrics.on_scrape([&entries, &bytes, stats_of = std::move(stats_of)] {
+    const auto stats = stats_of();
+    entries.Set(static_cast<double>(stats.entries));
+    bytes.Set(static_cast<double>(stats.bytes));
+  });
+}
+
 std::unique_ptr<cache::cache_backend> make_cache(const config::config& cfg, metrics::families& metrics,
                                                  std::shared_ptr<spdlog::logger> log) {
   std::unique_ptr<cache::cache_backend> backend;
@@ -101,14 +113,7 @@ std::unique_ptr<cache::cache_backend> make_cache(const config::config& cfg, metr
   } else {
     backend = cache::make_memory_backend(cfg.cache.memory.max_bytes);
   }
-  const std::string name(backend->name());
-  auto& entries = metrics.cache_entries.Add({{"backend", name}});
-  auto& bytes = metrics.cache_bytes.Add({{"backend", name}});
-  metrics.on_scrape([&entries, &bytes, b = backend.get()] {
-    const auto stats = b->stats();
-    entries.Set(static_cast<double>(stats.entries));
-    bytes.Set(static_cast<double>(stats.bytes));
-  });
+  export_store_gauges(metrics, backend->name(), [b = backend.get()] { return b->stats(); });
   return backend;
 }
 
@@ -233,6 +238,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
                          ? std::chrono::duration_cast<std::chrono::seconds>(cfg.cache.redis.ttl)
                          : std::chrono::seconds(0);
     front_tier.emplace(cfg.cache.front_tier_bytes, ttl);
+    export_store_gauges(metrics, "front_tier", [&front = *front_tier] { return front.stats(); });
   }
   proxy::flight_table flights;
   // Budgets: counted in this process with the memory cache; shared by the

@@ -418,6 +418,10 @@ TEST_F(Cache, MemoryBackendIsTheDefaultAndAnswersHeadAndConditionalsFromItsEntri
   EXPECT_GE(proxy_->metric("github_proxy_cache_bytes", {{"backend", "memory"}}),
             static_cast<double>(first.body().size()));
   EXPECT_EQ(proxy_->metric("github_proxy_cache_entries", {{"backend", "redis"}}), 0);
+  // The front tier holds the decoded entry too, and says so.
+  EXPECT_EQ(metric_once_at_least(*proxy_, "github_proxy_cache_entries", {{"backend", "front_tier"}}, 1), 1);
+  EXPECT_GE(proxy_->metric("github_proxy_cache_bytes", {{"backend", "front_tier"}}),
+            static_cast<double>(first.body().size()));
 
   const auto head_answer = head(*proxy_, path, ci_client);
   EXPECT_EQ(head_answer.result_int(), 200);

@@ -173,7 +173,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
                       {label_key({{"credential", "upstream-1"}, {"state", "cooling"}}), 0},
                       {label_key({{"credential", "upstream-1"}, {"state", "broken"}}), 0}}));
     EXPECT_EQ(series_of(idle, "github_proxy_rate_limit_remaining"), series{}) << "no bucket observed yet";
-    EXPECT_EQ(series_of(idle, "github_proxy_cache_entries"), (series{{label_key({{"backend", "memory"}}), 0}}));
+    EXPECT_EQ(series_of(idle, "github_proxy_cache_entries"),
+              (series{{label_key({{"backend", "memory"}}), 0}, {label_key({{"backend", "front_tier"}}), 0}}));
     EXPECT_EQ(series_of(idle, "github_proxy_secret_reloads_total"),
               (series{{label_key({{"result", "ok"}}), 0}, {label_key({{"result", "error"}}), 0}}));
     initial_load = sum_of(idle, "github_proxy_registry_last_success_timestamp_seconds");
@@ -347,12 +348,16 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
   EXPECT_EQ(series_of(m, "github_proxy_client_upstream_credits_total"),
             (series{{label_key({{"client", "ci"}}), 4}, {label_key({{"client", "budgeted"}}), 1}}));
 
-  // github_proxy_cache_entries / _bytes{backend}: repo-1, repo-3, repo-5.
-  EXPECT_EQ(series_of(m, "github_proxy_cache_entries"), (series{{label_key({{"backend", "memory"}}), 3}}));
+  // github_proxy_cache_entries / _bytes{backend}: repo-1, repo-3, repo-5,
+  // in the memory backend and, decoded, in the front tier in front of it.
+  EXPECT_EQ(series_of(m, "github_proxy_cache_entries"),
+            (series{{label_key({{"backend", "memory"}}), 3}, {label_key({{"backend", "front_tier"}}), 3}}));
   const auto bytes = series_of(m, "github_proxy_cache_bytes");
-  ASSERT_EQ(bytes.size(), 1u);
-  EXPECT_EQ(bytes.begin()->first, label_key({{"backend", "memory"}}));
-  EXPECT_GT(bytes.begin()->second, 3 * 6000) << "three ~6.8 KB repository objects";
+  ASSERT_EQ(bytes.size(), 2u);
+  for (const auto& tier : {"memory", "front_tier"}) {
+    ASSERT_TRUE(bytes.contains(label_key({{"backend", tier}}))) << tier;
+    EXPECT_GT(bytes.at(label_key({{"backend", tier}})), 3 * 6000) << tier << ": three ~6.8 KB repository objects";
+  }
   // github_proxy_cache_backend_errors_total: Redis only.
   EXPECT_EQ(series_of(m, "github_proxy_cache_backend_errors_total"), series{});
 
@@ -477,8 +482,11 @@ TEST(MetricsExact, CacheBackendErrorsWithAnUnreachableRedis) {
   EXPECT_EQ(series_of(m, "github_proxy_client_upstream_credits_total"),
             (series{{label_key({{"client", "ci"}}), 2}, {label_key({{"client", "budgeted"}}), 1}}));
   EXPECT_EQ(series_of(m, "github_proxy_rate_limit_credits_saved_total"), series{});
-  EXPECT_EQ(series_of(m, "github_proxy_cache_entries"), (series{{label_key({{"backend", "redis"}}), 0}}));
-  EXPECT_EQ(series_of(m, "github_proxy_cache_bytes"), (series{{label_key({{"backend", "redis"}}), 0}}));
+  // Nothing Redis refused is kept in the front tier either.
+  EXPECT_EQ(series_of(m, "github_proxy_cache_entries"),
+            (series{{label_key({{"backend", "redis"}}), 0}, {label_key({{"backend", "front_tier"}}), 0}}));
+  EXPECT_EQ(series_of(m, "github_proxy_cache_bytes"),
+            (series{{label_key({{"backend", "redis"}}), 0}, {label_key({{"backend", "front_tier"}}), 0}}));
   EXPECT_EQ(m.types.at("github_proxy_cache_backend_errors_total"), "counter");
   expect_label_names(m);
   expect_promtool_passes(m.text, dir);
