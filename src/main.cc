@@ -178,7 +178,7 @@ bool write_ready_file(const std::string& path, std::uint16_t port, std::uint16_t
 // on every core, then page faults when the next request takes it again. On
 // the revalidation benchmark that was ~10 % of the CPU per request
 // (bench/README.md). Each arena (about one per thread) may now keep up to
-// 16 MiB free after a burst (deploy/README.md, "Memory"); a fixed mmap
+// 16 MiB free after a burst (deploy/README.md, "Resources"); a fixed mmap
 // threshold keeps bodies over 4 MiB out of the arenas. An operator's own
 // setting of either (GLIBC_TUNABLES or MALLOC_*_THRESHOLD_) wins.
 void keep_freed_heap_for_reuse() {

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include <boost/json/serializer.hpp>
+#include <boost/json/string_view.hpp>
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -82,37 +85,21 @@ std::string valid_utf8(std::string_view text) {
 }
 
 void append_json_string(std::string& out, std::string_view text) {
-  // RFC 8259 §7: the quote, the backslash and the control characters are
-  // escaped; every other byte of valid UTF-8 stands for itself.
-  static constexpr char hex[] = "0123456789abcdef";
+  // Boost.JSON escapes quotes and control characters but copies other bytes
+  // as they are: a client's raw \xff would make the line invalid JSON.
   const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   std::string valid;
   if (!ascii) {
     valid = valid_utf8(text);
     text = valid;
   }
-  out.push_back('"');
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (u < 0x20) {
-          out.append("\\u00");
-          out.push_back(hex[u >> 4]);
-          out.push_back(hex[u & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
+  boost::json::serializer serializer;
+  serializer.reset(boost::json::string_view(text.data(), text.size()));
+  char piece[512];
+  while (!serializer.done()) {
+    const auto written = serializer.read(piece);
+    out.append(written.data(), written.size());
   }
-  out.push_back('"');
 }
 
 std::string json_quote(std::string_view text) {

@@ -165,15 +165,15 @@ bool find_api_urls(std::string_view json, const api_origins& origins, url_cuts& 
   }
   // (origins_of's origins share "https://" at least; an empty start would
   // visit every offset, slowly but rightly.)
+  // The longer first: should one origin begin the other, the URL is the
+  // longer one's.
+  const bool uploads_first = uploads.size() > rest.size();
   const char* base = json.data();
   std::size_t pos = std::max<std::size_t>(from, 1);
   while (pos + start.size() < json.size()) {
     const void* hit = ::memmem(base + pos, json.size() - pos, start.data(), start.size());
     if (!hit) break;
     const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
-    // The longer first: should one origin begin the other, the URL is the
-    // longer one's.
-    const bool uploads_first = uploads.size() > rest.size();
     if (origin_at(json, at, uploads_first ? uploads : rest)) {
       out.push_back({static_cast<std::uint32_t>(at), uploads_first});
     } else if (origin_at(json, at, uploads_first ? rest : uploads)) {
