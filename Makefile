@@ -20,7 +20,7 @@ BUILD_PACKAGES := build-essential cmake pkg-config ccache \
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev \
   libssl-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev \
   libre2-dev zlib1g-dev libjwt-dev libgtest-dev libgmock-dev
-TEST_PACKAGES := clang libclang-rt-14-dev redis-server wrk curl openssl nginx-light prometheus gh kubectl \
+TEST_PACKAGES := clang libclang-rt-14-dev redis-server redis-sentinel wrk curl openssl nginx-light prometheus gh kubectl \
   python3-github golang-go golang-github-google-go-github-dev
 # Node.js may come from outside Debian (the e2e tests need node >= 20): only
 # a missing command is installed from apt.

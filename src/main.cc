@@ -391,7 +391,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
 
 int main(int argc, char** argv) {
   // A client or upstream that closes mid-write must be an error code, not a
-  // process-ending signal (hiredis and OpenSSL may write with plain write(2)).
+  // process-ending signal (a library may write with plain write(2)).
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   auto value_of = [&](const std::string& flag) -> std::string {

@@ -14,6 +14,7 @@
 
 #include "common/trusted_proxies.h"
 #include "config/load_context.h"
+#include "redis/redis_url.h"
 
 namespace github_proxy::config::detail {
 namespace {
@@ -95,37 +96,11 @@ std::string derive_graphql_url(const std::string& rest_url) {
   return rest_url + "/graphql";
 }
 
-// redis://[user:password@]host[:port][/db] — what the Redis store connects to.
+// cache.redis.url — what the Redis store connects to, in the words of the
+// parser the connection uses (src/redis/redis_url.h).
 void check_redis_url(load_context& ctx, std::string_view key, const std::string& value) {
-  std::string shown = in_quotes(redact_userinfo(value));
-  const std::string form = "redis://[user:password@]host[:port][/db]";
-  auto parsed = boost::urls::parse_uri(value);
-  if (!parsed) {
-    ctx.error(key, "expected a URL like " + form + ", got " + shown);
-    return;
-  }
-  const boost::urls::url_view& url = *parsed;
-  std::string scheme(url.scheme());
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string_view path = url.encoded_path();
-  if (scheme == "rediss") {
-    ctx.error(key, "TLS to Redis (rediss://) is not supported; use redis:// on a trusted network");
-  } else if (scheme != "redis") {
-    ctx.error(key, "expected a URL like " + form + ", got " + shown);
-  } else if (!url.has_authority() || url.encoded_host().empty()) {
-    ctx.error(key, "the Redis URL has no host: " + shown);
-  } else if (url.has_port() && !is_decimal_port(url.port())) {
-    ctx.error(key, "the Redis URL's port must be 1-65535, got " + shown);
-  } else if (url.has_query() || url.has_fragment()) {
-    ctx.error(key, "the Redis URL must not have a query or fragment, got " + shown);
-  } else if (path.size() > 1) {
-    unsigned db = 0;
-    auto digits = path.substr(1);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), db);
-    if (ec != std::errc{} || end != digits.data() + digits.size()) {
-      ctx.error(key, "the Redis URL's path must be a database number like /0, got " + shown);
-    }
-  }
+  auto parsed = redis::parse_redis_url(value);
+  if (!parsed.ok()) ctx.error(key, parsed.error + ", got " + in_quotes(redact_userinfo(value)));
 }
 
 template <typename Number>
@@ -216,10 +191,28 @@ void validate_registry(registry_config& registry, load_context& ctx) {
   require_positive(ctx, "registry.reload_interval", registry.reload_interval.count());
 }
 
-void validate_cache(const cache_config& cache, load_context& ctx) {
+void validate_cache(cache_config& cache, load_context& ctx) {
   // The Redis settings are checked even with the memory backend: a broken
   // value would otherwise surface only on the day someone switches backends.
   if (!ctx.is_bad("cache.redis.url")) check_redis_url(ctx, "cache.redis.url", cache.redis.url);
+  redis_tls_config& tls = cache.redis.tls;
+  const bool tls_url = redis::parse_redis_url(cache.redis.url).value.tls;
+  for (auto [key, value] : {std::pair{"cache.redis.tls.ca_file", &tls.ca_file},
+                            std::pair{"cache.redis.tls.cert_file", &tls.cert_file},
+                            std::pair{"cache.redis.tls.key_file", &tls.key_file},
+                            std::pair{"cache.redis.tls.server_name", &tls.server_name}}) {
+    if (value->empty() || ctx.is_bad(key)) continue;
+    if (!tls_url && !ctx.is_bad("cache.redis.url")) {
+      ctx.error(key, "is set, but cache.redis.url does not ask for TLS (use rediss://, rediss-sentinel:// or "
+                     "rediss-cluster://)");
+    } else if (std::string_view(key).ends_with("_file")) {
+      resolve_readable_file(ctx, key, *value, /*need_content=*/true);
+    }
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    const char* missing = tls.cert_file.empty() ? "cache.redis.tls.cert_file" : "cache.redis.tls.key_file";
+    if (!ctx.is_bad(missing)) ctx.error(missing, "required with the other: a client certificate needs both cert_file and key_file");
+  }
   require_positive(ctx, "cache.redis.ttl", cache.redis.ttl.count());
   require_positive(ctx, "cache.redis.timeout", cache.redis.timeout.count());
   require_positive(ctx, "cache.max_object_bytes", cache.max_object_bytes);

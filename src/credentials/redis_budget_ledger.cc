@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "redis/asio_adapter.h"
 #include "redis/redis_url.h"
 
 namespace github_proxy::credentials {
@@ -62,11 +61,8 @@ struct redis_budget_ledger::window {
 };
 
 redis_ledger_settings redis_ledger_settings_from(const config::redis_cache_config& config) {
-  auto url = redis::parse_redis_url(config.url);
-  if (!url.ok()) throw std::invalid_argument("cache.redis.url: " + url.error);
   redis_ledger_settings out;
-  out.connection.target = std::move(url.value);
-  out.connection.command_timeout = config.timeout;
+  out.connection = redis::connection_options_from(config);
   out.key_prefix = config.key_prefix;
   return out;
 }
@@ -74,7 +70,6 @@ redis_ledger_settings redis_ledger_settings_from(const config::redis_cache_confi
 redis_budget_ledger::redis_budget_ledger(asio::any_io_executor executor, const redis_ledger_settings& settings,
                                          const clock& time, memory_budget_ledger& fallback)
     : settings_(settings), clock_(time), fallback_(fallback) {
-  redis::ignore_sigpipe_once();  // hiredis writes with write(2): see redis_backend.h
   connection_ = std::make_unique<redis::connection>(std::move(executor), settings.connection);
 }
 

@@ -3,23 +3,21 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <hiredis/async.h>
 #include <spdlog/logger.h>
 
 #include "github_proxy/cache/cache_store.h"
-#include "redis/asio_adapter.h"
+#include "redis/link.h"
 #include "redis/pending_command.h"
+#include "redis/sentinel.h"
 #include "common/log_escaped.h"
 
 namespace github_proxy::redis {
@@ -33,20 +31,19 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 }  // namespace
 
-class connection::impl {
+class connection::impl : public std::enable_shared_from_this<connection::impl> {
  public:
   impl(asio::any_io_executor executor, connection_options options)
       : executor_(std::move(executor)),
         options_(std::move(options)),
         fsm_(options_.reconnect),
-        wake_(executor_, asio::steady_timer::time_point::max()),
-        resolver_(executor_) {}
+        wake_(executor_, asio::steady_timer::time_point::max()) {}
 
-  ~impl() { close_context(); }
+  ~impl() { close_link("closed"); }
 
   const connection_options& options() const { return options_; }
   link_state state() const { return fsm_.state(); }
-  std::size_t in_flight() const { return in_flight_; }
+  std::size_t in_flight() const { return link_ ? link_->in_flight() : 0; }
 
   // The background coroutine: the reconnect state machine's steps, carried out.
   asio::awaitable<void> run();
@@ -57,9 +54,8 @@ class connection::impl {
   void stop() {
     stopped_ = true;
     advance(link_event::stop);
-    close_context();
+    close_link("closed");
     wake_.cancel();
-    resolver_.cancel();
   }
 
   // Sends `argv`, or returns an already completed command when it cannot be
@@ -72,9 +68,7 @@ class connection::impl {
  private:
   asio::awaitable<bool> open(link_clock::time_point deadline);
   asio::awaitable<bool> handshake(link_clock::time_point deadline);
-  asio::awaitable<std::vector<std::string>> resolve(link_clock::time_point deadline);
-  asio::awaitable<bool> connect_to(const std::string& address, link_clock::time_point deadline);
-  // Until `done()`, `deadline` or stop(), woken by hiredis' connect and disconnect callbacks.
+  // Until `done()`, `deadline` or stop(), woken when the link closes.
   template <typename Predicate>
   asio::awaitable<void> wait_until(link_clock::time_point deadline, Predicate done);
   // Feeds the state machine; wakes the commands waiting for the first attempt once it is decided.
@@ -88,25 +82,19 @@ class connection::impl {
            (state == link_state::disconnected || state == link_state::connecting ||
             state == link_state::authenticating);
   }
-  void close_context();
+  bool link_lost() const { return !link_ || !link_->is_open(); }
+  void close_link(std::string_view reason);
   void log_failure(std::string_view what, const link_step& retry);
-
-  static void on_connect(const redisAsyncContext* context, int status);
-  static void on_disconnect(const redisAsyncContext* context, int status);
-  static void on_reply(redisAsyncContext* context, void* reply, void* privdata);
-
-  enum class connect_status { pending, connected, failed };
+  // What this connection dials: servers[0], or the master Sentinel named.
+  std::string where() const { return describe(dialled_); }
 
   asio::any_io_executor executor_;
   connection_options options_;
   reconnect_fsm fsm_;
-  redisAsyncContext* context_ = nullptr;  // null while not connected
-  asio::steady_timer wake_;               // the background coroutine's alarm clock
-  asio::ip::tcp::resolver resolver_;
-  connect_status connect_status_ = connect_status::pending;
-  bool lost_ = false;
+  std::shared_ptr<link> link_;  // null while not connected
+  asio::steady_timer wake_;     // the background coroutine's alarm clock
+  server_address dialled_;
   bool stopped_ = false;
-  std::size_t in_flight_ = 0;  // sent and not yet called back, timed-out ones included
   std::vector<pending_ptr> awaiting_first_attempt_;  // `done` once it is decided
   std::string last_error_;
 };
@@ -129,18 +117,19 @@ asio::awaitable<void> connection::impl::run() {
         if (!accepted) {
           log_failure("handshake failed with", step);
         } else if (options_.logger) {
-          options_.logger->info("redis: connected to {}", describe(options_.target));
+          options_.logger->info("redis: connected to {}{}", options_.target.tls ? "rediss://" : "", where());
         }
         break;
       }
       case link_action::serve:
-        co_await wait_until(link_clock::time_point::max(), [this] { return lost_; });
+        co_await wait_until(link_clock::time_point::max(), [this] { return link_lost(); });
         if (stopped_) break;
+        last_error_ = link_ ? link_->close_reason() : "closed";
         step = advance(link_event::connection_lost);
         log_failure("lost the connection to", step);
         break;
       case link_action::wait:
-        close_context();
+        close_link("backing off");
         co_await wait_until(step.deadline, [] { return false; });
         if (stopped_) break;
         step = advance(link_event::backoff_elapsed);
@@ -164,7 +153,7 @@ link_step connection::impl::advance(link_event event) {
 asio::awaitable<command_result> connection::impl::execute(std::span<const std::string_view> argv,
                                                           link_clock::time_point deadline) {
   if (first_attempt_pending()) {
-    if (in_flight_ + awaiting_first_attempt_.size() >= options_.max_in_flight) {
+    if (awaiting_first_attempt_.size() >= options_.max_in_flight) {
       co_return command_result{make_error_code(store_error::unavailable), {}};
     }
     auto waiter = std::make_shared<pending_command>(executor_);
@@ -175,7 +164,15 @@ asio::awaitable<command_result> connection::impl::execute(std::span<const std::s
       co_return waited;
     }
   }
-  co_return co_await await_reply(submit(argv), deadline);
+  auto sent_on = link_;
+  auto result = co_await await_reply(submit(argv), deadline);
+  // Under Sentinel a READONLY answer means the master was demoted under
+  // this link: drop it, so that the next attempt asks the sentinels.
+  if (options_.target.mode == topology::sentinel && !result.error && result.value.is_error() &&
+      result.value.text.starts_with("READONLY") && sent_on && sent_on == link_) {
+    sent_on->close("the master became a replica (READONLY)");
+  }
+  co_return result;
 }
 
 template <typename Predicate>
@@ -186,91 +183,79 @@ asio::awaitable<void> connection::impl::wait_until(link_clock::time_point deadli
   }
 }
 
-asio::awaitable<std::vector<std::string>> connection::impl::resolve(link_clock::time_point deadline) {
-  using namespace asio::experimental::awaitable_operators;
-  boost::system::error_code ec;
-  asio::ip::make_address(options_.target.host, ec);
-  if (!ec) co_return std::vector<std::string>{options_.target.host};  // an IP literal needs no lookup
-  // hiredis would resolve with a blocking getaddrinfo; Asio's resolver does
-  // it off this thread.
-  wake_.expires_at(deadline);
-  const std::string service = std::to_string(options_.target.port);
-  auto outcome = co_await (resolver_.async_resolve(options_.target.host, service, use_tuple) ||
-                           wake_.async_wait(use_tuple));
-  std::vector<std::string> addresses;
-  if (outcome.index() != 0) {
-    last_error_ = "name resolution timed out";
-    co_return addresses;
-  }
-  auto [resolve_ec, results] = std::get<0>(std::move(outcome));
-  if (resolve_ec) last_error_ = "cannot resolve " + options_.target.host + ": " + resolve_ec.message();
-  for (const auto& entry : results) addresses.push_back(entry.endpoint().address().to_string());
-  co_return addresses;
-}
-
 asio::awaitable<bool> connection::impl::open(link_clock::time_point deadline) {
-  lost_ = false;
   last_error_.clear();
-  // "localhost" may give ::1 first while Redis listens on 127.0.0.1 only: try each.
-  const std::vector<std::string> addresses = co_await resolve(deadline);
-  for (const std::string& address : addresses) {
-    if (stopped_ || link_clock::now() >= deadline) break;
-    if (co_await connect_to(address, deadline)) co_return true;
-  }
-  co_return false;
-}
-
-asio::awaitable<bool> connection::impl::connect_to(const std::string& address, link_clock::time_point deadline) {
-  connect_status_ = connect_status::pending;
-  // Non-blocking: the connect completes (or fails) on the first write event.
-  redisAsyncContext* context = redisAsyncConnect(address.c_str(), options_.target.port);
-  if (!context) {
-    last_error_ = "out of memory";
+  const endpoint& target = options_.target;
+  if (target.servers.empty()) {
+    last_error_ = "no server to connect to";
     co_return false;
   }
-  if (context->err || !attach_to_executor(context, executor_)) {
-    last_error_ = context->err ? context->errstr : "cannot watch the socket";
-    redisAsyncFree(context);
+  dialled_ = target.servers.front();
+  if (target.mode == topology::sentinel) {
+    auto master = co_await locate_master(executor_, target, options_.tls, deadline);
+    if (stopped_) co_return false;
+    if (!master.ok()) {
+      last_error_ = master.error;
+      co_return false;
+    }
+    dialled_ = master.address;
+    note_master(target, dialled_, options_.logger.get());
+  }
+  auto opened = co_await link::open(executor_, dialled_, options_.tls, deadline);
+  if (stopped_ || !opened.value) {
+    if (opened.value) opened.value->close("closed");
+    last_error_ = opened.error;
     co_return false;
   }
-  context->data = this;
-  context_ = context;
-  redisEnableKeepAlive(&context->c);  // notices a peer that vanished without a FIN
-  redisAsyncSetDisconnectCallback(context, &impl::on_disconnect);
-  redisAsyncSetConnectCallback(context, &impl::on_connect);  // asks for the first write event
-
-  co_await wait_until(deadline, [this] { return connect_status_ != connect_status::pending; });
-  if (connect_status_ == connect_status::connected && context_) co_return true;
-  if (connect_status_ == connect_status::pending) last_error_ = "connect timed out";
-  close_context();
-  co_return false;
+  link_ = std::move(opened.value);
+  link_->on_close([weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->wake_.cancel();
+  });
+  co_return true;
 }
 
 asio::awaitable<bool> connection::impl::handshake(link_clock::time_point deadline) {
   const endpoint& target = options_.target;
-  std::vector<pending_ptr> steps;
+  struct step {
+    std::string_view name;
+    pending_ptr reply;
+  };
+  std::vector<step> steps;
   if (!target.password.empty()) {
     if (target.user.empty()) {
-      steps.push_back(submit({"AUTH", target.password}, true));
+      steps.push_back({"AUTH", submit({"AUTH", target.password}, true)});
     } else {
-      steps.push_back(submit({"AUTH", target.user, target.password}, true));
+      steps.push_back({"AUTH", submit({"AUTH", target.user, target.password}, true)});
     }
   }
   const std::string db = std::to_string(target.db);
-  if (target.db != 0) steps.push_back(submit({"SELECT", db}, true));
+  if (target.db != 0) steps.push_back({"SELECT", submit({"SELECT", db}, true)});
+  steps.push_back({"ROLE", submit({"ROLE"}, true)});
   // PING also fails while Redis is still loading its data set (-LOADING).
-  steps.push_back(submit({"PING"}, true));
+  steps.push_back({"PING", submit({"PING"}, true)});
 
-  for (auto& step : steps) {
-    auto result = co_await await_reply(step, deadline);
+  for (auto& [name, pending] : steps) {
+    auto result = co_await await_reply(pending, deadline);
     if (stopped_) co_return false;
     if (result.error) {
-      last_error_ = result.error == store_error::timeout ? "no answer to AUTH/SELECT/PING in time"
-                                                          : "disconnected during AUTH/SELECT/PING";
+      last_error_ = result.error == store_error::timeout ? "no answer to " + std::string(name) + " in time"
+                                                          : "disconnected during " + std::string(name);
       co_return false;
     }
-    if (result.value.is_error()) {
-      last_error_ = result.value.text;  // e.g. WRONGPASS: never contains the password
+    const reply& r = result.value;
+    if (name == "ROLE") {
+      // ["master", …] or ["slave", …]. An error (an ACL user without +role,
+      // a renamed command) leaves the question open rather than refusing.
+      const bool replica = !r.is_error() && r.type == reply::kind::array && !r.elements.empty() &&
+                           r.elements[0].text != "master";
+      if (replica) {
+        last_error_ = "it is a replica (ROLE " + r.elements[0].text + "), not a master: the proxy writes";
+        co_return false;
+      }
+      continue;
+    }
+    if (r.is_error()) {
+      last_error_ = r.text;  // e.g. WRONGPASS: never contains the password
       co_return false;
     }
   }
@@ -278,36 +263,22 @@ asio::awaitable<bool> connection::impl::handshake(link_clock::time_point deadlin
 }
 
 pending_ptr connection::impl::submit(std::span<const std::string_view> argv, bool handshake) {
+  const bool sendable = !stopped_ && !link_lost() && (handshake || fsm_.accepts_commands()) &&
+                        link_->in_flight() < options_.max_in_flight;
+  if (sendable) return link_->submit(argv);
   auto pending = std::make_shared<pending_command>(executor_);
-  const bool sendable = !stopped_ && context_ && (handshake || fsm_.accepts_commands()) &&
-                        in_flight_ < options_.max_in_flight;
-  if (sendable) {
-    std::vector<const char*> args;
-    std::vector<std::size_t> lengths;
-    args.reserve(argv.size());
-    lengths.reserve(argv.size());
-    for (std::string_view arg : argv) {
-      args.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto holder = std::make_unique<pending_ptr>(pending);
-    if (redisAsyncCommandArgv(context_, &impl::on_reply, holder.get(), static_cast<int>(args.size()), args.data(),
-                              lengths.data()) == REDIS_OK) {
-      holder.release();  // now hiredis' until on_reply
-      ++in_flight_;
-      return pending;
-    }
-  }
   pending->done = true;
   pending->result.error = make_error_code(store_error::unavailable);
   return pending;
 }
 
-void connection::impl::close_context() {
-  if (!context_) return;
-  // Runs the callbacks still pending with a null reply (their commands fail
-  // with `unavailable`), then the adapter's cleanup hook; closes the fd.
-  redisAsyncFree(std::exchange(context_, nullptr));
+void connection::impl::close_link(std::string_view reason) {
+  if (!link_) return;
+  // Completes the commands still waiting with `unavailable`; the link's
+  // reader and writer end on their next turn.
+  auto gone = std::move(link_);
+  gone->on_close(nullptr);
+  gone->close(reason);
 }
 
 void connection::impl::log_failure(std::string_view what, const link_step& retry) {
@@ -316,46 +287,18 @@ void connection::impl::log_failure(std::string_view what, const link_step& retry
   const auto level = fsm_.failures() <= 1 ? spdlog::level::warn : spdlog::level::debug;
   const auto retry_in = std::chrono::duration_cast<std::chrono::milliseconds>(retry.deadline - link_clock::now());
   options_.logger->log(level, "redis: {} {}: {}; retrying in {} ms (failure {} in a row)", what,
-                       describe(options_.target), last_error_.empty() ? "closed" : last_error_,
+                       where(), last_error_.empty() ? "closed" : last_error_,
                        std::max<std::int64_t>(retry_in.count(), 0), fsm_.failures());
 }
 
-void connection::impl::on_connect(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<impl*>(context->data);
-  if (status == REDIS_OK) {
-    self->connect_status_ = connect_status::connected;
-  } else {
-    // hiredis frees the context as soon as this returns.
-    self->connect_status_ = connect_status::failed;
-    self->last_error_ = context->c.errstr[0] ? context->c.errstr : "connection refused";
-    if (self->context_ == context) self->context_ = nullptr;
-  }
-  self->wake_.cancel();
-}
-
-void connection::impl::on_disconnect(const redisAsyncContext* context, int status) {
-  // Also reached from our own redisAsyncFree (status OK); hiredis frees the
-  // context as soon as this returns.
-  auto* self = static_cast<impl*>(context->data);
-  if (status != REDIS_OK && context->c.errstr[0]) self->last_error_ = context->c.errstr;
-  if (self->context_ == context) self->context_ = nullptr;
-  self->lost_ = true;
-  self->wake_.cancel();
-}
-
-void connection::impl::on_reply(redisAsyncContext* context, void* reply, void* privdata) {
-  std::unique_ptr<pending_ptr> holder(static_cast<pending_ptr*>(privdata));
-  auto* self = static_cast<impl*>(context->data);
-  --self->in_flight_;
-  pending_command& pending = **holder;
-  if (!pending.abandoned) {
-    if (reply) {
-      pending.result.value = copy_reply(*static_cast<const redisReply*>(reply));
-    } else {
-      pending.result.error = make_error_code(store_error::unavailable);  // the connection went
-    }
-  }
-  complete(pending);
+connection_options connection_options_from(const config::redis_cache_config& config) {
+  auto url = parse_redis_url(config.url);
+  if (!url.ok()) throw std::invalid_argument("cache.redis.url: " + url.error);
+  connection_options out;
+  out.target = std::move(url.value);
+  out.command_timeout = config.timeout;
+  if (out.target.tls) out.tls = make_tls_settings(config.tls);
+  return out;
 }
 
 connection::connection(asio::any_io_executor executor, connection_options options)

@@ -10,7 +10,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 
-#include "redis/asio_adapter.h"
 #include "redis/connection.h"
 #include "redis/redis_url.h"
 #include "common/log_escaped.h"
@@ -170,10 +169,7 @@ class redis_store final : public cache::cache_store {
 class redis_backend final : public cache::cache_backend {
  public:
   redis_backend(const config::redis_cache_config& config, backend_hooks hooks, backend_tuning tuning) {
-    auto url = parse_redis_url(config.url);
-    if (!url.ok()) throw std::invalid_argument("cache.redis.url: " + url.error);
-    settings_.connection.target = std::move(url.value);
-    settings_.connection.command_timeout = config.timeout;
+    settings_.connection = connection_options_from(config);
     settings_.connection.reconnect = tuning.reconnect;
     settings_.connection.max_in_flight = tuning.max_in_flight;
     settings_.connection.logger = hooks.logger;
@@ -181,7 +177,6 @@ class redis_backend final : public cache::cache_backend {
     settings_.default_ttl = config.ttl;
     settings_.hooks = std::move(hooks);
     settings_.stats = std::make_shared<shared_stats>(tuning.stats_interval);
-    ignore_sigpipe_once();
   }
 
   std::unique_ptr<cache::cache_store> for_thread(asio::any_io_executor executor) override {

@@ -8,6 +8,11 @@
 //   redis.kill(); redis.start();                  // an outage, same port
 //   redis.command({"PTTL", "ghp:key"})            // blocking, for assertions
 //
+// With `options::tls` it listens for TLS only (no plain port), with the
+// given test PKI (support/test_pki.h); command() then speaks TLS too. With
+// `options::sentinel_monitor` it runs as a Sentinel (redis-server
+// --sentinel) watching that master.
+//
 // `available()` is false when redis-server is not installed: a test that
 // needs it then fails with `not_installed` (a skip would read as a pass, and
 // a suite instantiated for no backend vanishes from the run).
@@ -20,6 +25,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -34,8 +40,30 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
 
 namespace ghp_test {
+
+// PEM files for a TLS-only server and for the clients that talk to it.
+struct redis_tls_files {
+  std::string ca_cert;
+  std::string server_cert;
+  std::string server_key;
+  std::string client_cert;  // presented by command(); required when the server asks
+  std::string client_key;
+  bool require_client_certificate = false;
+};
+
+// What a Sentinel watches: `sentinel monitor <name> 127.0.0.1 <port> <quorum>`.
+struct sentinel_watch {
+  std::string master_name = "mymaster";
+  unsigned short master_port = 0;
+  unsigned quorum = 2;
+  unsigned down_after_ms = 1000;
+  unsigned failover_timeout_ms = 4000;
+};
 
 class redis_server {
  public:
@@ -43,6 +71,8 @@ class redis_server {
     std::vector<std::string> extra_args;  // e.g. {"--requirepass", "secret"}
     std::string password;                 // for command() when requirepass is set
     std::string user;                     // with password, for ACL users
+    std::optional<redis_tls_files> tls;   // TLS only
+    std::optional<sentinel_watch> sentinel_monitor;
   };
 
   static bool available() { return !binary().empty(); }
@@ -76,9 +106,10 @@ class redis_server {
   std::string url(unsigned db = 0) const { return url_with("", db); }
   // redis://user:password@127.0.0.1:PORT/db (user may be empty).
   std::string url_with(const std::string& userinfo, unsigned db = 0) const {
-    return "redis://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" + std::to_string(port_) + "/" +
-           std::to_string(db);
+    return std::string(options_.tls ? "rediss://" : "redis://") + (userinfo.empty() ? "" : userinfo + "@") +
+           "127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
   }
+  pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
   // Again on the same port (after stop() or kill()); throws if it cannot.
@@ -100,20 +131,23 @@ class redis_server {
   // for assertions. Strings, statuses and errors come back as their text,
   // integers as decimal, nil as "(nil)". Throws if Redis is unreachable.
   std::string command(const std::vector<std::string>& argv, unsigned db = 0) const {
-    const timeval timeout{5, 0};
-    std::unique_ptr<redisContext, decltype(&redisFree)> c(redisConnectWithTimeout("127.0.0.1", port_, timeout),
-                                                           &redisFree);
-    if (!c || c->err) throw std::runtime_error("cannot connect to test redis");
-    redisSetTimeout(c.get(), timeout);
+    std::vector<std::vector<std::string>> commands;
     if (!options_.password.empty()) {
       if (options_.user.empty()) {
-        run(c.get(), {"AUTH", options_.password});
+        commands.push_back({"AUTH", options_.password});
       } else {
-        run(c.get(), {"AUTH", options_.user, options_.password});
+        commands.push_back({"AUTH", options_.user, options_.password});
       }
     }
-    if (db != 0) run(c.get(), {"SELECT", std::to_string(db)});
-    return run(c.get(), argv);
+    if (db != 0) commands.push_back({"SELECT", std::to_string(db)});
+    commands.push_back(argv);
+    std::string error;
+    auto replies = exchange(commands, 5000, error);
+    if (replies.empty()) throw std::runtime_error("test redis on port " + std::to_string(port_) + ": " + error);
+    for (const auto& r : replies) {
+      if (r != replies.back() && r.rfind("ERR", 0) == 0) throw std::runtime_error("test redis: " + r);
+    }
+    return replies.back();
   }
 
   std::string log() const {
@@ -157,32 +191,128 @@ class redis_server {
     return ntohs(address.sin_port);
   }
 
-  static std::string run(redisContext* c, const std::vector<std::string>& argv) {
-    std::vector<const char*> args;
-    std::vector<std::size_t> lengths;
-    for (const auto& a : argv) {
-      args.push_back(a.data());
-      lengths.push_back(a.size());
+  // Sends `commands` pipelined on a fresh connection (TLS when the server
+  // speaks it) and returns their replies as text: strings, statuses and
+  // errors as themselves, integers in decimal, nil as "(nil)", an array as
+  // "(array of N)". Empty, with `error` set, when the server cannot be reached
+  // or does not answer within `timeout_ms`.
+  std::vector<std::string> exchange(const std::vector<std::vector<std::string>>& commands, int timeout_ms,
+                                    std::string& error) const {
+    std::vector<std::string> replies;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      error = "socket failed";
+      return replies;
     }
-    auto* raw = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lengths.data()));
-    if (!raw) throw std::runtime_error(std::string("test redis: ") + c->errstr);
-    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(raw, &freeReplyObject);
-    switch (reply->type) {
-      case REDIS_REPLY_INTEGER: return std::to_string(reply->integer);
-      case REDIS_REPLY_NIL: return "(nil)";
-      case REDIS_REPLY_ARRAY: return "(array of " + std::to_string(reply->elements) + ")";
-      default: return std::string(reply->str, reply->len);
+    std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) {
+      ::close(*f);
+      delete f;
+    });
+    const timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port_);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      error = "cannot connect";
+      return replies;
     }
+    std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> context(nullptr, &SSL_CTX_free);
+    std::unique_ptr<SSL, void (*)(SSL*)> tls(nullptr, &SSL_free);
+    if (options_.tls) {
+      context.reset(SSL_CTX_new(TLS_client_method()));
+      SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
+      if (SSL_CTX_load_verify_locations(context.get(), options_.tls->ca_cert.c_str(), nullptr) != 1 ||
+          (!options_.tls->client_cert.empty() &&
+           (SSL_CTX_use_certificate_chain_file(context.get(), options_.tls->client_cert.c_str()) != 1 ||
+            SSL_CTX_use_PrivateKey_file(context.get(), options_.tls->client_key.c_str(), SSL_FILETYPE_PEM) != 1))) {
+        error = "cannot load the test PKI";
+        return replies;
+      }
+      tls.reset(SSL_new(context.get()));
+      SSL_set_fd(tls.get(), fd);
+      if (SSL_connect(tls.get()) != 1) {
+        error = "TLS handshake failed";
+        return replies;
+      }
+    }
+    std::string out;
+    for (const auto& argv : commands) {
+      std::vector<const char*> args;
+      std::vector<std::size_t> lengths;
+      for (const auto& a : argv) {
+        args.push_back(a.data());
+        lengths.push_back(a.size());
+      }
+      char* encoded = nullptr;
+      const int length = redisFormatCommandArgv(&encoded, static_cast<int>(args.size()), args.data(), lengths.data());
+      if (length > 0) out.append(encoded, static_cast<std::size_t>(length));
+      std::free(encoded);
+    }
+    const bool sent = tls ? SSL_write(tls.get(), out.data(), static_cast<int>(out.size())) == static_cast<int>(out.size())
+                          : ::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
+    if (!sent) {
+      error = "cannot send";
+      return replies;
+    }
+    std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), &redisReaderFree);
+    std::vector<std::string> received;
+    char buffer[16384];
+    while (received.size() < commands.size()) {
+      const long n = tls ? SSL_read(tls.get(), buffer, sizeof buffer) : ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0 || redisReaderFeed(reader.get(), buffer, static_cast<std::size_t>(n)) != REDIS_OK) {
+        error = "no answer";
+        return replies;
+      }
+      void* raw = nullptr;
+      while (received.size() < commands.size() && redisReaderGetReply(reader.get(), &raw) == REDIS_OK && raw) {
+        auto* r = static_cast<redisReply*>(raw);
+        switch (r->type) {
+          case REDIS_REPLY_INTEGER: received.push_back(std::to_string(r->integer)); break;
+          case REDIS_REPLY_NIL: received.push_back("(nil)"); break;
+          case REDIS_REPLY_ARRAY: received.push_back("(array of " + std::to_string(r->elements) + ")"); break;
+          default: received.push_back(std::string(r->str, r->len));
+        }
+        freeReplyObject(r);
+        raw = nullptr;
+      }
+    }
+    return received;
   }
 
   // Starts redis-server on port_ and waits until it answers; false if it
   // exited (typically: the port was taken).
   bool try_start() {
     const std::string port = std::to_string(port_);
-    std::vector<std::string> argv{binary(), "--port", port, "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", dir_, "--logfile", dir_ + "/redis.log",
-                                  "--daemonize", "no"};
+    std::vector<std::string> argv{binary()};
+    if (options_.sentinel_monitor) {
+      // A Sentinel rewrites its config file: one per start, in its directory.
+      const sentinel_watch& w = *options_.sentinel_monitor;
+      const std::string conf = dir_ + "/sentinel.conf";
+      std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(conf.c_str(), "w"), &std::fclose);
+      if (!f) throw std::runtime_error("cannot write " + conf);
+      std::fprintf(f.get(),
+                   "sentinel monitor %s 127.0.0.1 %u %u\n"
+                   "sentinel down-after-milliseconds %s %u\n"
+                   "sentinel failover-timeout %s %u\n"
+                   "sentinel parallel-syncs %s 1\n",
+                   w.master_name.c_str(), w.master_port, w.quorum, w.master_name.c_str(), w.down_after_ms,
+                   w.master_name.c_str(), w.failover_timeout_ms, w.master_name.c_str());
+      f.reset();
+      argv.insert(argv.end(), {conf, "--sentinel"});
+    }
+    // TLS only: no plain port ("--port 0"), the TLS port instead.
+    argv.insert(argv.end(), {"--port", options_.tls ? std::string("0") : port, "--bind", "127.0.0.1", "--dir", dir_, "--logfile", dir_ + "/redis.log",
+                             "--daemonize", "no"});
+    if (!options_.sentinel_monitor) argv.insert(argv.end(), {"--save", "", "--appendonly", "no"});
+    if (options_.tls) {
+      const redis_tls_files& t = *options_.tls;
+      argv.insert(argv.end(), {"--tls-port", port, "--tls-cert-file", t.server_cert, "--tls-key-file", t.server_key,
+                               "--tls-ca-cert-file", t.ca_cert, "--tls-auth-clients",
+                               t.require_client_certificate ? "yes" : "no"});
+    }
     argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -221,16 +351,8 @@ class redis_server {
 
   // PONG, or NOAUTH when a password is required: either way it is serving.
   bool answers_ping() const {
-    const timeval timeout{0, 200000};
-    std::unique_ptr<redisContext, decltype(&redisFree)> c(redisConnectWithTimeout("127.0.0.1", port_, timeout),
-                                                           &redisFree);
-    if (!c || c->err) return false;
-    redisSetTimeout(c.get(), timeout);
-    auto* raw = static_cast<redisReply*>(redisCommand(c.get(), "PING"));
-    if (!raw) return false;
-    const bool serving = raw->type == REDIS_REPLY_STATUS || raw->type == REDIS_REPLY_ERROR;
-    freeReplyObject(raw);
-    return serving;
+    std::string ignored;
+    return !exchange({{"PING"}}, 200, ignored).empty();
   }
 
   void terminate(int signo) {

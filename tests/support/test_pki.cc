@@ -106,7 +106,8 @@ std::string in_dir(const std::string& dir, const std::string& file) {
 }  // namespace
 
 test_pki generate_test_pki(const std::string& dir) {
-  test_pki files{in_dir(dir, "ca.pem"), in_dir(dir, "server.pem"), in_dir(dir, "server-key.pem")};
+  test_pki files{in_dir(dir, "ca.pem"), in_dir(dir, "server.pem"), in_dir(dir, "server-key.pem"),
+                 in_dir(dir, "client.pem"), in_dir(dir, "client-key.pem")};
 
   pkey_ptr ca_key = ec_key();
   x509_ptr ca = new_certificate(ca_key.get(), "github-proxy test CA");
@@ -127,7 +128,20 @@ test_pki generate_test_pki(const std::string& dir) {
   add_extension(server.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
   if (X509_sign(server.get(), ca_key.get(), EVP_sha256()) == 0) fail("sign server certificate");
 
+  pkey_ptr client_key = ec_key();
+  x509_ptr client = new_certificate(client_key.get(), "github-proxy");
+  check(X509_set_issuer_name(client.get(), X509_get_subject_name(ca.get())), "client issuer");
+  add_extension(client.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(client.get(), ca.get(), NID_key_usage, "critical,digitalSignature");
+  add_extension(client.get(), ca.get(), NID_ext_key_usage, "clientAuth");
+  add_extension(client.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
+  if (X509_sign(client.get(), ca_key.get(), EVP_sha256()) == 0) fail("sign client certificate");
+
   write_certificate(files.ca_cert, ca.get());
+  write_certificate(files.client_cert, client.get());
+  check(PEM_write_bio_PrivateKey(open_file(files.client_key, true).get(), client_key.get(), nullptr, nullptr,
+                                 0, nullptr, nullptr),
+        "write " + files.client_key);
   write_certificate(files.server_cert, server.get());
   check(PEM_write_bio_PrivateKey(open_file(files.server_key, true).get(), server_key.get(), nullptr, nullptr,
                                  0, nullptr, nullptr),

@@ -11,6 +11,8 @@ struct test_pki {
   std::string ca_cert;      // <dir>/ca.pem: self-signed CA (CA:TRUE, keyCertSign)
   std::string server_cert;  // <dir>/server.pem: signed by the CA, SAN DNS:localhost, IP:127.0.0.1
   std::string server_key;   // <dir>/server-key.pem: its EC P-256 private key (PKCS#8)
+  std::string client_cert;  // <dir>/client.pem: signed by the CA, CN=github-proxy, clientAuth
+  std::string client_key;   // <dir>/client-key.pem
 };
 
 // Keys are EC P-256 (fast to generate). Creates `dir` if needed; certificates

@@ -73,8 +73,18 @@ struct memory_cache_config {
   std::size_t max_bytes = 256ull * 1024 * 1024;
 };
 
+// For rediss:// (and rediss-sentinel://, rediss-cluster://) URLs.
+struct redis_tls_config {
+  std::string ca_file;      // empty: the system's CA store
+  std::string cert_file;    // a client certificate, with key_file; empty: none
+  std::string key_file;
+  std::string server_name;  // SNI and the name verified; empty: the host dialled
+};
+
 struct redis_cache_config {
+  // redis://, rediss://, redis-sentinel://, redis-cluster:// (src/redis/redis_url.h).
   std::string url = "redis://127.0.0.1:6379/0";
+  redis_tls_config tls;
   std::string key_prefix = "ghp:";
   duration ttl{std::chrono::hours(24 * 7)};
   duration timeout{std::chrono::milliseconds(200)};

@@ -52,11 +52,10 @@ struct backend_hooks {
 // server), sampled by whichever handle runs an operation at most every 5 s;
 // 0 until the first sample, the last sample while Redis is down.
 //
-// Throws std::invalid_argument when `config.url` is not a usable
-// redis://[[user]:password@]host[:port][/db] URL (the message never contains
-// the password). Sets SIGPIPE to "ignored" unless the program installed a
-// handler: hiredis 0.14 writes with write(2), and a write to a connection
-// Redis has just dropped must fail with EPIPE, not kill the process.
+// Throws std::invalid_argument when `config.url` is not a usable URL
+// (src/redis/redis_url.h: redis://, rediss://, redis-sentinel://,
+// redis-cluster://) or a TLS file cannot be used; the message never contains
+// the password.
 std::unique_ptr<cache::cache_backend> make_redis_backend(const config::redis_cache_config& config,
                                                          backend_hooks hooks = {});
 

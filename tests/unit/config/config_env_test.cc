@@ -42,7 +42,7 @@ bool same_entry(const env_override& entry, std::string_view variable, std::strin
 
 TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   const auto& table = env_overrides();
-  EXPECT_EQ(table.size(), 41u);
+  EXPECT_EQ(table.size(), 45u);
   std::set<std::string_view> variables;
   for (const env_override& entry : table) {
     std::string expected = "GITHUB_PROXY_";
@@ -55,6 +55,7 @@ TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   }
   for (auto [variable, key] : std::initializer_list<std::pair<const char*, const char*>>{
            {"GITHUB_PROXY_CACHE_REDIS_URL", "cache.redis.url"},
+           {"GITHUB_PROXY_CACHE_REDIS_TLS_CA_FILE", "cache.redis.tls.ca_file"},
            {"GITHUB_PROXY_LISTEN_PORT", "listen.port"},
            {"GITHUB_PROXY_UPSTREAM_URL", "upstream.url"},
            {"GITHUB_PROXY_CACHE_BACKEND", "cache.backend"},
@@ -210,7 +211,7 @@ credentials:
   std::vector<std::string> rendered;
   for (const auto& e : result.errors) rendered.push_back(e.to_string());
   EXPECT_THAT(rendered, Contains("GITHUB_PROXY_CACHE_REDIS_URL: cache.redis.url: the Redis "
-                                 "URL's path must be a database number like /0, got "
+                                 "URL's path must end in a database number like /0, got "
                                  "\"redis://***@redis/db0\""));
 }
 

@@ -251,17 +251,25 @@ TEST_F(ConfigErrors, CacheAndLoggingValues) {
        {"8: cache.serve_stale: expected off or on_upstream_error, got \"always\""}},
       {with("cache:\n  max_object_bytes: 0\n"),
        {"8: cache.max_object_bytes: must be greater than 0"}},
-      {with("cache:\n  redis:\n    url: rediss://redis:6379\n"),
-       {"9: cache.redis.url: TLS to Redis (rediss://) is not supported; use redis:// on a "
-        "trusted network"}},
       {with("cache:\n  redis:\n    url: http://redis:6379\n"),
-       {"9: cache.redis.url: expected a URL like redis://[user:password@]host[:port][/db], "
-        "got \"http://redis:6379\""}},
+       {"9: cache.redis.url: the scheme must be redis, rediss (TLS), redis-sentinel, rediss-sentinel, "
+        "redis-cluster or rediss-cluster, got \"http://redis:6379\""}},
       {with("cache:\n  redis:\n    url: redis://:6379\n"),
-       {"9: cache.redis.url: the Redis URL has no host: \"redis://:6379\""}},
+       {"9: cache.redis.url: the Redis URL's host list is not valid: a host is missing, got \"redis://:6379\""}},
       {with("cache:\n  redis:\n    url: redis://user:s3cret@redis:6379/cache\n"),
-       {"9: cache.redis.url: the Redis URL's path must be a database number like /0, got "
+       {"9: cache.redis.url: the Redis URL's path must end in a database number like /0, got "
         "\"redis://***@redis:6379/cache\""}},
+      {with("cache:\n  redis:\n    url: redis-sentinel://s1:26379,s2:26379\n"),
+       {"9: cache.redis.url: a redis-sentinel:// URL needs the master's name: redis-sentinel://host:26379/mymaster, "
+        "got \"redis-sentinel://s1:26379,s2:26379\""}},
+      {with("cache:\n  redis:\n    tls: { ca_file: ca.pem }\n"),
+       {"9: cache.redis.tls.ca_file: is set, but cache.redis.url does not ask for TLS (use rediss://, "
+        "rediss-sentinel:// or rediss-cluster://)"}},
+      {with("cache:\n  redis:\n    url: rediss://redis:6380\n    tls:\n      ca_file: missing-ca.pem\n"),
+       {"11: cache.redis.tls.ca_file: cannot read {dir}/missing-ca.pem: No such file or directory"}},
+      {with("cache:\n  redis:\n    url: rediss://redis:6380\n    tls:\n      key_file: registry.yaml\n"),
+       {"10: cache.redis.tls.cert_file: required with the other: a client certificate needs both cert_file and "
+        "key_file"}},
       {with("cache:\n  redis: { ttl: 1w, timeout: 0ms }\n"),
        {"8: cache.redis.ttl: expected a duration like 5s, got \"1w\"",
         "8: cache.redis.timeout: must be greater than 0"}},

@@ -8,7 +8,10 @@
 #include "fake_github/pagination.cc"
 #include "fake_github/rate_limits.cc"
 #include "fake_github/time_format.cc"
-#include "support/test_pki.cc"
+#include "support/test_pki.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <cstdlib>
 #include <filesystem>

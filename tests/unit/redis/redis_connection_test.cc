@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "github_proxy/cache/cache_store.h"
 #include "unit/redis/redis_test_support.h"
 #include "support/redis_server.h"
+#include "support/test_pki.h"
 
 namespace github_proxy::redis {
 namespace {
@@ -23,6 +25,34 @@ using namespace std::chrono_literals;
 using cache::store_error;
 using ghp_test::run_command;
 using ghp_test::run_until;
+
+// Two test PKIs for the whole suite: the server's, and a stranger's.
+struct suite_pki {
+  suite_pki()
+      : dir(std::filesystem::temp_directory_path() / ("ghp-redis-pki-" + std::to_string(::getpid()))),
+        ours(ghp_test::generate_test_pki((dir / "ours").string())),
+        stranger(ghp_test::generate_test_pki((dir / "stranger").string())) {}
+  ~suite_pki() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  std::filesystem::path dir;
+  ghp_test::test_pki ours;
+  ghp_test::test_pki stranger;
+};
+
+const suite_pki& pki() {
+  static suite_pki files;
+  return files;
+}
+
+ghp_test::redis_server::options tls_only(bool require_client_certificate = false) {
+  const auto& p = pki().ours;
+  ghp_test::redis_server::options options;
+  options.tls = ghp_test::redis_tls_files{p.ca_cert, p.server_cert, p.server_key, p.client_cert, p.client_key,
+                                          require_client_certificate};
+  return options;
+}
 
 class RedisConnection : public ::testing::Test {
  protected:
@@ -47,6 +77,21 @@ class RedisConnection : public ::testing::Test {
     options.reconnect.initial_delay = 20ms;
     options.reconnect.max_delay = 200ms;
     options.reconnect.connect_timeout = 2s;
+    return options;
+  }
+
+  // For a rediss:// URL: trusts `ca_file`, presents `client` when true.
+  static connection_options tls_options_for(const std::string& url, const std::string& ca_file,
+                                            bool client = false, const std::string& server_name = {}) {
+    auto options = options_for(url);
+    config::redis_tls_config tls;
+    tls.ca_file = ca_file;
+    tls.server_name = server_name;
+    if (client) {
+      tls.cert_file = pki().ours.client_cert;
+      tls.key_file = pki().ours.client_key;
+    }
+    options.tls = make_tls_settings(tls);
     return options;
   }
 
@@ -285,6 +330,86 @@ TEST_F(RedisConnection, DestroyingItFailsWaitingCommandsWithoutBlocking) {
   ASSERT_TRUE(run_until(io, [&] { return errors.size() == 3; }, 5s));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   for (const auto& ec : errors) EXPECT_EQ(ec, store_error::unavailable);
+}
+
+// TLS only, as managed Redis services run it: the CA is checked, the
+// commands and replies travel over TLS.
+TEST_F(RedisConnection, SpeaksTlsToATlsOnlyServer) {
+  ghp_test::redis_server server(tls_only());
+  ASSERT_EQ(server.url().rfind("rediss://", 0), 0u);
+  connection conn(io.get_executor(), tls_options_for(server.url(), pki().ours.ca_cert));
+  ASSERT_TRUE(wait_ready(conn));
+  EXPECT_TRUE(run_command(io, conn, "SET", "k", std::string(100000, 'x')).value.is_status("OK"));
+  EXPECT_EQ(run_command(io, conn, "STRLEN", "k").value.integer, 100000);
+  EXPECT_EQ(server.command({"STRLEN", "k"}), "100000");
+}
+
+TEST_F(RedisConnection, ChecksTheServerNameTheCertificateCarries) {
+  ghp_test::redis_server server(tls_only());
+  const std::string by_name = "rediss://localhost:" + std::to_string(server.port());
+  connection named(io.get_executor(), tls_options_for(by_name, pki().ours.ca_cert));
+  ASSERT_TRUE(wait_ready(named)) << "the certificate names localhost";
+
+  // The certificate does not name redis.internal: refused.
+  connection misnamed(io.get_executor(), tls_options_for(server.url(), pki().ours.ca_cert, false, "redis.internal"));
+  EXPECT_EQ(run_command(io, misnamed, "PING").error, store_error::unavailable);
+  EXPECT_FALSE(run_until(io, [&] { return misnamed.ready(); }, 300ms));
+}
+
+TEST_F(RedisConnection, RefusesAServerAnotherCaSigned) {
+  ghp_test::redis_server server(tls_only());
+  connection conn(io.get_executor(), tls_options_for(server.url(), pki().stranger.ca_cert));
+  EXPECT_EQ(run_command(io, conn, "PING").error, store_error::unavailable);
+  EXPECT_FALSE(run_until(io, [&] { return conn.ready(); }, 300ms));
+}
+
+TEST_F(RedisConnection, PlainTcpToATlsPortNeverBecomesReady) {
+  ghp_test::redis_server server(tls_only());
+  connection conn(io.get_executor(), options_for("redis://127.0.0.1:" + std::to_string(server.port())));
+  EXPECT_EQ(run_command(io, conn, "PING").error, store_error::unavailable);
+  EXPECT_FALSE(run_until(io, [&] { return conn.ready(); }, 300ms));
+}
+
+TEST_F(RedisConnection, PresentsItsClientCertificateWhenTheServerAsks) {
+  ghp_test::redis_server server(tls_only(/*require_client_certificate=*/true));
+  connection with_certificate(io.get_executor(), tls_options_for(server.url(), pki().ours.ca_cert, true));
+  ASSERT_TRUE(wait_ready(with_certificate));
+  EXPECT_TRUE(run_command(io, with_certificate, "PING").value.is_status("PONG"));
+
+  connection without(io.get_executor(), tls_options_for(server.url(), pki().ours.ca_cert, false));
+  EXPECT_EQ(run_command(io, without, "PING").error, store_error::unavailable);
+  EXPECT_FALSE(run_until(io, [&] { return without.ready(); }, 300ms));
+}
+
+TEST_F(RedisConnection, TlsWithAnAclUser) {
+  auto options = tls_only();
+  options.extra_args = {"--user", "alice", "on", ">wonderland", "~*", "+@all"};
+  options.user = "alice";
+  options.password = "wonderland";
+  ghp_test::redis_server server(options);
+  connection conn(io.get_executor(), tls_options_for(server.url_with("alice:wonderland"), pki().ours.ca_cert));
+  ASSERT_TRUE(wait_ready(conn));
+  EXPECT_EQ(run_command(io, conn, "ACL", "WHOAMI").value.text, "alice");
+}
+
+// The proxy writes: a replica given as the server is refused at the
+// handshake (ROLE), and commands fail fast instead of with READONLY.
+TEST_F(RedisConnection, RefusesAReplica) {
+  ghp_test::redis_server master;
+  ghp_test::redis_server replica({.extra_args = {"--replicaof", "127.0.0.1", std::to_string(master.port())}});
+  connection conn(io.get_executor(), options_for(replica.url()));
+  EXPECT_EQ(run_command(io, conn, "PING").error, store_error::unavailable);
+  EXPECT_FALSE(run_until(io, [&] { return conn.ready(); }, 300ms));
+}
+
+// An ACL user that may not run ROLE is not refused for it.
+TEST_F(RedisConnection, AUserWithoutRoleStillConnects) {
+  ghp_test::redis_server server({.extra_args = {"--user", "cache", "on", ">pw", "~*", "+@all", "-role"},
+                                 .password = "pw",
+                                 .user = "cache"});
+  connection conn(io.get_executor(), options_for(server.url_with("cache:pw")));
+  ASSERT_TRUE(wait_ready(conn));
+  EXPECT_TRUE(run_command(io, conn, "SET", "k", "v").value.is_status("OK"));
 }
 
 }  // namespace

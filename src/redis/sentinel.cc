@@ -1,0 +1,110 @@
+#include "redis/sentinel.h"
+
+#include <array>
+#include <charconv>
+#include <optional>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "redis/link.h"
+
+namespace github_proxy::redis {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The answer of one sentinel: ["host", "port"], or nil for a name it does not monitor.
+asio::awaitable<located_master> ask(asio::any_io_executor executor, const endpoint& target,
+                                    const server_address& sentinel, std::shared_ptr<const tls_settings> tls,
+                                    link_clock::time_point deadline) {
+  located_master out;
+  auto opened = co_await link::open(executor, sentinel, std::move(tls), deadline);
+  if (!opened.value) {
+    out.error = describe(sentinel) + ": " + opened.error;
+    co_return out;
+  }
+  auto& conn = *opened.value;
+  // The AUTH reply does not matter: a sentinel without a password refuses
+  // AUTH and answers the question all the same; one that needs it answers
+  // NOAUTH to the question.
+  if (!target.password.empty() && target.user.empty()) {
+    const std::array<std::string_view, 2> auth{"AUTH", target.password};
+    conn.submit(auth);
+  } else if (!target.password.empty()) {
+    const std::array<std::string_view, 3> auth{"AUTH", target.user, target.password};
+    conn.submit(auth);
+  }
+  const std::array<std::string_view, 3> question{"SENTINEL", "get-master-addr-by-name", target.master_name};
+  auto answer = co_await await_reply(conn.submit(question), deadline);
+  conn.close("done");
+  const reply& r = answer.value;
+  if (answer.error) {
+    out.error = describe(sentinel) + ": no answer (" + answer.error.message() + ")";
+  } else if (r.is_error()) {
+    out.error = describe(sentinel) + ": " + r.text;
+  } else if (r.type == reply::kind::nil) {
+    out.error = describe(sentinel) + ": monitors no master named " + target.master_name;
+  } else if (r.type != reply::kind::array || r.elements.size() != 2 ||
+             r.elements[0].type != reply::kind::string || r.elements[1].type != reply::kind::string) {
+    out.error = describe(sentinel) + ": an answer that is not [host, port]";
+  } else {
+    unsigned port = 0;
+    const std::string& digits = r.elements[1].text;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535 ||
+        r.elements[0].text.empty()) {
+      out.error = describe(sentinel) + ": an answer that is not [host, port]";
+    } else {
+      out.address = server_address{r.elements[0].text, static_cast<std::uint16_t>(port)};
+    }
+  }
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<located_master> locate_master(asio::any_io_executor executor, const endpoint& target,
+                                              std::shared_ptr<const tls_settings> tls,
+                                              link_clock::time_point deadline) {
+  std::string errors;
+  for (const server_address& sentinel : target.servers) {
+    if (link_clock::now() >= deadline) break;
+    auto found = co_await ask(executor, target, sentinel, tls, deadline);
+    if (found.ok()) co_return found;
+    if (!errors.empty()) errors.append("; ");
+    errors.append(found.error);
+  }
+  located_master out;
+  out.error = "no sentinel named the master " + target.master_name + " (" +
+              (errors.empty() ? std::string("out of time") : errors) + ")";
+  co_return out;
+}
+
+void note_master(const endpoint& target, const server_address& address, spdlog::logger* logger) {
+  static std::mutex mutex;
+  static std::map<std::string, server_address> known;  // one entry per configured URL
+  const std::string key = describe(target);
+  std::optional<server_address> previous;
+  {
+    std::lock_guard lock(mutex);
+    auto [it, inserted] = known.try_emplace(key, address);
+    if (!inserted) {
+      if (it->second == address) return;
+      previous = std::exchange(it->second, address);
+    }
+  }
+  if (!logger) return;
+  if (previous) {
+    logger->warn("redis: the master {} moved from {} to {} (Sentinel failover)", target.master_name,
+                 describe(*previous), describe(address));
+  } else {
+    logger->info("redis: Sentinel names {} as the master {}", describe(address), target.master_name);
+  }
+}
+
+}  // namespace github_proxy::redis

@@ -1,0 +1,46 @@
+// Where a Sentinel-managed master is (redis-sentinel:// URLs).
+//
+// The sentinels are asked in turn, `SENTINEL get-master-addr-by-name`, and
+// the first one that knows the master wins: a sentinel that is down, slow or
+// does not know the name only costs the next one's turn. The answer is a
+// candidate: the connection that dials it still checks with ROLE that it is
+// a master (a sentinel may lag a failover by a moment), and goes back to the
+// sentinels whenever the link drops or a write is refused with READONLY.
+// Sentinel's own reconfiguration closes the clients of a demoted master
+// (CLIENT KILL), so a switch is noticed at once (docs/architecture.md "Redis").
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "redis/reconnect_fsm.h"
+#include "redis/redis_url.h"
+#include "redis/tls.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace github_proxy::redis {
+
+struct located_master {
+  server_address address;
+  std::string error;  // empty when `address` is set; never contains the password
+  bool ok() const { return error.empty(); }
+};
+
+// Authenticates to each sentinel with the URL's credentials when it has any
+// (a sentinel without a password refuses AUTH; the question is asked anyway).
+boost::asio::awaitable<located_master> locate_master(boost::asio::any_io_executor executor, const endpoint& target,
+                                                     std::shared_ptr<const tls_settings> tls,
+                                                     link_clock::time_point deadline);
+
+// Logs "the master of NAME is now at ADDRESS" once per change for the whole
+// process, however many connections (threads, cache and budget ledger) find
+// out: the first to see a new address logs it.
+void note_master(const endpoint& target, const server_address& address, spdlog::logger* logger);
+
+}  // namespace github_proxy::redis
