@@ -70,7 +70,7 @@ redis_ledger_settings redis_ledger_settings_from(const config::redis_cache_confi
 redis_budget_ledger::redis_budget_ledger(asio::any_io_executor executor, const redis_ledger_settings& settings,
                                          const clock& time, memory_budget_ledger& fallback)
     : settings_(settings), clock_(time), fallback_(fallback) {
-  connection_ = std::make_unique<redis::connection>(std::move(executor), settings.connection);
+  connection_ = redis::make_client(std::move(executor), settings.connection);
 }
 
 redis_budget_ledger::~redis_budget_ledger() = default;
@@ -80,7 +80,8 @@ asio::awaitable<bool> redis_budget_ledger::run_script(const window& w, std::uint
   const std::string credits = std::to_string(add);
   const std::array<std::string_view, 7> argv{"EVAL", budget_script, "2", w.current_key, w.previous_key, credits,
                                              w.ttl};
-  const auto result = co_await connection_->command(argv);
+  // Both keys carry the client's hash tag: one slot, one node in a cluster.
+  const auto result = co_await connection_->command(w.current_key, argv);
   if (result.error || result.value.type != redis::reply::kind::array || result.value.elements.size() != 2) {
     co_return false;
   }

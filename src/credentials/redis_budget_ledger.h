@@ -32,7 +32,7 @@
 
 #include "github_proxy/config/config.h"
 #include "github_proxy/credentials/budget.h"
-#include "redis/connection.h"
+#include "redis/client.h"
 
 namespace github_proxy::credentials {
 
@@ -64,7 +64,7 @@ class redis_budget_ledger final : public budget_ledger {
   const redis_ledger_settings& settings_;
   const clock& clock_;
   memory_budget_ledger& fallback_;
-  std::unique_ptr<redis::connection> connection_;
+  std::shared_ptr<redis::client> connection_;
 };
 
 }  // namespace github_proxy::credentials

@@ -49,7 +49,8 @@ class connection::impl : public std::enable_shared_from_this<connection::impl> {
   asio::awaitable<void> run();
 
   // One command from start to reply, within `deadline`.
-  asio::awaitable<command_result> execute(std::span<const std::string_view> argv, link_clock::time_point deadline);
+  asio::awaitable<command_result> execute(std::span<const std::string_view> argv, link_clock::time_point deadline,
+                                          bool asking);
 
   void stop() {
     stopped_ = true;
@@ -83,6 +84,8 @@ class connection::impl : public std::enable_shared_from_this<connection::impl> {
             state == link_state::authenticating);
   }
   bool link_lost() const { return !link_ || !link_->is_open(); }
+  static asio::awaitable<void> watch_master(std::shared_ptr<impl> self, std::weak_ptr<link> data,
+                                            link_clock::time_point deadline);
   void close_link(std::string_view reason);
   void log_failure(std::string_view what, const link_step& retry);
   // What this connection dials: servers[0], or the master Sentinel named.
@@ -92,8 +95,10 @@ class connection::impl : public std::enable_shared_from_this<connection::impl> {
   connection_options options_;
   reconnect_fsm fsm_;
   std::shared_ptr<link> link_;  // null while not connected
+  std::shared_ptr<link> switch_watch_;  // Sentinel: the +switch-master subscription of link_
   asio::steady_timer wake_;     // the background coroutine's alarm clock
   server_address dialled_;
+  server_address sentinel_;  // the sentinel that named dialled_
   bool stopped_ = false;
   std::vector<pending_ptr> awaiting_first_attempt_;  // `done` once it is decided
   std::string last_error_;
@@ -151,7 +156,7 @@ link_step connection::impl::advance(link_event event) {
 }
 
 asio::awaitable<command_result> connection::impl::execute(std::span<const std::string_view> argv,
-                                                          link_clock::time_point deadline) {
+                                                          link_clock::time_point deadline, bool asking) {
   if (first_attempt_pending()) {
     if (awaiting_first_attempt_.size() >= options_.max_in_flight) {
       co_return command_result{make_error_code(store_error::unavailable), {}};
@@ -165,6 +170,7 @@ asio::awaitable<command_result> connection::impl::execute(std::span<const std::s
     }
   }
   auto sent_on = link_;
+  if (asking) submit({"ASKING"}, false)->abandoned = true;  // pipelined right before the command
   auto result = co_await await_reply(submit(argv), deadline);
   // Under Sentinel a READONLY answer means the master was demoted under
   // this link: drop it, so that the next attempt asks the sentinels.
@@ -200,6 +206,7 @@ asio::awaitable<bool> connection::impl::open(link_clock::time_point deadline) {
     }
     dialled_ = master.address;
     note_master(target, dialled_, options_.logger.get());
+    sentinel_ = master.sentinel;
   }
   auto opened = co_await link::open(executor_, dialled_, options_.tls, deadline);
   if (stopped_ || !opened.value) {
@@ -211,7 +218,28 @@ asio::awaitable<bool> connection::impl::open(link_clock::time_point deadline) {
   link_->on_close([weak = weak_from_this()] {
     if (auto self = weak.lock()) self->wake_.cancel();
   });
+  if (target.mode == topology::sentinel) {
+    // The subscription is made in the background: the data link serves meanwhile.
+    asio::co_spawn(executor_, watch_master(shared_from_this(), link_, deadline),
+                   common::log_escaped("Redis Sentinel switch watch"));
+  }
   co_return true;
+}
+
+asio::awaitable<void> connection::impl::watch_master(std::shared_ptr<impl> self, std::weak_ptr<link> data,
+                                                    link_clock::time_point deadline) {
+  auto watch = co_await watch_switches(self->executor_, self->options_.target, self->sentinel_, self->options_.tls,
+                                       deadline, [data] {
+                                         if (auto l = data.lock()) l->close("Sentinel switched the master");
+                                       });
+  if (!watch) co_return;  // the link drops or READONLY still lead back to the sentinels
+  auto current = data.lock();
+  if (self->stopped_ || !current || current != self->link_ || !current->is_open()) {
+    watch->close("no longer needed");
+    co_return;
+  }
+  if (self->switch_watch_) self->switch_watch_->close("replaced");
+  self->switch_watch_ = std::move(watch);
 }
 
 asio::awaitable<bool> connection::impl::handshake(link_clock::time_point deadline) {
@@ -273,6 +301,7 @@ pending_ptr connection::impl::submit(std::span<const std::string_view> argv, boo
 }
 
 void connection::impl::close_link(std::string_view reason) {
+  if (auto watch = std::move(switch_watch_)) watch->close(reason);
   if (!link_) return;
   // Completes the commands still waiting with `unavailable`; the link's
   // reader and writer end on their next turn.
@@ -313,7 +342,13 @@ asio::awaitable<command_result> connection::command(std::span<const std::string_
   const auto deadline = link_clock::now() + impl_->options().command_timeout;
   // The impl, not *this: the connection may go while the command waits.
   auto self = impl_;
-  co_return co_await self->execute(argv, deadline);
+  co_return co_await self->execute(argv, deadline, false);
+}
+
+asio::awaitable<command_result> connection::command_after_asking(std::span<const std::string_view> argv) {
+  const auto deadline = link_clock::now() + impl_->options().command_timeout;
+  auto self = impl_;
+  co_return co_await self->execute(argv, deadline, true);
 }
 
 link_state connection::state() const { return impl_->state(); }

@@ -75,6 +75,8 @@ class connection {
   // (No initializer_list overload: GCC 12 rejects a braced list that lives
   // across a co_await — "array used as initializer". Use a std::array.)
   boost::asio::awaitable<command_result> command(std::span<const std::string_view> argv);
+  // The same, right behind an ASKING on this connection (a cluster's ASK redirect).
+  boost::asio::awaitable<command_result> command_after_asking(std::span<const std::string_view> argv);
 
   link_state state() const;
   bool ready() const { return state() == link_state::ready; }

@@ -219,6 +219,7 @@ void link::close(std::string_view reason) {
     if (!pending->abandoned) pending->result.error = make_error_code(store_error::unavailable);
     complete(*pending);
   }
+  on_push_ = nullptr;
   if (auto hook = std::move(on_close_)) hook();
 }
 
@@ -248,8 +249,12 @@ asio::awaitable<void> link::read_loop() {
       if (!raw) break;
       std::unique_ptr<redisReply, void (*)(void*)> parsed(static_cast<redisReply*>(raw), &freeReplyObject);
       if (replies_.empty()) {
-        close("a reply nobody asked for");
-        co_return;
+        if (!on_push_) {
+          close("a reply nobody asked for");
+          co_return;
+        }
+        on_push_(copy_reply(*parsed));
+        continue;
       }
       auto pending = std::move(replies_.front());
       replies_.pop_front();

@@ -82,6 +82,10 @@ class link : public std::enable_shared_from_this<link> {
   // Called once, when the link closes (for whatever reason).
   void on_close(std::function<void()> hook) { on_close_ = std::move(hook); }
 
+  // For a subscriber (SUBSCRIBE): replies that arrive while no command waits
+  // (published messages) go to `hook` instead of closing the link.
+  void on_push(std::function<void(const reply&)> hook) { on_push_ = std::move(hook); }
+
  private:
   boost::asio::awaitable<bool> connect(const server_address& address, link_clock::time_point deadline,
                                        std::string& error);
@@ -106,6 +110,7 @@ class link : public std::enable_shared_from_this<link> {
   std::string close_reason_;
   server_address peer_;
   std::function<void()> on_close_;
+  std::function<void(const reply&)> on_push_;
 };
 
 }  // namespace github_proxy::redis

@@ -10,7 +10,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 
-#include "redis/connection.h"
+#include "redis/client.h"
 #include "redis/redis_url.h"
 #include "common/log_escaped.h"
 
@@ -59,18 +59,29 @@ std::optional<std::size_t> used_memory(std::string_view info) {
   return std::nullopt;
 }
 
-// Holds the connection until both answers are in (at most two timeouts).
-asio::awaitable<void> sample_stats(std::shared_ptr<connection> conn, std::shared_ptr<shared_stats> stats) {
+// Holds the client until the answers are in (at most two timeouts per master).
+// A cluster's numbers are the sum over its masters.
+asio::awaitable<void> sample_stats(std::shared_ptr<client> conn, std::shared_ptr<shared_stats> stats) {
   const std::array<std::string_view, 1> dbsize_argv{"DBSIZE"};
-  auto dbsize = co_await conn->command(dbsize_argv);
-  if (!dbsize.error && dbsize.value.type == reply::kind::integer && dbsize.value.integer >= 0) {
-    stats->entries = static_cast<std::size_t>(dbsize.value.integer);
+  std::size_t entries = 0;
+  bool all = true;
+  const auto sizes = co_await conn->on_every_master(dbsize_argv);
+  for (const auto& dbsize : sizes) {
+    all = all && !dbsize.error && dbsize.value.type == reply::kind::integer && dbsize.value.integer >= 0;
+    if (all) entries += static_cast<std::size_t>(dbsize.value.integer);
   }
+  if (all) stats->entries = entries;
   const std::array<std::string_view, 2> info_argv{"INFO", "memory"};
-  auto info = co_await conn->command(info_argv);
-  if (!info.error && info.value.type == reply::kind::string) {
-    if (auto bytes = used_memory(info.value.text)) stats->bytes = *bytes;
+  std::size_t bytes = 0;
+  all = true;
+  const auto infos = co_await conn->on_every_master(info_argv);
+  for (const auto& info : infos) {
+    std::optional<std::size_t> used;
+    if (!info.error && info.value.type == reply::kind::string) used = used_memory(info.value.text);
+    all = all && used;
+    if (all) bytes += *used;
   }
+  if (all) stats->bytes = bytes;
 }
 
 // What every handle of one backend shares. Owned by the backend.
@@ -87,12 +98,12 @@ class redis_store final : public cache::cache_store {
   redis_store(asio::any_io_executor executor, const backend_settings& settings)
       : executor_(executor),
         settings_(settings),
-        connection_(std::make_shared<connection>(std::move(executor), settings.connection)) {}
+        connection_(make_client(std::move(executor), settings.connection)) {}
 
   asio::awaitable<cache::get_result> get(std::string_view key) override {
     const std::string full_key = prefixed(key);
     const std::array<std::string_view, 2> argv{"GET", full_key};
-    auto result = co_await connection_->command(argv);
+    auto result = co_await connection_->command(full_key, argv);
     after_operation();
     const reply& value = result.value;
     boost::system::error_code ec = result.error;
@@ -115,7 +126,7 @@ class redis_store final : public cache::cache_store {
     const std::array<std::string_view, 5> argv{"SET", full_key, value, "PX", px};
     // A configured TTL of 0: no PX, kept until evicted.
     const std::size_t argc = ttl_ms.count() > 0 ? 5 : 3;
-    auto result = co_await connection_->command(std::span(argv.data(), argc));
+    auto result = co_await connection_->command(full_key, std::span(argv.data(), argc));
     after_operation();
     co_return check(result, "put", [](const reply& r) { return r.is_status("OK"); });
   }
@@ -123,7 +134,7 @@ class redis_store final : public cache::cache_store {
   asio::awaitable<boost::system::error_code> erase(std::string_view key) override {
     const std::string full_key = prefixed(key);
     const std::array<std::string_view, 2> argv{"DEL", full_key};
-    auto result = co_await connection_->command(argv);
+    auto result = co_await connection_->command(full_key, argv);
     after_operation();
     co_return check(result, "erase", [](const reply& r) { return r.type == reply::kind::integer; });
   }
@@ -163,7 +174,7 @@ class redis_store final : public cache::cache_store {
 
   asio::any_io_executor executor_;
   const backend_settings& settings_;
-  std::shared_ptr<connection> connection_;  // shared with stats samples in flight
+  std::shared_ptr<client> connection_;  // shared with stats samples in flight
 };
 
 class redis_backend final : public cache::cache_backend {

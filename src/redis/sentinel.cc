@@ -61,6 +61,7 @@ asio::awaitable<located_master> ask(asio::any_io_executor executor, const endpoi
       out.error = describe(sentinel) + ": an answer that is not [host, port]";
     } else {
       out.address = server_address{r.elements[0].text, static_cast<std::uint16_t>(port)};
+      out.sentinel = sentinel;
     }
   }
   co_return out;
@@ -85,7 +86,33 @@ asio::awaitable<located_master> locate_master(asio::any_io_executor executor, co
   co_return out;
 }
 
+asio::awaitable<std::shared_ptr<link>> watch_switches(asio::any_io_executor executor, const endpoint& target,
+                                                      server_address sentinel, std::shared_ptr<const tls_settings> tls,
+                                                      link_clock::time_point deadline, std::function<void()> switched) {
+  auto opened = co_await link::open(executor, std::move(sentinel), std::move(tls), deadline);
+  if (!opened.value) co_return nullptr;
+  auto& watch = *opened.value;
+  if (!target.password.empty() && target.user.empty()) {
+    const std::array<std::string_view, 2> auth{"AUTH", target.password};
+    watch.submit(auth)->abandoned = true;
+  } else if (!target.password.empty()) {
+    const std::array<std::string_view, 3> auth{"AUTH", target.user, target.password};
+    watch.submit(auth)->abandoned = true;
+  }
+  // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
+  watch.on_push([prefix = target.master_name + " ", switched = std::move(switched)](const reply& r) {
+    if (r.type == reply::kind::array && r.elements.size() == 3 && r.elements[0].text == "message" &&
+        r.elements[1].text == "+switch-master" && r.elements[2].text.starts_with(prefix)) {
+      switched();
+    }
+  });
+  const std::array<std::string_view, 2> subscribe{"SUBSCRIBE", "+switch-master"};
+  watch.submit(subscribe)->abandoned = true;
+  co_return std::move(opened.value);
+}
+
 void note_master(const endpoint& target, const server_address& address, spdlog::logger* logger) {
+  if (!logger) return;  // a silent connection leaves the news to one that logs
   static std::mutex mutex;
   static std::map<std::string, server_address> known;  // one entry per configured URL
   const std::string key = describe(target);
@@ -98,7 +125,6 @@ void note_master(const endpoint& target, const server_address& address, spdlog::
       previous = std::exchange(it->second, address);
     }
   }
-  if (!logger) return;
   if (previous) {
     logger->warn("redis: the master {} moved from {} to {} (Sentinel failover)", target.master_name,
                  describe(*previous), describe(address));

@@ -5,11 +5,13 @@
 // does not know the name only costs the next one's turn. The answer is a
 // candidate: the connection that dials it still checks with ROLE that it is
 // a master (a sentinel may lag a failover by a moment), and goes back to the
-// sentinels whenever the link drops or a write is refused with READONLY.
-// Sentinel's own reconfiguration closes the clients of a demoted master
-// (CLIENT KILL), so a switch is noticed at once (docs/architecture.md "Redis").
+// sentinels whenever the link drops, a write is refused with READONLY, or
+// the sentinel that answered publishes +switch-master for this master (the
+// connection subscribes to it: watch_switches). Without that a demoted
+// master that stays up would take writes until Sentinel reconfigures it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +30,7 @@ namespace github_proxy::redis {
 
 struct located_master {
   server_address address;
+  server_address sentinel;  // the one that answered
   std::string error;  // empty when `address` is set; never contains the password
   bool ok() const { return error.empty(); }
 };
@@ -38,9 +41,20 @@ boost::asio::awaitable<located_master> locate_master(boost::asio::any_io_executo
                                                      std::shared_ptr<const tls_settings> tls,
                                                      link_clock::time_point deadline);
 
+// Subscribes to `sentinel`'s +switch-master channel and calls `switched`
+// when it names `target.master_name`. The link returned (null if the
+// sentinel cannot be reached before `deadline`) carries the subscription:
+// closing it ends the watch.
+boost::asio::awaitable<std::shared_ptr<class link>> watch_switches(boost::asio::any_io_executor executor,
+                                                                    const endpoint& target, server_address sentinel,
+                                                                    std::shared_ptr<const tls_settings> tls,
+                                                                    link_clock::time_point deadline,
+                                                                    std::function<void()> switched);
+
 // Logs "the master of NAME is now at ADDRESS" once per change for the whole
 // process, however many connections (threads, cache and budget ledger) find
-// out: the first to see a new address logs it.
+// out: the first to see a new address logs it. A connection without a
+// logger records nothing.
 void note_master(const endpoint& target, const server_address& address, spdlog::logger* logger);
 
 }  // namespace github_proxy::redis
