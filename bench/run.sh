@@ -26,7 +26,9 @@
 #   ROUNDS [2] times the whole list of scenarios is run (to show variance)
 #   MAX_LOAD [1.5], LOAD_WAIT [180]: wait up to LOAD_WAIT s for the 1-minute
 #     load average to drop below MAX_LOAD before starting
-#   SCENARIOS: a subset of "direct direct304 memory redis nginx pass hot"
+#   SCENARIOS: a subset of "direct direct304 memory redis redis_tcp redis_tls
+#     nginx pass hot" (redis_tcp, redis_tls: no front tier, so every hit
+#     reads Redis, over plain TCP and over TLS: issue 14's comparison)
 #     (pass and hot run at 7k only, the others once per size)
 #   ALLOCS [1]: after the rounds, count allocation calls per revalidated hit
 #     (memory backend, each size) with bench/alloc_count.c as LD_PRELOAD
@@ -48,18 +50,18 @@ load_wait="${LOAD_WAIT:-180}"
 allocs="${ALLOCS:-1}"
 alloc_keys="${ALLOC_KEYS:-2000}"
 alloc_duration="${ALLOC_DURATION:-3s}"
-scenarios="${SCENARIOS:-direct direct304 memory redis nginx pass hot}"
+scenarios="${SCENARIOS:-direct direct304 memory redis redis_tcp redis_tls nginx pass hot}"
 baseline="${BASELINE:-}"
 if [ -n "$baseline" ]; then
   [ -x "$baseline" ] || { echo "BASELINE=$baseline is not an executable"; exit 1; }
-  [ -n "${SCENARIOS:-}" ] || scenarios="direct direct304 memory memory_base redis redis_base nginx pass hot"
+  [ -n "${SCENARIOS:-}" ] || scenarios="direct direct304 memory memory_base redis redis_base redis_tcp redis_tls nginx pass hot"
 fi
 for z in $sizes; do
   case "$z" in 2k|7k) ;; *) echo "SIZES: '$z' is not 2k or 7k"; exit 1 ;; esac
 done
 bench_dir="$(cd "$(dirname "$0")" && pwd)"
 
-for tool in wrk nginx redis-server curl ps; do
+for tool in wrk nginx redis-server curl ps openssl; do
   command -v "$tool" >/dev/null || { echo "$tool is not installed (make deps-test installs it)"; exit 1; }
 done
 for bin in "$build_dir/github-proxy" "$build_dir/tests/fake_github/fake_github"; do
@@ -151,6 +153,25 @@ redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
   --dir "$work/redis" --logfile "$work/redis/redis.log" --daemonize no >/dev/null 2>&1 &
 pids+=($!)
 wait_port "$redis_port"
+# The same Redis build, TLS only (a test CA made here; P-256 keys).
+redis_tls_port="$(free_port)"
+tls_dir="$work/redis-tls"
+mkdir -p "$tls_dir"
+(
+  cd "$tls_dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+    -keyout ca.key -out ca.pem
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout server.key -out server.csr
+  printf 'subjectAltName=IP:127.0.0.1\n' > server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext \
+    -out server.pem
+) >/dev/null 2>&1 || { echo "openssl could not make the Redis TLS test certificates"; exit 1; }
+redis-server --bind 127.0.0.1 --port 0 --tls-port "$redis_tls_port" --tls-cert-file "$tls_dir/server.pem" \
+  --tls-key-file "$tls_dir/server.key" --tls-ca-cert-file "$tls_dir/ca.pem" --tls-auth-clients no \
+  --save '' --appendonly no --dir "$tls_dir" --logfile "$tls_dir/redis.log" --daemonize no >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$redis_tls_port"
 
 # --- github-proxy, one per backend -----------------------------------------------
 # Authentication (a registry token) and a scope check on every request;
@@ -169,6 +190,7 @@ YAML
 declare -A proxy_pid=()
 # Set by start_proxy (printf -v).
 proxy_memory_port="" proxy_redis_port="" proxy_memory_base_port="" proxy_redis_base_port="" proxy_alloc_port=""
+proxy_redis_tcp_port="" proxy_redis_tls_port=""
 start_proxy() {  # name cache-yaml [binary] [LD_PRELOAD] → sets proxy_${name}_port, proxy_pid[name]
   local name="$1" binary="${3:-$work/bin/github-proxy}" preload="${4:-}"
   cat > "$work/proxy-$name.yaml" <<YAML
@@ -196,6 +218,9 @@ YAML
 }
 start_proxy memory "{ backend: memory, memory: { max_bytes: 2GiB }, front_tier_bytes: 1GiB }"
 start_proxy redis "{ backend: redis, redis: { url: \"redis://127.0.0.1:$redis_port/0\" }, front_tier_bytes: 1GiB }"
+# Without the front tier every hit reads Redis: TCP next to TLS.
+start_proxy redis_tcp "{ backend: redis, redis: { url: \"redis://127.0.0.1:$redis_port/2\" }, front_tier_bytes: 0 }"
+start_proxy redis_tls "{ backend: redis, redis: { url: \"rediss://127.0.0.1:$redis_tls_port/0\", tls: { ca_file: \"$tls_dir/ca.pem\" } }, front_tier_bytes: 0 }"
 if [ -n "$baseline" ]; then
   start_proxy memory_base "{ backend: memory, memory: { max_bytes: 2GiB } }" "$work/bin/github-proxy-baseline"
   # Its own Redis database, so that the two builds' entries do not mix.
@@ -229,7 +254,7 @@ auth=(-H "Authorization: token $client_token")
 all_sizes="$(tr ' ' '\n' <<<"$sizes 7k" | sed '/^$/d' | sort -u | tr '\n' ' ')"  # 7k: pass, hot
 for z in $all_sizes; do
   check_url="$(object_path "$z" 1)?k=check"
-  for name in memory redis ${baseline:+memory_base redis_base}; do
+  for name in memory redis redis_tcp redis_tls ${baseline:+memory_base redis_base}; do
     port_var="proxy_${name}_port"; p="http://127.0.0.1:${!port_var}"
     header_of "$p$check_url" Cache-Status "${auth[@]}" >/dev/null
     expect "proxy ($name) repeated GET $check_url" "$(header_of "$p$check_url" Cache-Status "${auth[@]}")" \
@@ -309,6 +334,8 @@ scenario_label() {
     direct304) echo "a') fake GitHub direct, conditional GET → 304" ;;
     memory)    echo "c) proxy hit, memory backend (upstream 304)" ;;
     redis)     echo "d) proxy hit, Redis backend (upstream 304)" ;;
+    redis_tcp) echo "d') proxy hit, Redis read every hit (no front tier), TCP" ;;
+    redis_tls) echo "d'') proxy hit, Redis read every hit (no front tier), TLS" ;;
     nginx)     echo "e) nginx proxy_cache_revalidate (upstream 304)" ;;
     pass)      echo "b) proxy pass-through (cache bypassed)" ;;
     hot)       echo "f) proxy hit, memory, one hot URL (coalesced)" ;;
@@ -326,12 +353,12 @@ run_scenario() {
     nginx)     port=$nginx_port; cpu_pids=("$nginx_pid"); log="$work/nginx/access.log" ;;
     pass)      port=$proxy_memory_port; token=$client_token; extra="X-Requested-With: github-proxy-bench" ;;
     hot)       port=$proxy_memory_port; token=$client_token; n=1 ;;
-    memory|redis|memory_base|redis_base)
+    memory|redis|memory_base|redis_base|redis_tcp|redis_tls)
       local port_var="proxy_${1}_port"; port=${!port_var}; token=$client_token ;;
   esac
   case "$1" in
     pass|hot) cpu_pids=("${proxy_pid[memory]}"); log="$work/proxy-memory.log" ;;
-    memory|redis|memory_base|redis_base) cpu_pids=("${proxy_pid[$1]}"); log="$work/proxy-$1.log" ;;
+    memory|redis|memory_base|redis_base|redis_tcp|redis_tls) cpu_pids=("${proxy_pid[$1]}"); log="$work/proxy-$1.log" ;;
   esac
   local c0 c1 out warm start t0 t1
   warm="$(wrk_run "$warmup" "$port" "$token" "$n" "$2" "$etags" "$extra")"
@@ -376,6 +403,8 @@ started_load="$(uptime)"  # before this benchmark puts any load on the machine
 for z in $sizes; do
   has memory && prefill "$proxy_memory_port" "$client_token" "$z"
   has redis && prefill "$proxy_redis_port" "$client_token" "$z"
+  has redis_tcp && prefill "$proxy_redis_tcp_port" "$client_token" "$z"
+  has redis_tls && prefill "$proxy_redis_tls_port" "$client_token" "$z"
   has memory_base && prefill "$proxy_memory_base_port" "$client_token" "$z"
   has redis_base && prefill "$proxy_redis_base_port" "$client_token" "$z"
   has nginx && prefill "$nginx_port" "" "$z"
@@ -440,6 +469,14 @@ for round in $(seq 1 "$rounds"); do
         line = line sprintf("; Redis %.2f× memory (goal ≥ 0.90: %s), p99 %s ms", rr, ok3 ? "met" : "NOT met", R[3])
       }
       print line " → " (ok ? "GOAL MET" : "goal not met") }'
+  done
+  # Issue 14: the Redis-backed hit path over TLS next to plain TCP.
+  for z in $sizes; do
+    if [ -z "${result[redis_tcp:$z]:-}" ] || [ -z "${result[redis_tls:$z]:-}" ]; then continue; fi
+    awk -v size="$(size_label "$z")" -v t="${result[redis_tcp:$z]}" -v s="${result[redis_tls:$z]}" 'BEGIN {
+      split(t, T, " "); split(s, S, " ")
+      printf "Redis over TLS %s: %.2f× TCP req/s, p99 %s ms vs %s ms, CPU %s vs %s µs/req\n",
+        size, S[1] / T[1], S[3], T[3], S[8], T[8] }'
   done
   echo
   unset result
