@@ -8,7 +8,8 @@
 #               at a time and all together; a new overlay must be listed) and
 #               tests/deploy/manifests.js checks them: no Secret and no registry
 #               ConfigMap, the admin port on no Service, NetworkPolicies, Redis'
-#               password, HPA and replicas, sizes and timeouts, TLS mounts, ...
+#               password, the Sentinel group's names, ports and quorum, HPA and
+#               replicas, sizes and timeouts, TLS mounts, ...
 #   config      for each variant, the files and variables a proxy pod would see
 #               (examples/ standing in for the Secrets and the registry) pass
 #               `github-proxy check-config` (GHP_PROXY_BINARY names the binary;
@@ -49,11 +50,13 @@ need() {
 variants=(
   "base|deploy/kubernetes/base|memory,pat,app"
   "redis|deploy/kubernetes/overlays/redis|redis,pat,app"
+  "redis-sentinel|deploy/kubernetes/overlays/redis-sentinel|redis,sentinel,pat,app"
   "pat-only|deploy/kubernetes/overlays/pat-only|redis,pat"
   "app-only|deploy/kubernetes/overlays/app-only|redis,app"
 )
-# Components the overlays above include, so not added again.
-included_components=(redis)
+# Components the overlays above include, so not added again, and
+# shared-cache, which those include and which never stands alone.
+included_components=(redis redis-sentinel shared-cache)
 
 # Renders a kustomization to $work/NAME.yaml and, as JSON, to $work/NAME.json.
 render() {

@@ -9,10 +9,11 @@
 //   node manifests.js extract RENDERED.json CONFIGMAP_NAME_PREFIX KEY > FILE
 //
 // FEATURES says what the variant must be, comma-separated: `memory` or
-// `redis` (the cache backend the pod runs with), `tls`, and the credential
-// types its config lists (`pat`, `app`). EXAMPLES.json holds the objects of
-// deploy/kubernetes/examples/: the Secrets and the registry ConfigMap that no
-// render may contain but every pod needs.
+// `redis` (the cache backend the pod runs with), `sentinel` (its Redis is a
+// Sentinel group, components/redis-sentinel, rather than one Redis), `tls`,
+// and the credential types its config lists (`pat`, `app`). EXAMPLES.json
+// holds the objects of deploy/kubernetes/examples/: the Secrets and the
+// registry ConfigMap that no render may contain but every pod needs.
 //
 // check exits 1 with one line per problem. materialise writes, under ROOT,
 // every file the proxy container mounts (paths in the config and in the
@@ -168,7 +169,7 @@ function resolvePort(port, byName) {
 
 function workloads(objects) {
   return objects
-    .filter((o) => o.kind === "Deployment")
+    .filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
     .map((d) => ({ name: d.metadata.name, labels: d.spec.template.metadata.labels, containers: d.spec.template.spec.containers }));
 }
 
@@ -438,31 +439,59 @@ function checkNetworkPolicies(objects, proxy, redis) {
         t.podSelector && matches({ "k8s-app": "kube-dns" }, t.podSelector.matchLabels))),
       `NetworkPolicy: egress to kube-dns on ${protocol} 53 is missing`);
   }
+  const toRedisPods = (r) => redis && r.to.every((t) => t.podSelector && !t.namespaceSelector && selects(t.podSelector, redis.labels));
   for (const r of egress) {
     for (const p of r.ports || []) {
-      const toRedis = redis && r.to.every((t) => t.podSelector && !t.namespaceSelector && selects(t.podSelector, redis.labels));
-      expect([53, 443].includes(p.port) || toRedis,
+      expect([53, 443].includes(p.port) || toRedisPods(r),
         `NetworkPolicy: the proxy may connect to port ${p.port} of ${JSON.stringify(r.to)}; only DNS, GitHub and Redis`);
-      if (toRedis) {
-        expect(resolvePort(p.port, redis.ports) === redis.port,
-          `NetworkPolicy: egress to Redis on port ${p.port}, which the Redis container does not declare`);
+      if (toRedisPods(r)) {
+        expect(redis.servicePorts.includes(resolvePort(p.port, redis.ports)),
+          `NetworkPolicy: egress to Redis on port ${p.port}, which is not a port the proxy uses (${redis.servicePorts.join(", ")})`);
       }
     }
   }
   if (redis) {
-    expect(egress.some((r) => r.to.every((t) => t.podSelector && selects(t.podSelector, redis.labels)) &&
-      (r.ports || []).some((p) => resolvePort(p.port, redis.ports) === redis.port)),
-    "NetworkPolicy: the proxy pods may not connect to the Redis pods");
+    // Every port the proxy uses: Redis', and with Sentinel the sentinels'.
+    for (const port of redis.servicePorts) {
+      expect(egress.some((r) => toRedisPods(r) && (r.ports || []).some((p) => resolvePort(p.port, redis.ports) === port)),
+        `NetworkPolicy: the proxy pods may not connect to the Redis pods on port ${port}`);
+    }
     const redisPolicies = policies.filter((p) => selects(p.spec.podSelector, redis.labels));
     const redisIngress = redisPolicies.flatMap((p) => p.spec.ingress || []);
+    // The proxy pods, and in a Sentinel group the group's own pods
+    // (replication, sentinels): nobody else, from no other namespace.
+    const admitted = (f) => f.podSelector && !f.namespaceSelector && Object.keys(f.podSelector.matchLabels || {}).length > 0 &&
+      (selects(f.podSelector, proxy.podLabels) || (redis.group && selects(f.podSelector, redis.labels)));
     expect(redisPolicies.some((p) => (p.spec.policyTypes || []).includes("Ingress")) && redisIngress.length > 0 &&
-      redisIngress.every((r) => r.from.every((f) => f.podSelector && !f.namespaceSelector && selects(f.podSelector, proxy.podLabels) &&
-        Object.keys(f.podSelector.matchLabels || {}).length > 0)),
-    "NetworkPolicy: only the proxy pods may connect to Redis");
-    expect(redisPolicies.some((p) => (p.spec.policyTypes || []).includes("Egress")) &&
-      redisPolicies.every((p) => (p.spec.egress || []).length === 0),
-    "NetworkPolicy: Redis needs no egress (policyTypes Egress with no rule)");
+      redisIngress.every((r) => r.from.every(admitted)),
+    redis.group ? "NetworkPolicy: only the proxy pods and the group's own pods may connect to Redis"
+      : "NetworkPolicy: only the proxy pods may connect to Redis");
+    const redisEgress = redisPolicies.flatMap((p) => p.spec.egress || []);
+    expect(redisPolicies.some((p) => (p.spec.policyTypes || []).includes("Egress")),
+      "NetworkPolicy: the Redis pods need policyTypes Egress (they connect nowhere else)");
+    if (redis.group) {
+      // Replicas to the master, sentinels to every Redis and to each other,
+      // and DNS for the names they announce: nothing else.
+      expect(redisEgress.every((r) => isKubeDns(r) || (toRedisPods(r) &&
+        (r.ports || []).length > 0 && r.ports.every((p) => redis.servicePorts.includes(resolvePort(p.port, redis.ports))))),
+      "NetworkPolicy: a Sentinel group may connect only to its own pods (Redis' and the sentinels' ports) and to kube-dns");
+      for (const port of redis.servicePorts) {
+        expect(redisEgress.some((r) => toRedisPods(r) && r.ports.some((p) => resolvePort(p.port, redis.ports) === port)),
+          `NetworkPolicy: the Sentinel group's pods may not connect to each other on port ${port}`);
+      }
+      expect(redisEgress.some(isKubeDns), "NetworkPolicy: the Sentinel group's pods need DNS (they announce names)");
+    } else {
+      expect(redisEgress.length === 0, "NetworkPolicy: Redis needs no egress (policyTypes Egress with no rule)");
+    }
   }
+}
+
+// An egress rule to kube-dns on port 53 only.
+function isKubeDns(rule) {
+  return (rule.to || []).length > 0 && rule.to.every((t) => t.namespaceSelector &&
+    matches({ "kubernetes.io/metadata.name": "kube-system" }, t.namespaceSelector.matchLabels) &&
+    t.podSelector && matches({ "k8s-app": "kube-dns" }, t.podSelector.matchLabels)) &&
+    (rule.ports || []).length > 0 && rule.ports.every((p) => p.port === 53);
 }
 
 // --- Redis -----------------------------------------------------------------
@@ -481,6 +510,69 @@ function secretRef(container, name, index = Infinity) {
   return env[at].valueFrom && env[at].valueFrom.secretKeyRef;
 }
 
+// A redis-server container as a cache: the image, non-root, read-only,
+// memory requested = limit, protected mode, maxmemory within the limit,
+// LRU, and --requirepass from a Secret key. Returns that key's reference
+// and the argv lookup.
+function checkRedisServer(label, pod, container) {
+  expect(/^redis:7/.test(container.image), `${label} image ${container.image}, want redis:7...`);
+  const argv = [...(container.command || []), ...(container.args || [])];
+  const arg = (flag) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
+  const limit = checkRedisContainer(label, pod, container);
+  expect(arg("--protected-mode") === "yes",
+    `${label}: --protected-mode ${arg("--protected-mode")}, want yes (the image's build default is no)`);
+  const maxmemory = redisBytes(arg("--maxmemory"));
+  expect(maxmemory && limit && maxmemory <= 0.75 * limit,
+    `${label}: --maxmemory ${arg("--maxmemory")} must be at most 3/4 of the memory limit ${container.resources && container.resources.limits && container.resources.limits.memory}`);
+  expect(arg("--maxmemory-policy") === "allkeys-lru", `${label}: --maxmemory-policy ${arg("--maxmemory-policy")}, want allkeys-lru`);
+  const passwordRefs = references(arg("--requirepass") || "");
+  const ref = passwordRefs.length === 1 && arg("--requirepass") === `$(${passwordRefs[0]})` &&
+    secretRef(container, passwordRefs[0]);
+  expect(ref, `${label}: --requirepass must be $(VAR) with VAR set from a Secret key`);
+  return { ref, arg };
+}
+
+// What every container of the Redis pods needs: non-root, no privilege
+// escalation, a read-only root, no service account token, memory requested
+// = limit. Returns the memory limit in bytes.
+function checkRedisContainer(label, pod, container) {
+  const security = container.securityContext || {};
+  expect((pod.securityContext || {}).runAsNonRoot === true || security.runAsNonRoot === true, `${label}: runAsNonRoot must be true`);
+  expect(security.allowPrivilegeEscalation === false && security.readOnlyRootFilesystem === true,
+    `${label}: needs allowPrivilegeEscalation false and readOnlyRootFilesystem true`);
+  expect(pod.automountServiceAccountToken === false, `${label}: automountServiceAccountToken must be false`);
+  const resources = container.resources || {};
+  const limit = quantity(resources.limits && resources.limits.memory);
+  expect(limit && quantity(resources.requests && resources.requests.memory) === limit, `${label}: memory request must equal the limit`);
+  expect(resources.requests && resources.requests.cpu && resources.limits && resources.limits.cpu,
+    `${label}: needs resources.requests.cpu and resources.limits.cpu`);
+  return limit;
+}
+
+// The proxy's GITHUB_PROXY_CACHE_REDIS_URL: its value, and the Secret key
+// its $(VAR) password comes from (a variable defined before it), which must
+// be the one Redis requires and URL-safe in the example Secret.
+function checkProxyPassword(examples, proxy, pattern, want, redisRef) {
+  const proxyEnv = proxy.container.env || [];
+  const urlIndex = proxyEnv.findIndex((e) => e.name === "GITHUB_PROXY_CACHE_REDIS_URL");
+  const url = urlIndex >= 0 ? proxyEnv[urlIndex].value : undefined;
+  const m = pattern.exec(url || "");
+  const proxyRef = m && secretRef(proxy.container, m[1], urlIndex);
+  expect(proxyRef, `GITHUB_PROXY_CACHE_REDIS_URL ${url}: want ${want} with VAR set from a Secret key before it`);
+  if (redisRef && proxyRef) {
+    expect(redisRef.name === proxyRef.name && redisRef.key === proxyRef.key,
+      `the proxy's Redis password (Secret ${proxyRef.name} key ${proxyRef.key}) is not the one Redis requires (Secret ${redisRef.name} key ${redisRef.key})`);
+    const secret = find(examples, "Secret", redisRef.name);
+    const password = secret && secretValue(secret, redisRef.key);
+    expect(password && /^[A-Za-z0-9._~-]+$/.test(password),
+      `examples: Secret ${redisRef.name} key ${redisRef.key} missing or not URL-safe (it goes into the URL unescaped)`);
+  }
+  const fileUrl = configValue(proxy.configText, "cache", "redis.url");
+  expect(!fileUrl || !fileUrl.includes("@"), "config.yaml: cache.redis.url has a password in the ConfigMap");
+  return m;
+}
+
+// components/redis: one Redis, a Deployment behind a Service.
 function checkRedis(objects, examples, proxy) {
   const deployment = find(objects, "Deployment", "github-proxy-redis");
   const service = find(objects, "Service", "github-proxy-redis");
@@ -491,55 +583,140 @@ function checkRedis(objects, examples, proxy) {
   expect(!matches(proxy.podLabels, labels), "the redis pods must not match the proxy's selectors (PDB, Service, HPA)");
   const container = pod.containers[0];
   const ports = portNames([container]);
-  expect(/^redis:7/.test(container.image), `redis image ${container.image}, want redis:7...`);
-  const security = container.securityContext || {};
-  expect((pod.securityContext || {}).runAsNonRoot === true || security.runAsNonRoot === true, "redis: runAsNonRoot must be true");
-  expect(security.allowPrivilegeEscalation === false && security.readOnlyRootFilesystem === true,
-    "redis: needs allowPrivilegeEscalation false and readOnlyRootFilesystem true");
-  expect(pod.automountServiceAccountToken === false, "redis: automountServiceAccountToken must be false");
-  const resources = container.resources || {};
-  const limit = quantity(resources.limits && resources.limits.memory);
-  expect(limit && quantity(resources.requests && resources.requests.memory) === limit, "redis: memory request must equal the limit");
-
-  const argv = [...(container.command || []), ...(container.args || [])];
-  const arg = (flag) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
-  expect(arg("--protected-mode") === "yes",
-    `redis: --protected-mode ${arg("--protected-mode")}, want yes (the image's build default is no)`);
-  const maxmemory = redisBytes(arg("--maxmemory"));
-  expect(maxmemory && limit && maxmemory <= 0.75 * limit,
-    `redis: --maxmemory ${arg("--maxmemory")} must be at most 3/4 of the memory limit ${resources.limits && resources.limits.memory}`);
-  expect(arg("--maxmemory-policy") === "allkeys-lru", `redis: --maxmemory-policy ${arg("--maxmemory-policy")}, want allkeys-lru`);
-
   // The password: one Secret key that Redis requires and the proxy's URL carries.
-  const passwordRefs = references(arg("--requirepass") || "");
-  const redisRef = passwordRefs.length === 1 && arg("--requirepass") === `$(${passwordRefs[0]})` &&
-    secretRef(container, passwordRefs[0]);
-  expect(redisRef, "redis: --requirepass must be $(VAR) with VAR set from a Secret key");
-  const proxyEnv = proxy.container.env || [];
-  const urlIndex = proxyEnv.findIndex((e) => e.name === "GITHUB_PROXY_CACHE_REDIS_URL");
-  const url = urlIndex >= 0 ? proxyEnv[urlIndex].value : undefined;
-  const m = /^redis:\/\/:\$\(([A-Za-z_][A-Za-z0-9_]*)\)@([^:/]+):(\d+)\/(\d+)$/.exec(url || "");
-  const proxyRef = m && secretRef(proxy.container, m[1], urlIndex);
-  expect(proxyRef, `GITHUB_PROXY_CACHE_REDIS_URL ${url}: want redis://:$(VAR)@HOST:PORT/DB with VAR set from a Secret key before it`);
-  if (redisRef && proxyRef) {
-    expect(redisRef.name === proxyRef.name && redisRef.key === proxyRef.key,
-      `the proxy's Redis password (Secret ${proxyRef.name} key ${proxyRef.key}) is not the one Redis requires (Secret ${redisRef.name} key ${redisRef.key})`);
-    const secret = find(examples, "Secret", redisRef.name);
-    const password = secret && secretValue(secret, redisRef.key);
-    expect(password && /^[A-Za-z0-9._~-]+$/.test(password),
-      `examples: Secret ${redisRef.name} key ${redisRef.key} missing or not URL-safe (it goes into the URL unescaped)`);
-  }
+  const { ref: redisRef } = checkRedisServer("redis", pod, container);
+  const m = checkProxyPassword(examples, proxy, /^redis:\/\/:\$\(([A-Za-z_][A-Za-z0-9_]*)\)@([^:/]+):(\d+)\/(\d+)$/,
+    "redis://:$(VAR)@HOST:PORT/DB", redisRef);
   if (m) {
     const port = service.spec.ports.find((p) => p.port === Number(m[3]));
     expect(m[2] === service.metadata.name && port && resolvePort(port.targetPort, ports) === 6379,
       `GITHUB_PROXY_CACHE_REDIS_URL: ${m[2]}:${m[3]} is not Service github-proxy-redis's port to Redis`);
   }
-  const fileUrl = configValue(proxy.configText, "cache", "redis.url");
-  expect(!fileUrl || !fileUrl.includes("@"), "config.yaml: cache.redis.url has a password in the ConfigMap");
 
   const pdb = objects.find((o) => o.kind === "PodDisruptionBudget" && matches(o.spec.selector.matchLabels, labels));
   expect(pdb, "no PodDisruptionBudget for the redis pods");
-  return { labels, ports, port: 6379 };
+  return { labels, ports, servicePorts: [6379], group: false };
+}
+
+// A container's variable: its literal value (undefined for a reference).
+function envValue(container, name) {
+  const e = (container.env || []).find((v) => v.name === name);
+  return e && "value" in e ? e.value : undefined;
+}
+
+// components/redis-sentinel: a StatefulSet whose pods each run redis-server
+// and a sentinel, a headless Service naming them, and the proxy asking the
+// sentinels (redis-sentinel://) where the master is.
+function checkRedisSentinel(objects, examples, proxy) {
+  const set = find(objects, "StatefulSet", "github-proxy-redis");
+  const service = find(objects, "Service", "github-proxy-redis");
+  if (!expect(set, "no StatefulSet github-proxy-redis") || !expect(service, "no Service github-proxy-redis")) return undefined;
+  expect(!find(objects, "Deployment", "github-proxy-redis"), "both a Redis Deployment and a Sentinel group: include components/redis or components/redis-sentinel, not both");
+  const pod = set.spec.template.spec;
+  const labels = set.spec.template.metadata.labels;
+  const replicas = set.spec.replicas;
+  expect(matches(set.spec.selector.matchLabels, labels), "StatefulSet github-proxy-redis: selector does not match its pod labels");
+  expect(!matches(proxy.podLabels, labels), "the redis pods must not match the proxy's selectors (PDB, Service, HPA)");
+  expect(Number.isInteger(replicas) && replicas >= 3 && replicas % 2 === 1,
+    `StatefulSet github-proxy-redis: replicas ${replicas}, want an odd number, at least 3 (a majority of sentinels must survive one pod)`);
+  // The pods' stable names come from a headless Service that publishes them
+  // before they are ready (a starting sentinel must resolve the master).
+  expect(set.spec.serviceName === service.metadata.name, `StatefulSet github-proxy-redis: serviceName ${set.spec.serviceName}, want ${service.metadata.name}`);
+  expect(service.spec.clusterIP === "None" && service.spec.publishNotReadyAddresses === true,
+    "Service github-proxy-redis: want a headless Service (clusterIP None) with publishNotReadyAddresses");
+  expect(matches(service.spec.selector, labels), "Service github-proxy-redis: selector does not match the redis pods");
+  expect(pod.enableServiceLinks === false, "redis pods: enableServiceLinks must be false");
+
+  const redis = pod.containers.find((c) => c.name === "redis");
+  const sentinel = pod.containers.find((c) => c.name === "sentinel");
+  if (!expect(redis && sentinel, "StatefulSet github-proxy-redis: want containers redis and sentinel")) return undefined;
+  const ports = portNames(pod.containers);
+  expect(ports.get("redis") === 6379 && ports.get("sentinel") === 26379,
+    "StatefulSet github-proxy-redis: want ports redis (6379) and sentinel (26379), which the scripts and the URL use");
+  for (const p of service.spec.ports) {
+    expect(resolvePort(p.targetPort ?? p.port, ports) === p.port,
+      `Service github-proxy-redis: port ${p.port} must reach the same container port (the pods' names are used with it)`);
+  }
+
+  const { ref: redisRef, arg } = checkRedisServer("redis", pod, redis);
+  expect(redisRef && arg("--masterauth") === arg("--requirepass"),
+    `redis: --masterauth ${arg("--masterauth")} must be --requirepass's $(VAR): a replica authenticates to the master with it`);
+  checkRedisContainer("sentinel", pod, sentinel);
+  expect(/^redis:7/.test(sentinel.image) && sentinel.image === redis.image,
+    `sentinel image ${sentinel.image}, want the redis container's ${redis.image}`);
+  for (const c of [redis, sentinel]) {
+    expect(c.livenessProbe && c.readinessProbe, `container ${c.name}: needs a livenessProbe and a readinessProbe`);
+  }
+
+  // Each container's settings: the same Secret key, the same group and
+  // master name; each pod announces its own stable name.
+  const serviceName = service.metadata.name;
+  const wantHosts = Array.from({ length: replicas || 0 }, (_, i) => `${set.metadata.name}-${i}.${serviceName}`);
+  for (const c of [redis, sentinel]) {
+    for (const name of ["REDIS_PASSWORD", "REDISCLI_AUTH"]) {
+      const ref = secretRef(c, name);
+      expect(ref && redisRef && ref.name === redisRef.name && ref.key === redisRef.key,
+        `container ${c.name}: ${name} must come from the Secret key Redis requires`);
+    }
+    const podName = (c.env || []).find((e) => e.name === "POD_NAME");
+    expect(podName && podName.valueFrom && podName.valueFrom.fieldRef && podName.valueFrom.fieldRef.fieldPath === "metadata.name",
+      `container ${c.name}: POD_NAME must be the pod's name (fieldRef metadata.name)`);
+    const podNameAt = (c.env || []).indexOf(podName);
+    const announceAt = (c.env || []).findIndex((e) => e.name === "ANNOUNCE_HOST");
+    expect(envValue(c, "ANNOUNCE_HOST") === `$(POD_NAME).${serviceName}` && announceAt > podNameAt,
+      `container ${c.name}: ANNOUNCE_HOST ${envValue(c, "ANNOUNCE_HOST")}, want $(POD_NAME).${serviceName} after POD_NAME (the pod's stable name)`);
+    const hosts = (envValue(c, "GROUP_HOSTS") || "").split(/\s+/).filter(Boolean);
+    expect(hosts.join(" ") === wantHosts.join(" "),
+      `container ${c.name}: GROUP_HOSTS ${hosts.join(" ")}, want every pod's name, pod 0 first: ${wantHosts.join(" ")}`);
+  }
+  const masterName = envValue(sentinel, "MASTER_NAME");
+  expect(masterName && envValue(redis, "MASTER_NAME") === masterName,
+    `MASTER_NAME: the redis container's ${envValue(redis, "MASTER_NAME")} and the sentinel's ${masterName} differ`);
+  const quorum = Number(envValue(sentinel, "SENTINEL_QUORUM"));
+  expect(quorum > replicas / 2 && quorum <= replicas,
+    `SENTINEL_QUORUM ${envValue(sentinel, "SENTINEL_QUORUM")}: want a majority of the ${replicas} sentinels`);
+  for (const name of ["SENTINEL_DOWN_AFTER_MS", "SENTINEL_FAILOVER_TIMEOUT_MS"]) {
+    expect(/^[1-9][0-9]*$/.test(envValue(sentinel, name) || ""), `container sentinel: ${name} must be a number of milliseconds`);
+  }
+
+  // Every script a container runs (/scripts/NAME in its command, probes and
+  // hooks) is a key of the ConfigMap mounted there.
+  const volumes = Object.fromEntries((pod.volumes || []).map((v) => [v.name, v]));
+  for (const c of pod.containers) {
+    const words = [c.command, c.args, ...["livenessProbe", "readinessProbe", "startupProbe"].map((k) => c[k] && c[k].exec && c[k].exec.command),
+      c.lifecycle && c.lifecycle.preStop && c.lifecycle.preStop.exec && c.lifecycle.preStop.exec.command].flat().filter(Boolean);
+    for (const mount of c.volumeMounts || []) {
+      const map = volumes[mount.name] && volumes[mount.name].configMap;
+      if (!map) continue;
+      const data = (find(objects, "ConfigMap", map.name) || {}).data;
+      if (!expect(data, `container ${c.name}: ConfigMap ${map.name} (${mount.mountPath}) is not in the render`)) continue;
+      for (const w of words) {
+        for (const m of String(w).matchAll(new RegExp(`${mount.mountPath}/([\\w.-]+)`, "g"))) {
+          expect(m[1] in data, `container ${c.name}: runs ${mount.mountPath}/${m[1]}, which ConfigMap ${map.name} does not have`);
+        }
+      }
+    }
+  }
+
+  // The proxy asks every sentinel, by its pod's name and the sentinels'
+  // port, for the master the sentinels monitor.
+  const m = checkProxyPassword(examples, proxy,
+    /^redis-sentinel:\/\/:\$\(([A-Za-z_][A-Za-z0-9_]*)\)@([^/]+)\/([^/]+)\/(\d+)$/,
+    "redis-sentinel://:$(VAR)@HOST:PORT,.../MASTER/DB", redisRef);
+  if (m) {
+    const sentinels = m[2].split(",");
+    expect(sentinels.join(",") === wantHosts.map((h) => `${h}:${ports.get("sentinel")}`).join(","),
+      `GITHUB_PROXY_CACHE_REDIS_URL: sentinels ${m[2]}, want every pod's name with the sentinels' port: ${wantHosts.map((h) => `${h}:${ports.get("sentinel")}`).join(",")}`);
+    expect(m[3] === masterName, `GITHUB_PROXY_CACHE_REDIS_URL: master ${m[3]}, but the sentinels monitor ${masterName}`);
+  }
+
+  // Drains take one pod at a time: a quorum of sentinels and a replica to
+  // promote remain.
+  const pdb = objects.find((o) => o.kind === "PodDisruptionBudget" && matches(o.spec.selector.matchLabels, labels));
+  if (expect(pdb, "no PodDisruptionBudget for the redis pods")) {
+    expect(pdb.spec.maxUnavailable === 1, `PodDisruptionBudget ${pdb.metadata.name}: maxUnavailable ${pdb.spec.maxUnavailable}, want 1`);
+  }
+  return { labels, ports, servicePorts: [6379, 26379], group: true };
 }
 
 // --- TLS ------------------------------------------------------------------
@@ -570,8 +747,10 @@ function check(label, featureList, renderedFile, examplesFile) {
   }
   const proxy = checkProxy(objects, examples, features);
   if (proxy) {
-    const redis = features.has("redis") ? checkRedis(objects, examples, proxy) : undefined;
+    const redis = features.has("sentinel") ? checkRedisSentinel(objects, examples, proxy)
+      : features.has("redis") ? checkRedis(objects, examples, proxy) : undefined;
     if (!features.has("redis")) expect(!find(objects, "Deployment", "github-proxy-redis"), "Redis in a variant without it");
+    if (!features.has("sentinel")) expect(!find(objects, "StatefulSet", "github-proxy-redis"), "a Sentinel group in a variant without it");
     checkNetworkPolicies(objects, proxy, redis);
     if (features.has("tls")) checkTls(objects, proxy);
     else expect(!objects.some((o) => o.kind === "Certificate"), "a Certificate in a variant without tls");
