@@ -86,8 +86,8 @@ test-release: build-all
 # TSan builds the daemon and the unit tests whose subject is concurrency, and
 # runs those, then the concurrency-heavy integration tests of the Release
 # harness against the TSan daemon.
-TSAN_UNIT_SOURCES := /(auth/registry_(store|reloader)|cache/(cache|memory)_store_conformance|credentials/(pool|selection|secret_watcher|installation_token|rsa_test_keys)|proxy/(flight_table|pipeline)|redis/redis_(connection|store_conformance)|upstream/connection_pool)(_test)?\.cc$$
-TSAN_INTEGRATION_TESTS := Isolation|Pool\.|Shutdown|Cache\.|CacheRevalidation|SecretRotation|Registry\.
+TSAN_UNIT_SOURCES := /(auth/registry_(store|reloader)|cache/(cache|memory)_store_conformance|credentials/(pool|selection|secret_watcher|installation_token|rsa_test_keys)|proxy/(flight_table|pipeline)|redis/redis_(connection|store_conformance|topologies)|upstream/connection_pool)(_test)?\.cc$$
+TSAN_INTEGRATION_TESTS := Isolation|Pool\.|Shutdown|Cache\.|CacheRevalidation|SecretRotation|Registry\.|redis_topologies
 
 # $(1) directory, $(2) sanitizers, $(3) targets, $(4) more cmake arguments
 define sanitizer_build

@@ -283,8 +283,9 @@ std::string redact_userinfo(std::string_view text) {
   auto scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) return std::string(text);
   auto authority_begin = scheme_end + 3;
-  auto authority_end = text.find_first_of("/?#", authority_begin);
-  auto at = text.substr(0, authority_end).rfind('@');
+  // The last @ anywhere: a password may hold an unencoded / ? or # (which
+  // makes the URL invalid, and the message that says so must not show it).
+  auto at = text.rfind('@');
   if (at == std::string_view::npos || at < authority_begin) return std::string(text);
   return std::string(text.substr(0, authority_begin)) + "***" +
          std::string(text.substr(at));

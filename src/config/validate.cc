@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
+#include <stdexcept>
 #include <system_error>
 
 #include "common/trusted_proxies.h"
 #include "config/load_context.h"
 #include "redis/redis_url.h"
+#include "redis/tls.h"
 
 namespace github_proxy::config::detail {
 namespace {
@@ -196,7 +198,17 @@ void validate_cache(cache_config& cache, load_context& ctx) {
   // value would otherwise surface only on the day someone switches backends.
   if (!ctx.is_bad("cache.redis.url")) check_redis_url(ctx, "cache.redis.url", cache.redis.url);
   redis_tls_config& tls = cache.redis.tls;
-  const bool tls_url = redis::parse_redis_url(cache.redis.url).value.tls;
+  const auto url = redis::parse_redis_url(cache.redis.url).value;
+  const bool tls_url = url.tls;
+  // In a cluster a key's slot comes from its first {…}: one in the prefix
+  // would put every key of every client on one node.
+  if (url.mode == redis::topology::cluster && !ctx.is_bad("cache.redis.key_prefix")) {
+    const auto open = cache.redis.key_prefix.find('{');
+    if (open != std::string::npos && cache.redis.key_prefix.find('}', open + 1) != std::string::npos) {
+      ctx.error("cache.redis.key_prefix", "must not contain a hash tag ({…}) with redis-cluster://: every key "
+                                          "would land in one slot, on one node");
+    }
+  }
   for (auto [key, value] : {std::pair{"cache.redis.tls.ca_file", &tls.ca_file},
                             std::pair{"cache.redis.tls.cert_file", &tls.cert_file},
                             std::pair{"cache.redis.tls.key_file", &tls.key_file},
@@ -212,6 +224,15 @@ void validate_cache(cache_config& cache, load_context& ctx) {
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     const char* missing = tls.cert_file.empty() ? "cache.redis.tls.cert_file" : "cache.redis.tls.key_file";
     if (!ctx.is_bad(missing)) ctx.error(missing, "required with the other: a client certificate needs both cert_file and key_file");
+  } else if (tls_url && !ctx.is_bad("cache.redis.tls.ca_file") && !ctx.is_bad("cache.redis.tls.cert_file") &&
+             !ctx.is_bad("cache.redis.tls.key_file")) {
+    // Readable is not enough: a file that is not PEM, or a key that does not
+    // match its certificate, is refused here rather than at `serve`.
+    try {
+      redis::make_tls_settings(tls);
+    } catch (const std::invalid_argument& e) {
+      ctx.error("cache.redis.tls", e.what());
+    }
   }
   require_positive(ctx, "cache.redis.ttl", cache.redis.ttl.count());
   require_positive(ctx, "cache.redis.timeout", cache.redis.timeout.count());

@@ -6,14 +6,12 @@
 #include <map>
 #include <utility>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/logger.h>
 
 #include "github_proxy/cache/cache_store.h"
 #include "common/log_escaped.h"
+#include "redis/pending_command.h"
 
 namespace github_proxy::redis {
 
@@ -129,14 +127,13 @@ std::optional<redirect> parse_redirect(std::string_view error, const server_addr
   }
   std::string_view host = where.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  out.to.host = host.empty() ? answered.host : std::string(host);
+  // No host ("", or "?" from a node announcing names it does not have): the node that answered.
+  out.to.host = host.empty() || host == "?" ? answered.host : std::string(host);
   out.to.port = static_cast<std::uint16_t>(port);
   return out;
 }
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 class cluster_client final : public client, public std::enable_shared_from_this<cluster_client> {
  public:
@@ -145,9 +142,7 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   static constexpr int max_redirects = 2;
 
   cluster_client(asio::any_io_executor executor, connection_options options)
-      : executor_(std::move(executor)),
-        options_(std::move(options)),
-        map_changed_(executor_, asio::steady_timer::time_point::max()) {}
+      : executor_(std::move(executor)), options_(std::move(options)) {}
 
   asio::awaitable<command_result> command(std::string_view key, std::span<const std::string_view> argv) override {
     auto self = shared_from_this();  // the client may go while the command waits
@@ -189,7 +184,10 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::vector<command_result> results;
     if (!map_) co_return results;
     const std::vector<server_address> masters = map_->masters();  // a refresh may replace the map meanwhile
-    for (const auto& master : masters) results.push_back(co_await node(master)->command(argv));
+    for (const auto& master : masters) {
+      auto conn = node(master);
+      results.push_back(co_await conn->command(argv));
+    }
     co_return results;
   }
 
@@ -214,12 +212,15 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     asio::co_spawn(executor_, refresh(shared_from_this()), common::log_escaped("Redis Cluster map refresh"));
   }
 
+  // Each waiter has a timer of its own (re-arming one shared timer would
+  // cancel the others' waits, and they would wake each other in a loop).
   asio::awaitable<void> wait_for_map(link_clock::time_point deadline) {
     refresh_soon();
-    while (!map_ && refreshing_ && link_clock::now() < deadline) {
-      map_changed_.expires_at(deadline);
-      co_await map_changed_.async_wait(use_tuple);
-    }
+    if (map_ || !refreshing_) co_return;
+    auto waiter = std::make_shared<pending_command>(executor_);
+    map_waiters_.push_back(waiter);
+    co_await await_reply(waiter, deadline);
+    std::erase(map_waiters_, waiter);
   }
 
   // CLUSTER SLOTS of the known masters, then of the seeds, until one answers.
@@ -232,7 +233,8 @@ class cluster_client final : public client, public std::enable_shared_from_this<
     std::string errors;
     for (const auto& candidate : candidates) {
       const std::array<std::string_view, 2> argv{"CLUSTER", "SLOTS"};
-      auto answer = co_await self->node(candidate)->command(argv);
+      auto conn = self->node(candidate);
+      auto answer = co_await conn->command(argv);
       std::string error = answer.error ? answer.error.message() : std::string();
       std::optional<slot_map> map;
       if (!answer.error) map = slot_map::from_cluster_slots(answer.value, candidate, error);
@@ -243,12 +245,14 @@ class cluster_client final : public client, public std::enable_shared_from_this<
       if (!errors.empty()) errors.append("; ");
       errors.append(describe(candidate)).append(": ").append(error.empty() ? "no slots served" : error);
     }
+    // The first failure in a row is news; the retries that follow are not.
+    self->failed_refreshes_ = errors.empty() || self->map_ ? 0 : self->failed_refreshes_ + 1;
     if (!errors.empty() && self->options_.logger) {
-      self->options_.logger->log(self->map_ ? spdlog::level::debug : spdlog::level::warn,
+      self->options_.logger->log(self->failed_refreshes_ == 1 ? spdlog::level::warn : spdlog::level::debug,
                                  "redis: cannot read the cluster's slot map from {}", errors);
     }
     self->refreshing_ = false;
-    self->map_changed_.cancel();
+    for (auto& waiter : std::exchange(self->map_waiters_, {})) complete(*waiter);
   }
 
   // Keeps the connections to the new map's masters (and the seeds, to ask
@@ -270,8 +274,9 @@ class cluster_client final : public client, public std::enable_shared_from_this<
   std::optional<slot_map> map_;
   std::map<std::string, std::shared_ptr<connection>> nodes_;  // by "host:port"
   bool refreshing_ = false;
+  unsigned failed_refreshes_ = 0;  // in a row, while there is no map
   link_clock::time_point next_refresh_{};
-  asio::steady_timer map_changed_;  // cancelled when a refresh ends: wakes wait_for_map
+  std::vector<pending_ptr> map_waiters_;  // completed when a refresh ends
 };
 
 }  // namespace

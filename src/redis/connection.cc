@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -84,6 +85,11 @@ class connection::impl : public std::enable_shared_from_this<connection::impl> {
             state == link_state::authenticating);
   }
   bool link_lost() const { return !link_ || !link_->is_open(); }
+  // How long a link may go without any reply while commands wait: three
+  // command timeouts, at least a second (a slow command is not a dead server).
+  std::chrono::milliseconds stall_limit() const {
+    return std::max<std::chrono::milliseconds>(3 * options_.command_timeout, std::chrono::seconds(1));
+  }
   static asio::awaitable<void> watch_master(std::shared_ptr<impl> self, std::weak_ptr<link> data,
                                             link_clock::time_point deadline);
   void close_link(std::string_view reason);
@@ -99,6 +105,7 @@ class connection::impl : public std::enable_shared_from_this<connection::impl> {
   asio::steady_timer wake_;     // the background coroutine's alarm clock
   server_address dialled_;
   server_address sentinel_;  // the sentinel that named dialled_
+  std::size_t next_sentinel_ = 0;  // where the next lookup starts in target.servers
   bool stopped_ = false;
   std::vector<pending_ptr> awaiting_first_attempt_;  // `done` once it is decided
   std::string last_error_;
@@ -123,6 +130,8 @@ asio::awaitable<void> connection::impl::run() {
           log_failure("handshake failed with", step);
         } else if (options_.logger) {
           options_.logger->info("redis: connected to {}{}", options_.target.tls ? "rediss://" : "", where());
+          // Only a master ROLE accepted is news worth a log line.
+          if (options_.target.mode == topology::sentinel) note_master(options_.target, dialled_, options_.logger.get());
         }
         break;
       }
@@ -170,13 +179,31 @@ asio::awaitable<command_result> connection::impl::execute(std::span<const std::s
     }
   }
   auto sent_on = link_;
-  if (asking) submit({"ASKING"}, false)->abandoned = true;  // pipelined right before the command
-  auto result = co_await await_reply(submit(argv), deadline);
-  // Under Sentinel a READONLY answer means the master was demoted under
-  // this link: drop it, so that the next attempt asks the sentinels.
-  if (options_.target.mode == topology::sentinel && !result.error && result.value.is_error() &&
-      result.value.text.starts_with("READONLY") && sent_on && sent_on == link_) {
-    sent_on->close("the master became a replica (READONLY)");
+  if (asking) {
+    // ASKING and its command go together or not at all: an ASKING sent
+    // alone would apply to whichever command came next on this link.
+    if (link_lost() || link_->in_flight() + 2 > options_.max_in_flight) {
+      co_return command_result{make_error_code(store_error::unavailable), {}};
+    }
+    auto asked = submit({"ASKING"}, false);
+    asked->abandoned = true;  // pipelined right before the command
+  }
+  auto sent = submit(argv);
+  auto result = co_await await_reply(std::move(sent), deadline);
+  // Nothing at all from Redis for a while: it froze, or its host vanished
+  // (TCP would take minutes). Drop the link; the next attempt finds the
+  // server again (under Sentinel, whichever master the sentinels name now).
+  if (result.error == store_error::timeout && sent_on && sent_on == link_ && sent_on->stalled(stall_limit())) {
+    sent_on->close("no reply for " + std::to_string(stall_limit().count()) + " ms: Redis stopped answering");
+  }
+  // READONLY (also inside a script's error, as Redis 6 words it): the
+  // server was demoted under this link. Drop it: the next attempt asks the
+  // sentinels again, resolves a managed primary endpoint's name again, and
+  // ROLE refuses a server that is still a replica (a cluster client then
+  // asks for the slot map).
+  if (!result.error && result.value.is_error() && result.value.text.find("READONLY") != std::string::npos &&
+      sent_on && sent_on == link_) {
+    sent_on->close("the server became a replica (READONLY)");
   }
   co_return result;
 }
@@ -198,15 +225,18 @@ asio::awaitable<bool> connection::impl::open(link_clock::time_point deadline) {
   }
   dialled_ = target.servers.front();
   if (target.mode == topology::sentinel) {
-    auto master = co_await locate_master(executor_, target, options_.tls, deadline);
+    auto master = co_await locate_master(executor_, target, options_.tls, options_.reconnect.connect_timeout,
+                                         next_sentinel_);
     if (stopped_) co_return false;
     if (!master.ok()) {
       last_error_ = master.error;
       co_return false;
     }
     dialled_ = master.address;
-    note_master(target, dialled_, options_.logger.get());
     sentinel_ = master.sentinel;
+    next_sentinel_ = master.sentinel_index;  // ask it first next time, unless its answer proves stale
+    // The master gets a connect timeout of its own, whatever the sentinels took.
+    deadline = link_clock::now() + options_.reconnect.connect_timeout;
   }
   auto opened = co_await link::open(executor_, dialled_, options_.tls, deadline);
   if (stopped_ || !opened.value) {
@@ -220,7 +250,8 @@ asio::awaitable<bool> connection::impl::open(link_clock::time_point deadline) {
   });
   if (target.mode == topology::sentinel) {
     // The subscription is made in the background: the data link serves meanwhile.
-    asio::co_spawn(executor_, watch_master(shared_from_this(), link_, deadline),
+    asio::co_spawn(executor_,
+                   watch_master(shared_from_this(), link_, link_clock::now() + options_.reconnect.connect_timeout),
                    common::log_escaped("Redis Sentinel switch watch"));
   }
   co_return true;
@@ -228,11 +259,20 @@ asio::awaitable<bool> connection::impl::open(link_clock::time_point deadline) {
 
 asio::awaitable<void> connection::impl::watch_master(std::shared_ptr<impl> self, std::weak_ptr<link> data,
                                                     link_clock::time_point deadline) {
+  std::function<void()> switched = [data] {
+    if (auto l = data.lock()) l->close("Sentinel switched the master");
+  };
   auto watch = co_await watch_switches(self->executor_, self->options_.target, self->sentinel_, self->options_.tls,
-                                       deadline, [data] {
-                                         if (auto l = data.lock()) l->close("Sentinel switched the master");
-                                       });
-  if (!watch) co_return;  // the link drops or READONLY still lead back to the sentinels
+                                       deadline, std::move(switched));
+  if (!watch) {
+    // A dropped link, READONLY and a stalled link still lead back to the sentinels.
+    if (self->options_.logger) {
+      self->options_.logger->warn("redis: cannot subscribe to +switch-master on {}; a failover is noticed when the "
+                                  "old master stops answering or refuses a write",
+                                  describe(self->sentinel_));
+    }
+    co_return;
+  }
   auto current = data.lock();
   if (self->stopped_ || !current || current != self->link_ || !current->is_open()) {
     watch->close("no longer needed");
@@ -278,6 +318,8 @@ asio::awaitable<bool> connection::impl::handshake(link_clock::time_point deadlin
                            r.elements[0].text != "master";
       if (replica) {
         last_error_ = "it is a replica (ROLE " + r.elements[0].text + "), not a master: the proxy writes";
+        // A sentinel that named a replica is stale: start with the next one.
+        if (target.mode == topology::sentinel) next_sentinel_ = (next_sentinel_ + 1) % target.servers.size();
         co_return false;
       }
       continue;

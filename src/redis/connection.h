@@ -15,6 +15,9 @@
 // master its sentinels name: sentinel.h), connects (TLS when the URL says
 // rediss), sends AUTH/SELECT/ROLE/PING, serves, and after a failure or a drop
 // waits out an exponential backoff before trying again (`reconnect_fsm`).
+// A link that answers nothing for three command timeouts (at least 1 s)
+// while commands wait is dropped: a frozen server or a vanished host is
+// noticed in seconds, not when TCP gives up.
 // ROLE refuses a replica: the proxy never writes to one. (A user whose ACL
 // forbids ROLE is not refused for that.) Under Sentinel a READONLY reply
 // also drops the link, so that the next attempt asks the sentinels again.

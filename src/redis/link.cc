@@ -172,7 +172,9 @@ void link::start() {
 
 pending_ptr link::submit(std::span<const std::string_view> argv) {
   auto pending = std::make_shared<pending_command>(executor_);
-  if (!closed_ && out_.size() < max_pending_bytes) {
+  // An empty command would get no reply at all and shift every later reply
+  // onto the command before it.
+  if (!closed_ && !argv.empty() && out_.size() < max_pending_bytes) {
     std::array<const char*, 16> small_args;
     std::array<std::size_t, 16> small_lengths;
     std::vector<const char*> large_args;
@@ -194,6 +196,7 @@ pending_ptr link::submit(std::span<const std::string_view> argv) {
     if (length > 0) {
       out_.append(encoded, static_cast<std::size_t>(length));
       std::free(encoded);
+      if (replies_.empty()) progress_ = link_clock::now();
       replies_.push_back(pending);
       if (writer_idle_) writer_wake_.cancel();
       return pending;
@@ -258,6 +261,7 @@ asio::awaitable<void> link::read_loop() {
       }
       auto pending = std::move(replies_.front());
       replies_.pop_front();
+      progress_ = link_clock::now();
       if (!pending->abandoned) pending->result.value = copy_reply(*parsed);
       complete(*pending);
     }
@@ -278,6 +282,9 @@ asio::awaitable<void> link::write_loop() {
     auto [ec, n] = co_await with_stream(
         [&](auto& stream) { return asio::async_write(stream, asio::buffer(sending_), use_tuple); });
     sending_.clear();
+    // One burst of large values must not pin its buffer for the link's life.
+    constexpr std::size_t keep_bytes = 1024 * 1024;
+    if (sending_.capacity() > keep_bytes) std::string().swap(sending_);
     if (closed_) co_return;
     if (ec) {
       close("write failed: " + ec.message());

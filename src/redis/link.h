@@ -17,8 +17,9 @@
 // Redis' own bulk limit (512 MiB) closes the link.
 //
 // Threading: a link lives on its executor's thread. Lifetime: the reader and
-// writer hold it until they end, which they do soon after it closes; the
-// owner may drop it at any time.
+// writer hold it until they end, which they do soon after it closes. An
+// owner that is done with a link must close() it: merely dropping it leaves
+// the reader waiting on the socket, holding it open.
 #pragma once
 
 #include <chrono>
@@ -65,9 +66,9 @@ class link : public std::enable_shared_from_this<link> {
   link(const link&) = delete;
   link& operator=(const link&) = delete;
 
-  // Queues `argv` (binary-safe; copied); the command completes with the
-  // reply, or with `unavailable` at once when the link is closed or its
-  // write buffer full, or later when it closes first.
+  // Queues `argv` (binary-safe; copied; not empty); the command completes
+  // with the reply, or with `unavailable` at once when the link is closed,
+  // its write buffer full or `argv` empty, or later when it closes first.
   pending_ptr submit(std::span<const std::string_view> argv);
 
   // Closes the stream and fails the commands still waiting. `reason` is kept
@@ -75,6 +76,12 @@ class link : public std::enable_shared_from_this<link> {
   void close(std::string_view reason);
 
   bool is_open() const { return !closed_; }
+  // True when commands wait and Redis has sent nothing for `limit`: a server
+  // that froze or vanished without a FIN or RST, which TCP itself may take
+  // minutes to notice while data is unacknowledged.
+  bool stalled(link_clock::duration limit) const {
+    return !replies_.empty() && link_clock::now() - progress_ > limit;
+  }
   std::size_t in_flight() const { return replies_.size(); }
   const std::string& close_reason() const { return close_reason_; }
   const server_address& peer() const { return peer_; }
@@ -106,6 +113,7 @@ class link : public std::enable_shared_from_this<link> {
   bool writer_idle_ = false;
   boost::asio::steady_timer writer_wake_;
   std::deque<pending_ptr> replies_;  // sent, in order, awaiting their replies
+  link_clock::time_point progress_{};  // the last reply, or when replies_ stopped being empty
   bool closed_ = false;
   std::string close_reason_;
   server_address peer_;

@@ -71,18 +71,23 @@ asio::awaitable<located_master> ask(asio::any_io_executor executor, const endpoi
 
 asio::awaitable<located_master> locate_master(asio::any_io_executor executor, const endpoint& target,
                                               std::shared_ptr<const tls_settings> tls,
-                                              link_clock::time_point deadline) {
+                                              std::chrono::milliseconds per_sentinel, std::size_t first) {
   std::string errors;
-  for (const server_address& sentinel : target.servers) {
-    if (link_clock::now() >= deadline) break;
-    auto found = co_await ask(executor, target, sentinel, tls, deadline);
-    if (found.ok()) co_return found;
+  const std::size_t count = target.servers.size();
+  for (std::size_t turn = 0; turn < count; ++turn) {
+    const std::size_t index = (first + turn) % count;
+    const server_address& sentinel = target.servers[index];
+    auto found = co_await ask(executor, target, sentinel, tls, link_clock::now() + per_sentinel);
+    if (found.ok()) {
+      found.sentinel_index = index;
+      co_return found;
+    }
     if (!errors.empty()) errors.append("; ");
     errors.append(found.error);
   }
   located_master out;
   out.error = "no sentinel named the master " + target.master_name + " (" +
-              (errors.empty() ? std::string("out of time") : errors) + ")";
+              (errors.empty() ? std::string("no sentinel") : errors) + ")";
   co_return out;
 }
 
@@ -94,10 +99,12 @@ asio::awaitable<std::shared_ptr<link>> watch_switches(asio::any_io_executor exec
   auto& watch = *opened.value;
   if (!target.password.empty() && target.user.empty()) {
     const std::array<std::string_view, 2> auth{"AUTH", target.password};
-    watch.submit(auth)->abandoned = true;
+    auto sent = watch.submit(auth);
+    sent->abandoned = true;
   } else if (!target.password.empty()) {
     const std::array<std::string_view, 3> auth{"AUTH", target.user, target.password};
-    watch.submit(auth)->abandoned = true;
+    auto sent = watch.submit(auth);
+    sent->abandoned = true;
   }
   // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
   watch.on_push([prefix = target.master_name + " ", switched = std::move(switched)](const reply& r) {

@@ -11,6 +11,8 @@
 // master that stays up would take writes until Sentinel reconfigures it.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,16 +32,20 @@ namespace github_proxy::redis {
 
 struct located_master {
   server_address address;
-  server_address sentinel;  // the one that answered
+  server_address sentinel;      // the one that answered
+  std::size_t sentinel_index = 0;  // its place in target.servers
   std::string error;  // empty when `address` is set; never contains the password
   bool ok() const { return error.empty(); }
 };
 
-// Authenticates to each sentinel with the URL's credentials when it has any
-// (a sentinel without a password refuses AUTH; the question is asked anyway).
+// Asks the sentinels in turn from `first` on (the one that answered last
+// time, or the one after a sentinel whose answer proved stale), each within
+// `per_sentinel`, so that one that drops packets costs only its own turn.
+// Authenticates to each with the URL's credentials when it has any (a
+// sentinel without a password refuses AUTH; the question is asked anyway).
 boost::asio::awaitable<located_master> locate_master(boost::asio::any_io_executor executor, const endpoint& target,
                                                      std::shared_ptr<const tls_settings> tls,
-                                                     link_clock::time_point deadline);
+                                                     std::chrono::milliseconds per_sentinel, std::size_t first);
 
 // Subscribes to `sentinel`'s +switch-master channel and calls `switched`
 // when it names `target.master_name`. The link returned (null if the

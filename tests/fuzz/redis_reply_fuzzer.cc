@@ -1,7 +1,9 @@
 // Redis reply handling: raw RESP bytes (what a Redis server, or anything
 // listening on its port, sends) go through hiredis' reader, and every reply
 // it produces through the project's copy (redis/reply.cc). A string reply is
-// what a cache GET returns, so it goes on to the entry decoder. The input is
+// what a cache GET returns, so it goes on to the entry decoder; any reply may
+// be a cluster's CLUSTER SLOTS answer (redis/cluster.cc's slot map) and an
+// error may be a MOVED/ASK redirect. The input is
 // fed in two pieces, split where its first byte says, as a socket might.
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
@@ -11,6 +13,7 @@
 
 #include "fuzz_input.h"
 #include "github_proxy/cache/entry.h"
+#include "redis/cluster.h"
 #include "redis/reply.h"
 
 using namespace github_proxy;
@@ -62,6 +65,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto* r = static_cast<redisReply*>(raw);
       const auto copy = redis::copy_reply(*r);
       check_copy(*r, copy, 0);
+      const redis::server_address asked{"10.0.0.1", 7000};
+      std::string error;
+      if (auto map = redis::slot_map::from_cluster_slots(copy, asked, error)) {
+        // Every slot a map names is served by one of its masters.
+        for (std::uint16_t slot = 0; slot < redis::cluster_slots; slot += 97) {
+          const auto* owner = map->master_of(slot);
+          if (owner && owner->port == 0) std::abort();
+        }
+      }
+      if (copy.is_error()) {
+        if (auto moved = redis::parse_redirect(copy.text, asked)) {
+          if (moved->slot >= redis::cluster_slots || moved->to.port == 0 || moved->to.host.empty()) std::abort();
+        }
+      }
       freeReplyObject(raw);
     }
   }

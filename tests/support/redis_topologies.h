@@ -131,10 +131,17 @@ class redis_cluster {
     for (const auto& n : nodes_) command += " 127.0.0.1:" + std::to_string(n->port());
     command += " --cluster-replicas 1 --cluster-yes >/dev/null 2>&1";
     if (std::system(command.c_str()) != 0) throw std::runtime_error("redis-cli --cluster create failed");
+    // Formed: every node sees the cluster ok, and every replica has synced
+    // with its master (a replica that never did would not be promoted).
     const bool formed = eventually(
         [&] {
           for (const auto& n : nodes_) {
             if (try_command(*n, {"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos) return false;
+            const std::string replication = try_command(*n, {"INFO", "replication"});
+            if (replication.find("role:slave") != std::string::npos &&
+                replication.find("master_link_status:up") == std::string::npos) {
+              return false;
+            }
           }
           return true;
         },

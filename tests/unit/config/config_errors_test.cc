@@ -14,6 +14,7 @@ using test_support::located;
 using test_support::temp_dir;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 using test_support::minimal;  // six lines: a section appended starts on line 7
@@ -262,6 +263,9 @@ TEST_F(ConfigErrors, CacheAndLoggingValues) {
       {with("cache:\n  redis:\n    url: redis-sentinel://s1:26379,s2:26379\n"),
        {"9: cache.redis.url: a redis-sentinel:// URL needs the master's name: redis-sentinel://host:26379/mymaster, "
         "got \"redis-sentinel://s1:26379,s2:26379\""}},
+      {with("cache:\n  redis:\n    url: redis-cluster://n1,n2\n    key_prefix: \"{ghp}:\"\n"),
+       {"10: cache.redis.key_prefix: must not contain a hash tag ({…}) with redis-cluster://: every key would land "
+        "in one slot, on one node"}},
       {with("cache:\n  redis:\n    tls: { ca_file: ca.pem }\n"),
        {"9: cache.redis.tls.ca_file: is set, but cache.redis.url does not ask for TLS (use rediss://, "
         "rediss-sentinel:// or rediss-cluster://)"}},
@@ -279,6 +283,14 @@ TEST_F(ConfigErrors, CacheAndLoggingValues) {
         "9: logging.format: expected json or text, got \"xml\"",
         "10: logging.access_log: expected true or false, got \"maybe\""}},
   });
+}
+
+// A readable file that is not PEM is refused by check-config, not first by serve.
+TEST_F(ConfigErrors, RedisTlsFilesMustBeUsable) {
+  auto result = load(with("cache:\n  redis:\n    url: rediss://redis:6380\n    tls:\n      ca_file: registry.yaml\n"));
+  EXPECT_FALSE(result.value);
+  EXPECT_THAT(located(result), ElementsAre(HasSubstr("10: cache.redis.tls: cache.redis.tls.ca_file ")));
+  EXPECT_THAT(located(result), ElementsAre(HasSubstr("is not a PEM CA bundle")));
 }
 
 TEST_F(ConfigErrors, CredentialShapeAndNames) {

@@ -3,6 +3,7 @@
 #include "redis/connection.h"
 
 #include <algorithm>
+#include <csignal>
 #include <array>
 #include <filesystem>
 #include <memory>
@@ -226,6 +227,31 @@ TEST_F(RedisConnection, GracefulRestartIsSurvivedToo) {
   EXPECT_EQ(run_command(io, conn, "PING").error, store_error::unavailable);
   server.start();
   EXPECT_TRUE(wait_serving(conn));
+}
+
+// A frozen server (SIGSTOP: its kernel still acknowledges what is sent, so
+// TCP sees nothing wrong) stops answering: after three command timeouts
+// (at least 1 s) without any reply the link is dropped, commands fail fast
+// instead of each waiting out its timeout, and the connection comes back
+// once the server does.
+TEST_F(RedisConnection, FrozenRedisIsDroppedWithinSeconds) {
+  ghp_test::redis_server server;
+  auto options = options_for(server.url());
+  options.command_timeout = 200ms;
+  connection conn(io.get_executor(), options);
+  ASSERT_TRUE(wait_ready(conn));
+  ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);
+  const auto frozen_at = std::chrono::steady_clock::now();
+  bool dropped = false;
+  while (!dropped && std::chrono::steady_clock::now() - frozen_at < 10s) {
+    dropped = run_command(io, conn, "PING").error == store_error::unavailable;
+  }
+  const auto noticed_after = std::chrono::steady_clock::now() - frozen_at;
+  ::kill(server.pid(), SIGCONT);
+  EXPECT_TRUE(dropped) << "commands kept timing out one by one";
+  EXPECT_GE(noticed_after, 1s) << "one slow answer is not a dead server";
+  EXPECT_LT(noticed_after, 5s);
+  EXPECT_TRUE(wait_serving(conn)) << "the connection did not come back after the server did";
 }
 
 TEST_F(RedisConnection, UnreachableRedisFailsFast) {

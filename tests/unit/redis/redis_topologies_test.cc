@@ -11,6 +11,10 @@
 // (tests/CMakeLists.txt, "topology suites"), and each fixture is made once
 // for the process.
 #include <algorithm>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <array>
 #include <atomic>
 #include <filesystem>
@@ -336,11 +340,39 @@ TEST_F(RedisTopology, SentinelFailoverIsFollowedAndLoggedOnce) {
   EXPECT_EQ(moves, 1u) << log;
 }
 
+// A first sentinel that accepts and then says nothing (a frozen host) costs
+// its own turn only: the next sentinels are asked, and the master found.
+TEST_F(RedisTopology, ASilentFirstSentinelCostsOnlyItsTurn) {
+  auto& group = sentinel_group();
+  const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);  // the kernel completes handshakes; nobody reads
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::string url = group.url();
+  url.insert(url.find("//") + 2, "127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + ",");
+
+  auto options = connection_options_from(config_for(url, ""));
+  options.reconnect.connect_timeout = 500ms;
+  auto conn = make_client(io.get_executor(), std::move(options));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(until_ok([&] { return run(*conn, "silent-first", {"SET", "silent-first", "x"}).value.is_status("OK"); },
+                       10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  ::close(silent);
+}
+
 // A master killed: its slots fail fast (not hang) until the cluster promotes
 // its replica, then the client finds the new owner by itself.
 TEST_F(RedisTopology, ClusterMasterDownFailsFastThenThePromotedReplicaServes) {
   auto& c = cluster();
-  auto conn = client_for(c.url());
+  std::ostringstream log;
+  auto conn = client_for(c.url(), std::make_shared<spdlog::logger>(
+                                      "cluster-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
   const std::string key = "down:{victim}";
   ASSERT_TRUE(run(*conn, key, {"SET", key, "kept"}).value.is_status("OK"));
   const std::size_t victim = c.owner_of(key_slot(key));
@@ -353,13 +385,16 @@ TEST_F(RedisTopology, ClusterMasterDownFailsFastThenThePromotedReplicaServes) {
   EXPECT_TRUE(during.error || during.value.is_error()) << "the master is down";
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "a failed node must not hold commands";
 
+  std::string last;
   EXPECT_TRUE(until_ok(
       [&] {
         auto r = run(*conn, key, {"GET", key});
+        last = r.error ? r.error.message() : r.value.text;
         return !r.error && r.value.text == "kept";
       },
       30s))
-      << "the promoted replica serves the slot";
+      << "the promoted replica serves the slot; last answer: " << last << "; the client's log:\n"
+      << log.str() << "\nCLUSTER NODES: " << ghp_test::try_command(c.node((victim + 1) % c.size()), {"CLUSTER", "NODES"});
 
   // Back as a replica of the promoted one, for the tests that follow.
   c.node(victim).start();
