@@ -18,6 +18,22 @@ namespace asio = boost::asio;
 
 namespace {
 
+// AUTH with the URL's credentials, when it has any. Its reply is not
+// awaited: a sentinel without a password refuses AUTH and answers what
+// follows all the same; one that needs it answers NOAUTH to what follows.
+void authenticate(link& to, const endpoint& target) {
+  if (target.password.empty()) return;
+  pending_ptr sent;
+  if (target.user.empty()) {
+    const std::array<std::string_view, 2> auth{"AUTH", target.password};
+    sent = to.submit(auth);
+  } else {
+    const std::array<std::string_view, 3> auth{"AUTH", target.user, target.password};
+    sent = to.submit(auth);
+  }
+  sent->abandoned = true;
+}
+
 // The answer of one sentinel: ["host", "port"], or nil for a name it does not monitor.
 asio::awaitable<located_master> ask(asio::any_io_executor executor, const endpoint& target,
                                     const server_address& sentinel, std::shared_ptr<const tls_settings> tls,
@@ -29,16 +45,7 @@ asio::awaitable<located_master> ask(asio::any_io_executor executor, const endpoi
     co_return out;
   }
   auto& conn = *opened.value;
-  // The AUTH reply does not matter: a sentinel without a password refuses
-  // AUTH and answers the question all the same; one that needs it answers
-  // NOAUTH to the question.
-  if (!target.password.empty() && target.user.empty()) {
-    const std::array<std::string_view, 2> auth{"AUTH", target.password};
-    conn.submit(auth);
-  } else if (!target.password.empty()) {
-    const std::array<std::string_view, 3> auth{"AUTH", target.user, target.password};
-    conn.submit(auth);
-  }
+  authenticate(conn, target);
   const std::array<std::string_view, 3> question{"SENTINEL", "get-master-addr-by-name", target.master_name};
   auto answer = co_await await_reply(conn.submit(question), deadline);
   conn.close("done");
@@ -97,15 +104,7 @@ asio::awaitable<std::shared_ptr<link>> watch_switches(asio::any_io_executor exec
   auto opened = co_await link::open(executor, std::move(sentinel), std::move(tls), deadline);
   if (!opened.value) co_return nullptr;
   auto& watch = *opened.value;
-  if (!target.password.empty() && target.user.empty()) {
-    const std::array<std::string_view, 2> auth{"AUTH", target.password};
-    auto sent = watch.submit(auth);
-    sent->abandoned = true;
-  } else if (!target.password.empty()) {
-    const std::array<std::string_view, 3> auth{"AUTH", target.user, target.password};
-    auto sent = watch.submit(auth);
-    sent->abandoned = true;
-  }
+  authenticate(watch, target);
   // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
   watch.on_push([prefix = target.master_name + " ", switched = std::move(switched)](const reply& r) {
     if (r.type == reply::kind::array && r.elements.size() == 3 && r.elements[0].text == "message" &&
