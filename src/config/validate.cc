@@ -98,12 +98,6 @@ std::string derive_graphql_url(const std::string& rest_url) {
   return rest_url + "/graphql";
 }
 
-// cache.redis.url — what the Redis store connects to, in the words of the
-// parser the connection uses (src/redis/redis_url.h).
-void check_redis_url(load_context& ctx, std::string_view key, const std::string& value) {
-  auto parsed = redis::parse_redis_url(value);
-  if (!parsed.ok()) ctx.error(key, parsed.error + ", got " + in_quotes(redact_userinfo(value)));
-}
 
 template <typename Number>
 void require_positive(load_context& ctx, std::string_view key, Number value) {
@@ -196,9 +190,13 @@ void validate_registry(registry_config& registry, load_context& ctx) {
 void validate_cache(cache_config& cache, load_context& ctx) {
   // The Redis settings are checked even with the memory backend: a broken
   // value would otherwise surface only on the day someone switches backends.
-  if (!ctx.is_bad("cache.redis.url")) check_redis_url(ctx, "cache.redis.url", cache.redis.url);
+  // cache.redis.url, in the words of the parser the connection uses (src/redis/redis_url.h).
+  const auto parsed = redis::parse_redis_url(cache.redis.url);
+  if (!ctx.is_bad("cache.redis.url") && !parsed.ok()) {
+    ctx.error("cache.redis.url", parsed.error + ", got " + in_quotes(redact_userinfo(cache.redis.url)));
+  }
   redis_tls_config& tls = cache.redis.tls;
-  const auto url = redis::parse_redis_url(cache.redis.url).value;
+  const auto& url = parsed.value;
   const bool tls_url = url.tls;
   // In a cluster a key's slot comes from its first {…}: one in the prefix
   // would put every key of every client on one node.

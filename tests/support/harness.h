@@ -18,23 +18,13 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
 
+#include "support/poll.h"
+
 namespace ghp_test {
 
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 using http_response = boost::beast::http::response<boost::beast::http::string_body>;
 
-// Polls `condition` until it holds or `within` passes. The assertion is the
-// condition; the sleep is only the polling interval.
-template <class Condition>
-bool poll_until(Condition condition, std::chrono::milliseconds within = std::chrono::seconds(5),
-                std::chrono::milliseconds interval = std::chrono::milliseconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(interval);
-  }
-}
 
 // A directory removed (recursively) when the object goes.
 class temp_dir {

@@ -23,21 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "support/poll.h"
 #include "support/redis_server.h"
 
 namespace ghp_test {
-
-// Polls `done` every 20 ms until it holds or `limit` passes (a cluster or a
-// sentinel group forming: no event to wait on from outside).
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling servers we do not control
-  }
-  return true;
-}
 
 // `command`, or "" when the server does not answer (down, starting).
 inline std::string try_command(const redis_server& server, const std::vector<std::string>& argv) {
@@ -63,7 +52,7 @@ class redis_sentinel_group {
       sentinels_.push_back(std::make_unique<redis_server>(options));
     }
     // Formed: every sentinel knows the replica and the two other sentinels.
-    const bool formed = eventually(
+    const bool formed = poll_until(
         [&] {
           for (const auto& s : sentinels_) {
             if (try_command(*s, {"SENTINEL", "REPLICAS", master_name}) != "(array of 1)" ||
@@ -73,7 +62,7 @@ class redis_sentinel_group {
           }
           return true;
         },
-        std::chrono::seconds(30));
+        std::chrono::seconds(30), std::chrono::milliseconds(20));
     if (!formed) throw std::runtime_error("the sentinel group did not form; a sentinel's log:\n" + sentinels_[0]->log());
   }
 
@@ -133,7 +122,7 @@ class redis_cluster {
     if (std::system(command.c_str()) != 0) throw std::runtime_error("redis-cli --cluster create failed");
     // Formed: every node sees the cluster ok, and every replica has synced
     // with its master (a replica that never did would not be promoted).
-    const bool formed = eventually(
+    const bool formed = poll_until(
         [&] {
           for (const auto& n : nodes_) {
             if (try_command(*n, {"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos) return false;
@@ -145,7 +134,7 @@ class redis_cluster {
           }
           return true;
         },
-        std::chrono::seconds(30));
+        std::chrono::seconds(30), std::chrono::milliseconds(20));
     if (!formed) throw std::runtime_error("the cluster did not form; a node's log:\n" + nodes_[0]->log());
   }
 

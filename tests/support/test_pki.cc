@@ -98,6 +98,26 @@ void write_certificate(const std::string& path, X509* cert) {
   check(PEM_write_bio_X509(open_file(path, false).get(), cert), "write " + path);
 }
 
+void write_private_key(const std::string& path, EVP_PKEY* key) {
+  check(PEM_write_bio_PrivateKey(open_file(path, true).get(), key, nullptr, nullptr, 0, nullptr, nullptr),
+        "write " + path);
+}
+
+// A leaf certificate for `key`, signed by `ca`: CN=`name`, the one extended
+// key usage given, and subject alternative names when `san` is not null.
+x509_ptr issue(X509* ca, EVP_PKEY* ca_key, EVP_PKEY* key, const char* name, const char* usage, const char* san) {
+  x509_ptr cert = new_certificate(key, name);
+  check(X509_set_issuer_name(cert.get(), X509_get_subject_name(ca)), std::string(name) + " issuer");
+  add_extension(cert.get(), ca, NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert.get(), ca, NID_key_usage, "critical,digitalSignature");
+  add_extension(cert.get(), ca, NID_ext_key_usage, usage);
+  if (san) add_extension(cert.get(), ca, NID_subject_alt_name, san);
+  add_extension(cert.get(), ca, NID_subject_key_identifier, "hash");
+  add_extension(cert.get(), ca, NID_authority_key_identifier, "keyid:always");
+  if (X509_sign(cert.get(), ca_key, EVP_sha256()) == 0) fail(std::string("sign ") + name + " certificate");
+  return cert;
+}
+
 std::string in_dir(const std::string& dir, const std::string& file) {
   std::filesystem::create_directories(dir);
   return (std::filesystem::path(dir) / file).string();
@@ -118,34 +138,16 @@ test_pki generate_test_pki(const std::string& dir) {
   if (X509_sign(ca.get(), ca_key.get(), EVP_sha256()) == 0) fail("sign CA");
 
   pkey_ptr server_key = ec_key();
-  x509_ptr server = new_certificate(server_key.get(), "localhost");
-  check(X509_set_issuer_name(server.get(), X509_get_subject_name(ca.get())), "server issuer");
-  add_extension(server.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_extension(server.get(), ca.get(), NID_key_usage, "critical,digitalSignature");
-  add_extension(server.get(), ca.get(), NID_ext_key_usage, "serverAuth");
-  add_extension(server.get(), ca.get(), NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  add_extension(server.get(), ca.get(), NID_subject_key_identifier, "hash");
-  add_extension(server.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
-  if (X509_sign(server.get(), ca_key.get(), EVP_sha256()) == 0) fail("sign server certificate");
-
+  x509_ptr server = issue(ca.get(), ca_key.get(), server_key.get(), "localhost", "serverAuth",
+                          "DNS:localhost,IP:127.0.0.1");
   pkey_ptr client_key = ec_key();
-  x509_ptr client = new_certificate(client_key.get(), "github-proxy");
-  check(X509_set_issuer_name(client.get(), X509_get_subject_name(ca.get())), "client issuer");
-  add_extension(client.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_extension(client.get(), ca.get(), NID_key_usage, "critical,digitalSignature");
-  add_extension(client.get(), ca.get(), NID_ext_key_usage, "clientAuth");
-  add_extension(client.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
-  if (X509_sign(client.get(), ca_key.get(), EVP_sha256()) == 0) fail("sign client certificate");
+  x509_ptr client = issue(ca.get(), ca_key.get(), client_key.get(), "github-proxy", "clientAuth", nullptr);
 
   write_certificate(files.ca_cert, ca.get());
-  write_certificate(files.client_cert, client.get());
-  check(PEM_write_bio_PrivateKey(open_file(files.client_key, true).get(), client_key.get(), nullptr, nullptr,
-                                 0, nullptr, nullptr),
-        "write " + files.client_key);
   write_certificate(files.server_cert, server.get());
-  check(PEM_write_bio_PrivateKey(open_file(files.server_key, true).get(), server_key.get(), nullptr, nullptr,
-                                 0, nullptr, nullptr),
-        "write " + files.server_key);
+  write_private_key(files.server_key, server_key.get());
+  write_certificate(files.client_cert, client.get());
+  write_private_key(files.client_key, client_key.get());
   return files;
 }
 

@@ -316,11 +316,11 @@ TEST_F(RedisTopology, SentinelFailoverIsFollowedAndLoggedOnce) {
   EXPECT_EQ(group.master().command({"GET", "sentinel-key"}), "v1");
 
   // The replica must have the key before it is promoted, or the test reads a gap.
-  ASSERT_TRUE(ghp_test::eventually(
+  ASSERT_TRUE(ghp_test::poll_until(
       [&] { return ghp_test::try_command(group.server(before == group.server(0).port() ? 1 : 0), {"GET", "sentinel-key"}) == "v1"; },
       10s));
   ASSERT_EQ(group.sentinel(0).command({"SENTINEL", "FAILOVER", ghp_test::redis_sentinel_group::master_name}), "OK");
-  ASSERT_TRUE(ghp_test::eventually([&] { return group.master_port() != before && group.master_port() != 0; }, 30s));
+  ASSERT_TRUE(ghp_test::poll_until([&] { return group.master_port() != before && group.master_port() != 0; }, 30s));
 
   // Both connections end up writing to the promoted master (told by
   // +switch-master, not only when Sentinel demotes the old one).
@@ -398,7 +398,7 @@ TEST_F(RedisTopology, ClusterMasterDownFailsFastThenThePromotedReplicaServes) {
 
   // Back as a replica of the promoted one, for the tests that follow.
   c.node(victim).start();
-  EXPECT_TRUE(ghp_test::eventually(
+  EXPECT_TRUE(ghp_test::poll_until(
       [&] {
         for (std::size_t i = 0; i < c.size(); ++i) {
           if (ghp_test::try_command(c.node(i), {"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos) {
