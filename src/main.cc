@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log_escaped.h"
+#include "common/tls_warmup.h"
 #include "common/logging.h"
 #include "common/trusted_proxies.h"
 #include "github_proxy/auth/registry.h"
@@ -222,6 +223,8 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     log.error("upstream.ca_file: {}", e.what());
     return 1;
   }
+  // Every I/O thread's pool shares it (common/tls_warmup.h).
+  common::warm_certificate_caches(upstream_tls.native_handle());
 
   std::unique_ptr<cache::cache_backend> cache_backend;
   try {

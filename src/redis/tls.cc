@@ -1,5 +1,7 @@
 #include "redis/tls.h"
 
+#include "common/tls_warmup.h"
+
 #include <stdexcept>
 
 #include <boost/system/system_error.hpp>
@@ -35,6 +37,8 @@ std::shared_ptr<const tls_settings> make_tls_settings(const config::redis_tls_co
             [&] { context.use_private_key_file(config.key_file, asio::ssl::context::pem); });
   }
   settings->server_name = config.server_name;
+  // Shared by every I/O thread from here on (common/tls_warmup.h).
+  common::warm_certificate_caches(context.native_handle());
   return settings;
 }
 

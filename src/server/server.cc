@@ -17,6 +17,7 @@
 #include "server/admin.h"
 #include "server/session.h"
 #include "common/log_escaped.h"
+#include "common/tls_warmup.h"
 
 namespace github_proxy::server {
 
@@ -101,6 +102,7 @@ server::server(server_options options) : options_(std::move(options)) {
                              asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
     client_tls_->use_certificate_chain_file(cfg.listen.tls->cert_file);
     client_tls_->use_private_key_file(cfg.listen.tls->key_file, asio::ssl::context::pem);
+    common::warm_certificate_caches(client_tls_->native_handle());  // shared by the I/O threads
   }
   for (unsigned i = 0; i < cfg.listen.threads; ++i) {
     auto w = std::make_unique<worker>();

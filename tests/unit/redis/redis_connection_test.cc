@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <thread>
+#include <atomic>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -356,6 +358,35 @@ TEST_F(RedisConnection, DestroyingItFailsWaitingCommandsWithoutBlocking) {
   ASSERT_TRUE(run_until(io, [&] { return errors.size() == 3; }, 5s));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   for (const auto& ec : errors) EXPECT_EQ(ec, store_error::unavailable);
+}
+
+// One TLS context serves every I/O thread (redis/tls.h). OpenSSL caches a
+// CA certificate's extensions the first time a handshake checks an issuer,
+// and two threads doing that at once raced on the cache (a TSan report in
+// CI, openssl/openssl#25202): the context is now warmed before it is shared.
+// Each round a fresh context meets four threads handshaking at once.
+TEST_F(RedisConnection, OneTlsContextServesHandshakesOnManyThreadsAtOnce) {
+  ghp_test::redis_server server(tls_only());
+  constexpr int rounds = 8;
+  constexpr int threads = 4;
+  for (int round = 0; round < rounds; ++round) {
+    const auto shared = tls_options_for(server.url(), pki().ours.ca_cert);
+    std::atomic<int> waiting{threads};
+    std::atomic<int> ready{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&] {
+        boost::asio::io_context own;
+        connection conn(own.get_executor(), shared);
+        // Start together: the handshakes overlap.
+        --waiting;
+        while (waiting.load() > 0) std::this_thread::yield();
+        if (run_until(own, [&] { return conn.ready(); })) ++ready;
+      });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(ready.load(), threads) << "round " << round;
+  }
 }
 
 // TLS only, as managed Redis services run it: the CA is checked, the
