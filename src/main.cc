@@ -38,6 +38,8 @@
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/redis/redis_backend.h"
 #include "github_proxy/server/healthcheck.h"
+#include "github_proxy/status/status_board.h"
+#include "github_proxy/status/status_command.h"
 #include "credentials/redis_budget_ledger.h"
 #include "proxy/app_token_issuer.h"
 #include "proxy/request_pipeline.h"
@@ -55,6 +57,18 @@ boost::asio::awaitable<void> probe_broken_tokens(credentials::pool& pool) {
   for (;;) {
     pool.start_due_probes(executor);
     timer.expires_after(std::chrono::seconds(15));
+    auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+// The status page's clock: the one-token replay is fed every second.
+boost::asio::awaitable<void> tick_status(status::status_board& board) {
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  for (;;) {
+    board.tick();
+    timer.expires_after(std::chrono::seconds(1));
     auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     if (ec) co_return;
   }
@@ -128,6 +142,8 @@ Usage:
   github-proxy healthcheck --config FILE [--ready]
                                              exit 0 when the admin listener answers
                                              /healthz (/readyz) with 200 within 2s
+  github-proxy status --admin URL            print a running daemon's status page as tables
+                                             (URL: its admin listener, e.g. http://127.0.0.1:9090)
   github-proxy new-token --client NAME       print a new proxy token and its registry entry
   github-proxy hash-token                    read a token on stdin, print its sha256: form
   github-proxy --version | --help
@@ -323,8 +339,20 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   shared.credentials = &pool;
   export_pool_metrics(pool, metrics);
 
+  // The status page (docs/contract.md §8): what the proxy saves, per client.
+  metrics.one_token_limit.Add({}).Set(static_cast<double>(cfg.admin.one_token_limit));
+  status::status_sources status_sources;
+  status_sources.metrics = &metrics;
+  status_sources.registry = &registry;
+  if (!redis_budgets) status_sources.budgets = &budgets;
+  status_sources.one_token_limit = cfg.admin.one_token_limit;
+  status_sources.version = GITHUB_PROXY_VERSION;
+  status::status_board status_board(std::move(status_sources), credentials::system_clock_source());
+  shared.demand = &status_board.demand();
+
   server::server_options options;
   options.cfg = &cfg;
+  options.status = &status_board;
   options.shared = &shared;
   options.log = loggers.main;
   // SIGHUP re-reads every secret through the watcher, once it exists (it
@@ -384,6 +412,8 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   secrets.start();
   boost::asio::co_spawn(srv->background_context(), probe_broken_tokens(pool),
                         common::log_escaped("credential probes", loggers.main));
+  boost::asio::co_spawn(srv->background_context(), tick_status(status_board),
+                        common::log_escaped("status page", loggers.main));
   const int code = srv->run();
   secrets.stop();
   reloader.stop();
@@ -442,6 +472,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     return server::healthcheck_command(file, ready, std::cout, std::cerr);
+  }
+  if (command == "status") {
+    const auto url = value_of("--admin");
+    if (url.empty()) {
+      std::cerr << "status needs --admin URL (the daemon's admin listener, e.g. http://127.0.0.1:9090)\n";
+      return 2;
+    }
+    return status::status_command(url, std::cout, std::cerr);
   }
   if (command == "new-token") {
     const auto name = value_of("--client");

@@ -204,6 +204,7 @@ const scalar_field fields[] = {
     {"listen.shutdown_timeout", [](config& c, text t) { return assign_duration(c.listen.shutdown_timeout, t); }},
     {"admin.address", [](config& c, text t) { return assign_string(c.admin.address, t); }},
     {"admin.port", [](config& c, text t) { return assign_port(c.admin.port, t); }},
+    {"admin.one_token_limit", [](config& c, text t) { return assign_integer<std::uint64_t>(c.admin.one_token_limit, t, "a number of credits per hour"); }},
     {"upstream.url", [](config& c, text t) { return assign_string(c.upstream.url, t); }},
     {"upstream.graphql_url", [](config& c, text t) { return assign_string(c.upstream.graphql_url, t); }},
     {"upstream.ca_file", [](config& c, text t) { return assign_string(c.upstream.ca_file, t); }},

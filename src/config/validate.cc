@@ -143,6 +143,7 @@ void validate_listen(listen_config& listen, load_context& ctx) {
 
 void validate_admin(const config& c, load_context& ctx) {
   require_non_empty(ctx, "admin.address", c.admin.address);
+  require_positive(ctx, "admin.one_token_limit", c.admin.one_token_limit);
   auto is_wildcard = [](const std::string& address) {
     return address == "0.0.0.0" || address == "::";
   };

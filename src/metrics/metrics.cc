@@ -125,6 +125,16 @@ families::families(std::string_view version)
       credential_state(prometheus::BuildGauge()
                      .Name("github_proxy_credential_state")
                      .Help("1 for the current state of each pool credential.")
+                     .Register(*registry)),
+      direct_demand_credits_total(prometheus::BuildCounter()
+                     .Name("github_proxy_direct_demand_credits_total")
+                     .Help("Credits the requests would have cost on GitHub had each job called it directly "
+                           "with one shared token, whether the proxy spent or saved them.")
+                     .Register(*registry)),
+      one_token_limit(prometheus::BuildGauge()
+                     .Name("github_proxy_one_token_limit")
+                     .Help("Credits per hour of that one shared token (admin.one_token_limit), for the core "
+                           "resource.")
                      .Register(*registry)) {
   build_info.Add({{"version", std::string(version)}}).Set(1);
   derivation_not_modified = &etag_derivations_total.Add({{"result", "not_modified"}});
@@ -142,8 +152,12 @@ families::families(std::string_view version)
 
 void families::on_scrape(std::function<void()> sampler) { samplers_.push_back(std::move(sampler)); }
 
-std::string families::serialize() const {
+void families::run_samplers() const {
   for (const auto& sample : samplers_) sample();
+}
+
+std::string families::serialize() const {
+  run_samplers();
   return prometheus::TextSerializer().Serialize(registry->Collect());
 }
 

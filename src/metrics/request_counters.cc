@@ -82,6 +82,15 @@ prometheus::Counter& request_counters::client_credits(std::string_view client) {
   return *slot;
 }
 
+prometheus::Counter& request_counters::direct_demand(std::string_view client, credentials::resource r) {
+  auto& slot = client_entry(client).direct_demand[static_cast<std::size_t>(r)];
+  if (!slot) {
+    slot = &families_.direct_demand_credits_total.Add(
+        {{"client", std::string(client)}, {"resource", std::string(credentials::to_string(r))}});
+  }
+  return *slot;
+}
+
 }  // namespace github_proxy::metrics
 
 namespace github_proxy::metrics {

@@ -20,6 +20,18 @@ using metrics::cache_outcome;
 
 namespace {
 
+// Marks what one shared token would have paid for (docs/contract.md §8
+// "Status page"): any request of a known client that GitHub would have seen,
+// whether this proxy allows it or refuses it for its scope, except
+// GET /rate_limit, which GitHub does not charge (docs/github-api.md §3).
+void note_direct_demand(exchange_record& record, std::string_view method, const auth::verdict& verdict) {
+  if (!verdict.who) return;
+  if (verdict.kind != auth::verdict_kind::allowed && verdict.kind != auth::verdict_kind::forbidden) return;
+  if (verdict.path == "/rate_limit" && (method == "GET" || method == "HEAD")) return;
+  record.direct_demand = true;
+  record.resource = credentials::infer_resource(method, verdict.path);
+}
+
 metrics::reject_reason reason_of(auth::verdict_kind kind) {
   switch (kind) {
     case auth::verdict_kind::unauthenticated: return metrics::reject_reason::unauthenticated;
@@ -131,6 +143,7 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
     ctx.record.client = verdict.who->name;
     ctx.record.budget = verdict.who->upstream_budget;
   }
+  note_direct_demand(ctx.record, req.method_string(), verdict);
   if (verdict.kind != auth::verdict_kind::allowed) {
     counters_.rejected(ctx.record.client, reason_of(verdict.kind)).Increment();
     ctx.record.cache = cache_outcome::rejected;
@@ -192,6 +205,7 @@ asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writ
   }
   ctx.registry = verdict.snapshot;
   if (verdict.who) ctx.record.client = verdict.who->name;
+  note_direct_demand(ctx.record, head.method_string(), verdict);
   const auto kind = routable ? verdict.kind : auth::verdict_kind::bad_request;
   counters_.rejected(ctx.record.client, reason_of(kind)).Increment();
   ctx.record.cache = cache_outcome::rejected;
@@ -269,6 +283,12 @@ void request_pipeline::finish(const request_context& ctx) {
   counters_.requests(record.client, metrics::classify_method(ctx.req.method_string()), record.status,
                      record.cache)
       .Increment();
+  // A 304 answers the client's own conditional request, which GitHub
+  // would have answered for free too (docs/github-api.md §1.2).
+  if (record.direct_demand && record.status != 304) {
+    counters_.direct_demand(record.client, record.resource).Increment();
+    if (record.resource == credentials::resource::core && shared_.demand) shared_.demand->add(1);
+  }
   shared_.metrics->request_duration[static_cast<std::size_t>(record.cache)]->Observe(seconds);
 }
 

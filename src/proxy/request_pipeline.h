@@ -40,6 +40,7 @@
 #include "github_proxy/credentials/resource.h"
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/metrics/request_counters.h"
+#include "github_proxy/status/status_board.h"
 #include "github_proxy/upstream/client.h"
 #include "github_proxy/upstream/endpoint.h"
 #include "proxy/flight_table.h"
@@ -80,6 +81,8 @@ struct shared_state {
   // set.
   credentials::memory_budget_ledger* budgets = nullptr;
   const credentials::redis_ledger_settings* redis_budgets = nullptr;
+  // The core demand for the status page's one-token replay; null: none.
+  status::demand_meter* demand = nullptr;
 };
 
 // What the access log and the metrics record of one request.
@@ -91,6 +94,10 @@ struct exchange_record {
   double upstream_seconds = -1;  // < 0: nothing was sent upstream
   std::string github_request_id;
   std::optional<auth::budget> budget;  // the client's upstream_budget
+  // Would GitHub have charged this request had the job sent it with one
+  // shared token, and from which bucket (docs/contract.md §8 "Status page")?
+  bool direct_demand = false;
+  credentials::resource resource = credentials::resource::core;
 };
 
 // One client request on its way through the pipeline: what every step

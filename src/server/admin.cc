@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "common/log_escaped.h"
 
@@ -40,6 +41,21 @@ http::response<http::string_body> answer(const http::request<http::string_body>&
   } else if (path == "/metrics") {
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = handlers.metrics->serialize();
+  } else if (handlers.status && (path == "/" || path == "/status" || path == "/status.json")) {
+    // Numbers of the moment: never from a cache. The page has no script and
+    // loads nothing (its style is inline), which the policy pins down.
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+    const auto report = handlers.status->report();
+    if (path == "/status.json") {
+      res.set(http::field::content_type, "application/json; charset=utf-8");
+      res.body() = boost::json::serialize(report);
+      res.body() += '\n';
+    } else {
+      res.set(http::field::content_type, "text/html; charset=utf-8");
+      res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+      res.body() = status::render_status_html(report);
+    }
   } else {
     res.result(http::status::not_found);
     res.body() = "not found\n";

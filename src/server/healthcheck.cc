@@ -42,7 +42,7 @@ std::string first_line(std::string_view body) {
 }
 
 asio::awaitable<probe_outcome> probe(tcp::endpoint endpoint, std::string host, std::string path,
-                                     std::chrono::milliseconds deadline) {
+                                     std::chrono::milliseconds deadline, std::size_t body_limit) {
   const std::string url = "http://" + host + path;
   auto failed = [&](std::string_view step, const beast::error_code& ec) {
     if (ec == beast::error::timeout) return probe_outcome{false, url + ": no answer within " + text_of(deadline)};
@@ -65,7 +65,7 @@ asio::awaitable<probe_outcome> probe(tcp::endpoint endpoint, std::string host, s
   beast::flat_buffer buffer(16 * 1024);
   http::response_parser<http::string_body> parser;
   parser.header_limit(16 * 1024);
-  parser.body_limit(64 * 1024);
+  parser.body_limit(body_limit);
   auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
   if (read_ec) co_return failed("no valid HTTP answer", read_ec);
 
@@ -74,7 +74,7 @@ asio::awaitable<probe_outcome> probe(tcp::endpoint endpoint, std::string host, s
   if (const auto body = first_line(res.body()); !body.empty()) reason += " (" + body + ")";
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return probe_outcome{res.result() == http::status::ok, std::move(reason)};
+  co_return probe_outcome{res.result() == http::status::ok, std::move(reason), parser.release().body()};
 }
 
 }  // namespace
@@ -86,7 +86,7 @@ std::string probe_address(std::string_view bind_address) {
 }
 
 probe_outcome probe_admin(const std::string& address, std::uint16_t port, std::string_view path,
-                          std::chrono::milliseconds deadline) {
+                          std::chrono::milliseconds deadline, std::size_t body_limit) {
   beast::error_code ec;
   const auto ip = asio::ip::make_address(address, ec);
   if (ec) return {false, "admin.address " + address + " is not an IP address: " + ec.message()};
@@ -95,7 +95,7 @@ probe_outcome probe_admin(const std::string& address, std::uint16_t port, std::s
 
   asio::io_context io;
   probe_outcome outcome{false, "http://" + host + std::string(path) + ": the probe did not complete"};
-  asio::co_spawn(io, probe({ip, port}, host, std::string(path), deadline),
+  asio::co_spawn(io, probe({ip, port}, host, std::string(path), deadline, body_limit),
                  [&outcome](std::exception_ptr error, probe_outcome result) {
                    if (!error) outcome = std::move(result);
                  });

@@ -256,9 +256,9 @@ int server::run() {
         common::log_escaped("Unix socket accept loop", options_.log));
   }
 
-  admin_handlers handlers{options_.shared->metrics, [this] {
-                            return !draining_.load() && options_.ready && options_.ready();
-                          }};
+  admin_handlers handlers{options_.shared->metrics,
+                          [this] { return !draining_.load() && options_.ready && options_.ready(); },
+                          options_.status};
   asio::co_spawn(control_context(), run_admin(*listeners_->admin, std::move(handlers)),
                  common::log_escaped("admin listener", options_.log));
 

@@ -20,6 +20,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/logger.h>
 
+#include "github_proxy/status/status_board.h"
 #include "proxy/request_pipeline.h"
 #include "server/body_budget.h"
 
@@ -34,6 +35,7 @@ struct server_options {
   std::function<bool()> ready;
   // SIGHUP: re-read secrets (credential token files, App keys).
   std::function<void()> on_hangup;
+  status::status_board* status = nullptr;  // the admin listener's status page; null: none
 };
 
 class server {

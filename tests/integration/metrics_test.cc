@@ -118,6 +118,8 @@ void expect_label_names(const metric_scrape& scrape) {
       {"github_proxy_build_info", {"version"}},
       {"github_proxy_etag_derivations_total", {"result"}},
       {"github_proxy_client_connections", {}},
+      {"github_proxy_direct_demand_credits_total", {"client", "resource"}},
+      {"github_proxy_one_token_limit", {}},
   };
   for (const auto& s : scrape.samples) {
     const auto it = allowed.find(s.name);
@@ -328,6 +330,20 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
                     {label_key({{"credential", "upstream-1"}, {"state", "exhausted"}}), 0},
                     {label_key({{"credential", "upstream-1"}, {"state", "cooling"}}), 0},
                     {label_key({{"credential", "upstream-1"}, {"state", "broken"}}), 0}}));
+
+  // github_proxy_direct_demand_credits_total{client,resource}: what one shared
+  // token would have paid (docs/contract.md §8 "Status page"): the hit and the
+  // coalesced reads too, the scope and budget refusals (the token would have
+  // sent them), not the unauthenticated or malformed requests.
+  auto demand = [](std::string client, std::string resource) {
+    return label_key({{"client", client}, {"resource", resource}});
+  };
+  EXPECT_EQ(series_of(m, "github_proxy_direct_demand_credits_total"),
+            (series{{demand("ci", "core"), 6},
+                    {demand("ci", "search"), 1},
+                    {demand("scoped", "core"), 1},
+                    {demand("budgeted", "core"), 2}}));
+  EXPECT_EQ(series_of(m, "github_proxy_one_token_limit"), (series{{"{}", 5000}}));
 
   // github_proxy_rate_limit_credits_saved_total{client}: the 304 and the two coalesced.
   EXPECT_EQ(series_of(m, "github_proxy_rate_limit_credits_saved_total"),

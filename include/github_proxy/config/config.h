@@ -47,6 +47,10 @@ struct admin_config {
   // 0.0.0.0 on purpose (deploy/kubernetes/base/config.yaml says why).
   std::string address = "127.0.0.1";
   std::uint16_t port = 9090;  // 0 = any free port (tests)
+  // The status page's "outages avoided" replay the demand against one token
+  // of this many credits per hour (docs/contract.md §8 "Status page"):
+  // GitHub's core limit for a user's token.
+  std::uint64_t one_token_limit = 5000;
 };
 
 struct upstream_config {

@@ -59,6 +59,9 @@ struct families {
   prometheus::Family<prometheus::Gauge>& rate_limit_used;
   prometheus::Family<prometheus::Gauge>& rate_limit_reset;
   prometheus::Family<prometheus::Gauge>& credential_state;  // {credential,state}
+  // What the proxy saves (docs/contract.md §8 "Status page").
+  prometheus::Family<prometheus::Counter>& direct_demand_credits_total;  // {client,resource}
+  prometheus::Family<prometheus::Gauge>& one_token_limit;
 
   // github_proxy_etag_derivations_total{result="not_modified"|"modified"}.
   prometheus::Counter* derivation_not_modified = nullptr;
@@ -77,6 +80,8 @@ struct families {
   // elsewhere (cache size, credential limits). Register at start-up only.
   void on_scrape(std::function<void()> sampler);
 
+  // Runs the samplers, as before a scrape (the status page reads the gauges too).
+  void run_samplers() const;
   // Renders the Prometheus text exposition format.
   std::string serialize() const;
 

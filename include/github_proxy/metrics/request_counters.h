@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "github_proxy/credentials/resource.h"
 #include "github_proxy/metrics/metrics.h"
 
 namespace github_proxy::metrics {
@@ -37,6 +38,8 @@ class request_counters {
   prometheus::Counter& credits_saved(std::string_view client);
   // github_proxy_client_upstream_credits_total{client}.
   prometheus::Counter& client_credits(std::string_view client);
+  // github_proxy_direct_demand_credits_total{client,resource}.
+  prometheus::Counter& direct_demand(std::string_view client, credentials::resource r);
   // github_proxy_upstream_requests_total{credential,resource,code}.
   prometheus::Counter& upstream(std::string_view credential, std::string_view resource,
                                 unsigned status);
@@ -56,6 +59,7 @@ class request_counters {
     std::array<prometheus::Counter*, 4> rejected{};
     prometheus::Counter* credits_saved = nullptr;
     prometheus::Counter* client_credits = nullptr;
+    std::array<prometheus::Counter*, credentials::resource_count> direct_demand{};
   };
   per_client& client_entry(std::string_view client);
   using code_list = std::vector<std::pair<unsigned, prometheus::Counter*>>;

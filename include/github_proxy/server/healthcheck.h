@@ -20,13 +20,14 @@ std::string probe_address(std::string_view bind_address);
 struct probe_outcome {
   bool healthy = false;  // the listener answered 200
   std::string reason;    // one line: the URL and its status, or why there was none
+  std::string body;      // the answer's body (at most BODY_LIMIT bytes were accepted)
 };
 
 // GETs PATH from http://ADDRESS:PORT/ and reads the answer, all within
 // DEADLINE (connect, write and read together). Blocking: runs its own
 // io_context on the calling thread. Never throws.
 probe_outcome probe_admin(const std::string& address, std::uint16_t port, std::string_view path,
-                          std::chrono::milliseconds deadline);
+                          std::chrono::milliseconds deadline, std::size_t body_limit = 64 * 1024);
 
 // The most a probe waits: well inside the HEALTHCHECK --timeout (3s), so a
 // hung daemon is reported by this command and not killed as a hung check.

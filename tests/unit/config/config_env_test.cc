@@ -42,7 +42,7 @@ bool same_entry(const env_override& entry, std::string_view variable, std::strin
 
 TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   const auto& table = env_overrides();
-  EXPECT_EQ(table.size(), 45u);
+  EXPECT_EQ(table.size(), 46u);
   std::set<std::string_view> variables;
   for (const env_override& entry : table) {
     std::string expected = "GITHUB_PROXY_";
@@ -63,6 +63,7 @@ TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
            {"GITHUB_PROXY_LOGGING_LEVEL", "logging.level"},
            {"GITHUB_PROXY_REGISTRY_FILE", "registry.file"},
            {"GITHUB_PROXY_ADMIN_PORT", "admin.port"},
+           {"GITHUB_PROXY_ADMIN_ONE_TOKEN_LIMIT", "admin.one_token_limit"},
            {"GITHUB_PROXY_LISTEN_PUBLIC_URL", "listen.public_url"},
            {"GITHUB_PROXY_LISTEN_TLS_CERT_FILE", "listen.tls.cert_file"},
            {"GITHUB_PROXY_CACHE_MEMORY_MAX_BYTES", "cache.memory.max_bytes"},

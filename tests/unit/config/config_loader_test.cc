@@ -57,6 +57,7 @@ TEST_F(ConfigLoad, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.listen.shutdown_timeout, 25s);
   EXPECT_EQ(c.admin.address, "127.0.0.1") << "loopback unless chosen otherwise";
   EXPECT_EQ(c.admin.port, 9090);
+  EXPECT_EQ(c.admin.one_token_limit, 5000u) << "GitHub's core limit for a user's token";
   EXPECT_EQ(c.upstream.url, "https://api.github.com");
   EXPECT_EQ(c.upstream.graphql_url, "https://api.github.com/graphql");
   EXPECT_EQ(c.upstream.ca_file, "");
