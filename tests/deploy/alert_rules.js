@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Checks the alert rules beyond what promtool checks, on JSON that
-// check_deploy.sh gets from kubectl (node has no YAML parser):
+// Checks the alert and recording rules beyond what promtool checks, on JSON
+// that check_deploy.sh gets from kubectl (node has no YAML parser):
 //
 //   node alert_rules.js rules RULES.json README.md TESTS.json...
-//     every rule is an alert with a severity (page or ticket), a summary, a
-//     description and a runbook_url whose anchor is a heading of the
-//     README's "## Runbook" section; every aggregation keeps `namespace`
-//     (`by (namespace, ...)` or a `without` that spares it), every `on (...)`
-//     names it, and no scalar() drops it; every alert is tested firing,
-//     resolving (firing, then not, in one test group), quiet, and in a
-//     "zero traffic" group.
+//     every alert has a severity (page or ticket), a summary, a description
+//     and a runbook_url whose anchor is a heading of the README's
+//     "## Runbook" section; every recording rule is named
+//     namespace_job[_LABEL...]:METRIC:OPERATION (Prometheus' naming
+//     convention, the level naming the labels it keeps); every aggregation
+//     keeps `namespace` (`by (namespace, ...)` or a `without` that spares
+//     it), every `on (...)` names it, and no scalar() drops it; every alert
+//     is tested firing, resolving (firing, then not, in one test group),
+//     quiet, and in a "zero traffic" group; every recording rule has a
+//     promql_expr_test, and one in a "zero traffic" group.
 //   node alert_rules.js operator RULES.json PROMETHEUSRULE.json RENDERED.json
 //     the PrometheusRule's groups equal alerts.yaml's; the PodMonitor in the
 //     rendered manifests selects the proxy pods, scrapes a port they have,
@@ -152,6 +155,9 @@ function seconds(duration) {
 function coverage(testFiles) {
   // alert → { fires, quiet, resolves, zero }
   const cover = new Map();
+  // recording rule → { tested, zero }: the recorded names a promql_expr_test
+  // queries (names with a colon).
+  const recorded = new Map();
   const get = (name) => {
     if (!cover.has(name)) cover.set(name, { fires: false, quiet: false, resolves: false, zero: false });
     return cover.get(name);
@@ -159,6 +165,14 @@ function coverage(testFiles) {
   for (const file of testFiles) {
     for (const group of readJson(file).spec.tests || []) {
       const zeroTraffic = /^zero traffic/.test(group.name || "");
+      for (const t of group.promql_expr_test || []) {
+        for (const m of withoutStringsAndComments(t.expr || "").matchAll(/(?<![\w:.])[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*/g)) {
+          const c = recorded.get(m[0]) || { tested: false, zero: false };
+          c.tested = true;
+          c.zero = c.zero || zeroTraffic;
+          recorded.set(m[0], c);
+        }
+      }
       const firing = new Map(); // alert → earliest time it fires in this group
       const quietAt = new Map(); // alert → times it must be quiet
       for (const t of group.alert_rule_test || []) {
@@ -178,16 +192,27 @@ function coverage(testFiles) {
       }
     }
   }
-  return cover;
+  return { cover, recorded };
 }
+
+// A recording rule's name: level:metric:operation, the level naming the
+// labels the result keeps, `namespace` and `job` first.
+const recordName = /^namespace_job(_[a-z0-9_]+)?:[a-z0-9_]+:[a-z0-9_]+$/;
 
 function checkRules(rulesFile, readme, testFiles) {
   const { rules } = alertRules(rulesFile);
   const anchors = runbookAnchors(readme);
   const names = new Set();
+  const records = new Set();
   for (const r of rules) {
     const where = `${rulesFile}: ${r.alert || r.record}`;
-    expect(r.alert, `${where}: a recording rule (this file holds alerts only)`);
+    if (r.record) {
+      expect(recordName.test(r.record), `${where}: a recording rule's name must be namespace_job[_LABEL...]:METRIC:OPERATION`);
+      expect(!records.has(r.record), `${where}: a second recording rule of that name`);
+      records.add(r.record);
+      problems.push(...namespaceProblems(where, r.expr || ""));
+      continue;
+    }
     expect(!names.has(r.alert), `${where}: a second alert of that name`);
     names.add(r.alert);
     const labels = r.labels || {};
@@ -205,7 +230,7 @@ function checkRules(rulesFile, readme, testFiles) {
     }
     problems.push(...namespaceProblems(where, r.expr || ""));
   }
-  const cover = coverage(testFiles);
+  const { cover, recorded } = coverage(testFiles);
   for (const name of names) {
     const c = cover.get(name) || {};
     const missing = ["fires", "resolves", "quiet", "zero"].filter((k) => !c[k]);
@@ -213,7 +238,14 @@ function checkRules(rulesFile, readme, testFiles) {
     if (missing.length) problems.push(`tests: ${name} has no ${missing.map((k) => words[k]).join(", ")} case`);
   }
   for (const name of cover.keys()) expect(names.has(name), `tests: ${name} is no alert of ${rulesFile}`);
-  return `${names.size} alerts, each tested firing, resolving, quiet and at zero traffic`;
+  for (const name of records) {
+    const c = recorded.get(name) || {};
+    if (!c.tested) problems.push(`tests: recording rule ${name} has no promql_expr_test`);
+    else if (!c.zero) problems.push(`tests: recording rule ${name} has no promql_expr_test in a "zero traffic" group`);
+  }
+  for (const name of recorded.keys()) expect(records.has(name), `tests: ${name} is no recording rule of ${rulesFile}`);
+  return `${names.size} alerts, each tested firing, resolving, quiet and at zero traffic; ` +
+    `${records.size} recording rules, each tested, at zero traffic too`;
 }
 
 // --- The Prometheus Operator component -------------------------------------

@@ -18,9 +18,10 @@
 #   prometheus  `promtool check rules` and `promtool test rules`; every alert has
 #               a severity, a runbook section in deploy/README.md, `namespace` in
 #               every aggregation, and tests firing, resolving, quiet and at zero
-#               traffic (tests/deploy/alert_rules.js); only docs/contract.md §8
-#               metric names; components/monitoring's PrometheusRule equals
-#               alerts.yaml and its PodMonitor fits the pods
+#               traffic; every recording rule a conventional name and tests,
+#               one at zero traffic (tests/deploy/alert_rules.js); only
+#               docs/contract.md §8 metric names; components/monitoring's
+#               PrometheusRule equals alerts.yaml and its PodMonitor fits the pods
 #   grafana     the dashboard's queries use only docs/contract.md §8 metrics and
 #               labels (and a few standard ones), the namespace and job
 #               variables everywhere, and instant queries in stat panels
@@ -208,29 +209,32 @@ check_prometheus() {
   need node "the Prometheus rules"
   need kubectl "the Prometheus rules"
   local dir="$src/deploy/prometheus" monitoring="$src/deploy/kubernetes/components/monitoring"
-  local test tests=() kustomization="$work/monitoring-kustomization"
+  local test tests=() test_yaml=() kustomization="$work/monitoring-kustomization"
+  local test_files=(alerts_test alerts_history_test recording_rules_test)
   promtool check rules "$dir/alerts.yaml" || fail "promtool check rules failed"
-  # The two test files side by side: each takes tens of seconds.
-  for test in alerts_test alerts_history_test; do
+  # The test files side by side: the alerts' take tens of seconds each.
+  for test in "${test_files[@]}"; do
     (cd "$dir" && if promtool test rules "$test.yaml" > "$work/$test.log" 2>&1; then echo ok; else echo failed; fi \
       > "$work/$test.status") &
   done
   wait
-  for test in alerts_test alerts_history_test; do
+  for test in "${test_files[@]}"; do
     cat "$work/$test.log"
     [ "$(cat "$work/$test.status")" = ok ] || fail "promtool test rules $test.yaml failed"
   done
   # Every alert: severity, summary, description, a runbook_url whose anchor
   # is in deploy/README.md's Runbook, namespace kept in every aggregation,
-  # and tests firing, resolving, quiet and at zero traffic.
+  # and tests firing, resolving, quiet and at zero traffic; every recording
+  # rule: its name, namespace kept, and tests, one at zero traffic.
   yaml_as_json alerts "$dir/alerts.yaml"
-  for test in alerts_test alerts_history_test; do
+  for test in "${test_files[@]}"; do
     yaml_as_json "$test" "$dir/$test.yaml"
     tests+=("$work/$test.json")
+    test_yaml+=("$dir/$test.yaml")
   done
   node "$here/alert_rules.js" rules "$work/alerts.json" "$src/deploy/README.md" "${tests[@]}" \
     || fail "the rules, their runbook or their tests are incomplete (above)"
-  node "$here/metric_names.js" rules "$work/alerts.json" "$dir/alerts_test.yaml" "$dir/alerts_history_test.yaml" \
+  node "$here/metric_names.js" rules "$work/alerts.json" "${test_yaml[@]}" \
     || fail "the rules name metrics or labels that docs/contract.md §8 does not define"
   # The Prometheus Operator component: the PrometheusRule carries the same
   # groups, and the PodMonitor fits the base's pods (rendered together, the

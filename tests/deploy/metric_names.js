@@ -9,10 +9,12 @@
 // Every PromQL expression (the dashboard's queries; the `expr` of each rule
 // in RULES.json, alerts.yaml as check_deploy.sh converts it) is parsed: every
 // identifier that is not a PromQL function, keyword or label must be a
-// docs/contract.md §8 metric or one of the few standard metrics below, with
-// only its labels. A .yaml file (the promtool tests) is scanned as text for
-// github_proxy_* names and the labels in their selectors (node has no YAML
-// parser; promtool checks the syntax).
+// docs/contract.md §8 metric, one of the few standard metrics below, or a
+// series alerts.yaml records, with only its labels. `rules` also checks that
+// alerts.yaml records exactly the series listed below. A .yaml file (the
+// promtool tests) is scanned as text for github_proxy_* names (recorded ones
+// included) and the labels in their selectors (node has no YAML parser;
+// promtool checks the syntax).
 //
 // `dashboard` also checks that every query is filtered by the $namespace and
 // $job variables (directly, or for the kubelet's and kube-state-metrics'
@@ -34,6 +36,9 @@ const counters = {
   github_proxy_registry_reloads_total: ["result"],
   github_proxy_secret_reloads_total: ["result"],
   github_proxy_etag_derivations_total: ["result"],
+  // §8 "Status page": the credits the requests would have cost on GitHub
+  // with one shared token.
+  github_proxy_direct_demand_credits_total: ["client", "resource"],
 };
 const gauges = {
   github_proxy_rate_limit_remaining: ["credential", "resource"],
@@ -47,6 +52,8 @@ const gauges = {
   github_proxy_registry_last_success_timestamp_seconds: [],
   github_proxy_client_connections: [],
   github_proxy_build_info: ["version"],
+  // §8 "Status page": that one token's limit per hour (admin.one_token_limit).
+  github_proxy_one_token_limit: [],
 };
 const histograms = {
   github_proxy_request_duration_seconds: ["cache"],
@@ -67,11 +74,21 @@ const external = {
   container_cpu_usage_seconds_total: ["cpu", "id", "image", "name"],
   container_memory_working_set_bytes: ["id", "image", "name"],
 };
-// Series of the proxy's own scrape target, which carry its `job`.
-const ownTarget = (name) => name.startsWith("github_proxy_") || name === "up";
+// The series deploy/prometheus/alerts.yaml records (group
+// github-proxy-demand), with their labels besides `namespace` and `job`,
+// which they keep from the proxy's own series.
+const recorded = {
+  "namespace_job:github_proxy_direct_demand_credits:increase1h": [],
+  "namespace_job_client:github_proxy_direct_demand_credits:increase1h": ["client"],
+  "namespace_job:github_proxy_one_token_exhausted_seconds:1h": [],
+};
+
+// Series of the proxy's own scrape target, which carry its `job`, and those
+// recorded from them.
+const ownTarget = (name) => name.startsWith("github_proxy_") || name === "up" || name in recorded;
 
 const metrics = new Map();
-for (const [name, labels] of Object.entries({ ...counters, ...gauges, ...external })) metrics.set(name, labels);
+for (const [name, labels] of Object.entries({ ...counters, ...gauges, ...external, ...recorded })) metrics.set(name, labels);
 for (const [name, labels] of Object.entries(histograms)) {
   metrics.set(`${name}_bucket`, [...labels, "le"]);
   metrics.set(`${name}_sum`, labels);
@@ -99,6 +116,11 @@ const dashboardMustUse = [
   "container_cpu_usage_seconds_total",
   "container_memory_working_set_bytes",
   "kube_pod_container_resource_limits",
+  // issue 15: what the proxy saves
+  "namespace_job:github_proxy_direct_demand_credits:increase1h",
+  "namespace_job_client:github_proxy_direct_demand_credits:increase1h",
+  "namespace_job:github_proxy_one_token_exhausted_seconds:1h",
+  "github_proxy_one_token_limit",
 ];
 
 const functions = new Set(`abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil
@@ -169,7 +191,7 @@ function checkExpression(where, expr) {
     .replace(/\[[^\]]*\]/g, " ")                // ranges and subqueries
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ")
     .replace(/\$\{?[a-zA-Z_][a-zA-Z0-9_]*\}?/g, " ")  // Grafana variables
-    .replace(/(?<![\w.])\d[\w.]*/g, " ");       // numbers and durations (offset 1d)
+    .replace(/(?<![\w.:])\d[\w.]*/g, " ");      // numbers, durations (offset 1d); not a name's :1h
   for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
     const [, word, call] = m;
     if (call) {
@@ -282,22 +304,33 @@ function checkDashboard(file) {
 
 function checkRules(file) {
   if (file.endsWith(".json")) {
-    // alerts.yaml as JSON (check_deploy.sh): every rule's expression parsed.
+    // alerts.yaml as JSON (check_deploy.sh): every rule's expression parsed,
+    // and the recorded series those listed above.
     let count = 0;
+    const records = new Set();
     for (const g of JSON.parse(fs.readFileSync(file, "utf8")).spec.groups || []) {
       for (const r of g.rules || []) {
         count++;
         checkExpression(`${file}: ${r.alert || r.record}`, r.expr || "");
+        if (r.record) {
+          records.add(r.record);
+          if (!(r.record in recorded)) problems.push(`${file}: records ${r.record}, which metric_names.js does not list`);
+        }
       }
     }
+    for (const name of Object.keys(recorded)) {
+      if (!records.has(name)) problems.push(`${file}: no rule records ${name}, which metric_names.js lists`);
+    }
     if (count === 0) problems.push(`${file}: no rules found`);
-    return `${count} rule expressions`;
+    return `${count} rule expressions, ${records.size} recorded series`;
   }
   const text = withoutStrings(fs.readFileSync(file, "utf8"), "double");
   let count = 0;
   const lines = text.split("\n");
   lines.forEach((line, i) => {
-    for (const m of line.matchAll(/\b(github_proxy_[a-z0-9_]+)(\s*\{([^}]*)\})?/g)) {
+    // Whole names: a recorded one (namespace_job:github_proxy_...:increase1h)
+    // is not read as the github_proxy_ name inside it.
+    for (const m of line.matchAll(/(?<![\w:])((?:[a-z0-9_]+:)?github_proxy_[a-z0-9_:]+)(\s*\{([^}]*)\})?/g)) {
       count++;
       checkSelector(`${file}:${i + 1}`, m[1], m[3] || "");
     }
