@@ -21,7 +21,7 @@ BUILD_PACKAGES := build-essential cmake pkg-config ccache \
   libssl-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev libspdlog-dev \
   libre2-dev zlib1g-dev libjwt-dev libgtest-dev libgmock-dev
 TEST_PACKAGES := clang libclang-rt-14-dev redis-server redis-sentinel wrk curl openssl nginx-light prometheus gh kubectl \
-  python3-github golang-go golang-github-google-go-github-dev
+  python3-github golang-go golang-github-google-go-github-dev chromium
 # Node.js may come from outside Debian (the e2e tests need node >= 20): only
 # a missing command is installed from apt.
 TEST_COMMANDS := node:nodejs npm:npm
@@ -36,7 +36,7 @@ help:
 	@echo "make test-release | test-asan | test-tsan | test-fuzz   one part of it"
 	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS each (default 600)"
 	@echo "make build  build $(BUILD_DIR)/github-proxy"
-	@echo "make demo   start the fake GitHub and the proxy in front of it (no GitHub token needed)"
+	@echo "make demo   build and start the fake GitHub and the proxy in front of it, with its status page (no GitHub token needed)"
 	@echo "make bench  wrk: pass-through, cache hits (memory, Redis) and nginx proxy_cache_revalidate, side by side"
 
 # A package apt has no candidate for (kubectl comes from Kubernetes' own apt
@@ -105,7 +105,9 @@ test-tsan: build-all
 	GHP_TEST_PROXY_BINARY=$(abspath $(TSAN_DIR))/github-proxy \
 	  tests/sanitizers/run_suite.sh $(BUILD_DIR) -j$(JOBS) --timeout 600 -L integration -R '$(TSAN_INTEGRATION_TESTS)'
 
-demo: build-all
+# The demo needs the daemon and the fake GitHub, not the tests.
+demo: deps configure
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target github-proxy fake_github
 	scripts/demo.sh $(BUILD_DIR)
 
 bench: build-all

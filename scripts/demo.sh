@@ -50,7 +50,17 @@ cat <<MSG
       'http://127.0.0.1:$port/repos/octo-org/repo-0/issues?per_page=5'
     curl -s http://127.0.0.1:$admin_port/metrics | grep github_proxy_requests_total
 
-  The Link header points back at the proxy. Ctrl-C stops both.
+  The Link header points back at the proxy.
+
+  What the proxy saw and saved: open the status page in a browser,
+
+    http://127.0.0.1:$admin_port/
+
+  or print it in a terminal:
+
+    $build_dir/github-proxy status --admin http://127.0.0.1:$admin_port
+
+  Ctrl-C stops both.
 
 MSG
 "$build_dir/github-proxy" serve --config "$work/github-proxy.yaml"

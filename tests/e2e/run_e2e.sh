@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# End-to-end tests with real clients (Octokit, gh, curl, PyGithub, go-github)
-# against github-proxy in front of the fake GitHub (tests/fake_github).
+# End-to-end tests with real clients (Octokit, gh, curl, PyGithub, go-github,
+# a headless Chromium) against github-proxy in front of the fake GitHub
+# (tests/fake_github).
 #
 #   tests/e2e/run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [SUITE...]
 #
 # SUITE: octokit (Octokit on both URL layouts, pagination, GraphQL, the
 # throttling plugin on GitHub's rate limits), octokit-429 (the proxy's own 429:
 # client budgets, exhausted credential pool), gh, curl, pygithub (Debian's
-# python3-github), go-github (Debian's golang-github-google-go-github-dev), or
-# all (the default).
+# python3-github), go-github (Debian's golang-github-google-go-github-dev),
+# status-page (the admin listener's status page in Debian's chromium, its
+# /status.json and `github-proxy status`), or all (the default).
 #
 # --work-dir holds the npm packages (installed with `npm ci` from
 # tests/e2e/octokit/package-lock.json when missing or when the lock file
@@ -21,7 +23,7 @@
 # Every process listens on 127.0.0.1 on a port chosen by the kernel, and is
 # stopped by its PID at the end. Exit status: 0 when every suite passed.
 # A missing tool (node, npm, gh, curl, openssl, Debian's python3 with
-# python3-github, go with go-github v48) is a failure, not a skip.
+# python3-github, go with go-github v48, chromium) is a failure, not a skip.
 #
 # Every suite checks that the fake GitHub never saw a proxy token (ghpx_…):
 # neither among the tokens it counted nor in any header it logged.
@@ -38,16 +40,16 @@ if [ "${1:-}" = "--work-dir" ]; then
   work_dir="$2"
   shift 2
 fi
-[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|pygithub|go-github|all]..."
+[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|pygithub|go-github|status-page|all]..."
 proxy_src="$1"
 fake_src="$2"
 source_dir="$3"
 shift 3
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(all)
-if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl pygithub go-github); fi
+if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl pygithub go-github status-page); fi
 for s in "${suites[@]}"; do
-  case "$s" in octokit | octokit-429 | gh | curl | pygithub | go-github) ;; *) die "unknown suite '$s'" ;; esac
+  case "$s" in octokit | octokit-429 | gh | curl | pygithub | go-github | status-page) ;; *) die "unknown suite '$s'" ;; esac
 done
 
 [ -x "$proxy_src" ] || die "proxy binary '$proxy_src' is not an executable file"
@@ -84,6 +86,11 @@ for s in "${suites[@]}"; do
       [ -f "$go_github_src/go.mod" ] && grep -q '^module github.com/google/go-github/v48$' "$go_github_src/go.mod" ||
         die "go-github v48 is not in $go_github_src (needed by the go-github end-to-end tests; Debian package golang-github-google-go-github-dev)"
       need curl go-github
+      ;;
+    status-page)
+      need chromium status-page "Debian package chromium"
+      need python3 status-page
+      need curl status-page
       ;;
   esac
 done
@@ -174,6 +181,8 @@ sha256_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 # start_proxy NAME UPSTREAM_URL LISTEN_EXTRA CLIENT:TOKEN[:SCOPE_PATH]... → sets proxy_port, admin_port
 # With SCOPE_PATH (an RE2 regex, no single quote) the client's only scope is
 # GET|HEAD on that path; without it the client may send anything anywhere.
+# LISTEN_EXTRA, and the caller's variable proxy_admin_extra when set, are
+# more lines (each ending in a newline) under listen: and admin:.
 start_proxy() {
   local name="$1" upstream="$2" listen_extra="$3"
   shift 3
@@ -207,7 +216,7 @@ listen:
 ${listen_extra}admin:
   address: 127.0.0.1
   port: 0
-upstream:
+${proxy_admin_extra:-}upstream:
   url: $upstream
   connect_timeout: 2s
   request_timeout: 10s
@@ -608,6 +617,242 @@ curl_suite() {
   expect_no_proxy_token curl "$fake_port" ghp_e2e_upstream_token_1 "$token" "$scoped_token"
 }
 
+# ---- status page ----------------------------------------------------------------
+
+# Debian's chromium, headless, with nothing from the caller's profile: HOME
+# and the profile live in DIR. --no-sandbox: Chromium refuses to start as
+# root without it ("Running as root without --no-sandbox is not supported"),
+# and CI runs as root. --disable-dev-shm-usage: a container's /dev/shm may be
+# 64 MB, too small for it (Debian's launcher adds the flag itself only when
+# its own check, /etc/chromium.d/dev-shm, works).
+run_chromium() { # DIR ARGS...
+  local dir="$1"
+  shift
+  mkdir -p "$dir/home"
+  env HOME="$dir/home" XDG_CONFIG_HOME="$dir/home/.config" XDG_CACHE_HOME="$dir/home/.cache" \
+    timeout 60 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --no-first-run --user-data-dir="$dir/profile" "$@"
+}
+
+# field FILE KEY → the value of KEY in status_fields.py's output FILE;
+# count_field FILE KEY → the same, 0 when absent
+field() { awk -v k="$2=" 'index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$1"; }
+count_field() { local v; v="$(field "$@")"; [[ "$v" =~ ^[0-9]+$ ]] && echo "$v" || echo 0; }
+
+# expect_fields WHAT FILE KEY=EXPECTED...
+expect_fields() {
+  local what="$1" file="$2" pair
+  shift 2
+  for pair in "$@"; do
+    expect_eq "$what ${pair%%=*} = ${pair#*=}" "${pair#*=}" "$(field "$file" "${pair%%=*}")"
+  done
+}
+
+# render::span of src/status/render.cc, for the expected text of a tile
+span_text() {
+  local s="$1"
+  if [ "$s" -lt 60 ]; then echo "$s s"
+  elif [ "$s" -lt 3600 ]; then
+    if [ $((s % 60)) -eq 0 ]; then echo "$((s / 60)) min"; else echo "$((s / 60)) min $((s % 60)) s"; fi
+  elif [ $((s % 3600 / 60)) -eq 0 ]; then echo "$((s / 3600)) h"
+  else echo "$((s / 3600)) h $((s % 3600 / 60)) min"; fi
+}
+
+# The status page of the admin listener (docs/contract.md §8 "Status page")
+# after a known sequence of requests, as Chromium renders it, as
+# /status.json, and as `github-proxy status` prints it. The expected numbers
+# come from the contract, not from the page:
+#   status-a (no scopes): 4 GETs of repo-0 (a miss, then 3 hits that GitHub
+#     confirms with a free 304, §6 "Always revalidate"), then a GET with the
+#     ETag in If-None-Match (the entry confirmed upstream again, a 304 to
+#     the client).
+#   status-b (GET|HEAD /repos/octo-org/repo-1 only): 3 GETs of repo-1 (a
+#     miss, 2 hits), 1 GET of repo-0 outside its scope (403).
+#   an unknown token: 1 GET (401).
+# Demand on one token (§8 "Demand without the proxy"): every request of a
+# known client, the 403 included, except the 304 to status-a's own
+# conditional request: 4 + 4 = 8 core credits. Against one_token_limit 5 that
+# is 1 outage in which GitHub would have refused 8 - 5 = 3 requests.
+status_page_suite() {
+  echo "== status-page: $(chromium --version 2>/dev/null | head -n 1)"
+  local dir="$run_dir/status-page"
+  mkdir -p "$dir"
+  start_fake status-fake
+  local token_a="ghpx_e2e_status_a_token_0001" token_b="ghpx_e2e_status_b_token_0002"
+  local unknown="ghpx_e2e_status_unknown_token_0003" upstream_token="ghp_e2e_upstream_token_1"
+  local limit=5
+  local proxy_admin_extra="  one_token_limit: $limit
+"
+  start_proxy status-proxy "http://127.0.0.1:$fake_port" "" "status-a:$token_a" \
+    "status-b:$token_b:/repos/octo-org/repo-1"
+  local base="http://127.0.0.1:$proxy_port" admin="http://127.0.0.1:$admin_port"
+  local c=(curl -sS --max-time 20 -A github-proxy-e2e/1)
+  local started code codes statuses etag i
+  started="$(date +%s)"
+
+  # The sequence; each answer is checked, so that a wrong number on the page
+  # is the page's and not the premise's.
+  codes="" statuses=""
+  for i in 1 2 3 4; do
+    code="$("${c[@]}" -u "x:$token_a" -D "$dir/ha$i" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+    codes+=" $code"
+    statuses+="$(header Cache-Status "$dir/ha$i" | sed 's/^github-proxy; //');"
+  done
+  expect_eq "status-a: 4 GETs of repo-0 → 200" " 200 200 200 200" "$codes"
+  expect_eq "status-a: a miss, then 3 revalidated hits" \
+    "fwd=miss; stored;hit; detail=revalidated;hit; detail=revalidated;hit; detail=revalidated;" "$statuses"
+  etag="$(header ETag "$dir/ha1")"
+  code="$("${c[@]}" -u "x:$token_a" -H "If-None-Match: $etag" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "status-a: its own conditional request → 304" 304 "$code"
+  codes="" statuses=""
+  for i in 1 2 3; do
+    code="$("${c[@]}" -u "x:$token_b" -D "$dir/hb$i" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-1")"
+    codes+=" $code"
+    statuses+="$(header Cache-Status "$dir/hb$i" | sed 's/^github-proxy; //');"
+  done
+  expect_eq "status-b: 3 GETs of repo-1 → 200" " 200 200 200" "$codes"
+  expect_eq "status-b: a miss, then 2 revalidated hits" \
+    "fwd=miss; stored;hit; detail=revalidated;hit; detail=revalidated;" "$statuses"
+  code="$("${c[@]}" -u "x:$token_b" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "status-b: repo-0, outside its scope → 403" 403 "$code"
+  code="$("${c[@]}" -u "x:$unknown" -o /dev/null -w '%{http_code}' "$base/repos/octo-org/repo-0")"
+  expect_eq "an unknown token → 401" 401 "$code"
+
+  # Counters move once each answer is written: wait (bounded) until the
+  # report has all 10 requests and the 8 credits of demand.
+  local requests demand
+  for _ in $(seq 1 100); do
+    "${c[@]}" -o "$dir/status.json" "$admin/status.json" || true
+    python3 "$e2e_src/status_page/status_fields.py" json "$dir/status.json" >"$dir/json.fields" 2>/dev/null || true
+    requests=$(($(count_field "$dir/json.fields" clients.status-a.requests) + $(count_field "$dir/json.fields" clients.status-b.requests) +
+      $(count_field "$dir/json.fields" clients.unauthenticated.requests)))
+    demand="$(count_field "$dir/json.fields" one_token.demand)"
+    [ "$requests" = 10 ] && [ "$demand" = 8 ] && break
+    sleep 0.05
+  done
+  local settled
+  settled="$(date +%s)"
+
+  # The page as a browser renders it.
+  if run_chromium "$dir/chromium" --dump-dom "$admin/" >"$dir/page.html" 2>"$dir/chromium.log" &&
+    grep -q 'data-client=' "$dir/page.html"; then
+    pass "status-page: chromium --headless rendered $admin/"
+  else
+    fail "status-page: chromium --dump-dom $admin/ failed: $(grep -v -i dbus "$dir/chromium.log" | tail -n 5)"
+  fi
+  python3 "$e2e_src/status_page/status_fields.py" html "$dir/page.html" >"$dir/html.fields"
+  "${c[@]}" -o "$dir/status.json" "$admin/status.json"
+  python3 "$e2e_src/status_page/status_fields.py" json "$dir/status.json" >"$dir/json.fields"
+
+  # Per client. Spent: the two misses, the only answers that cost a credit
+  # (an upstream 304 is free, credentials/budget.h). Saved: each upstream
+  # 304 (§8 metrics table), so status-a's conditional request counts too.
+  local expected=(
+    clients.status-a.requests=5 clients.status-a.credits_spent=1 clients.status-a.credits_saved=4
+    clients.status-a.demand=4 clients.status-a.budget=none clients.status-a.rejected_last_hour=0
+    clients.status-b.requests=4 clients.status-b.credits_spent=1 clients.status-b.credits_saved=2
+    clients.status-b.demand=4 clients.status-b.rejected_last_hour=1
+    clients.unauthenticated.requests=1 clients.unauthenticated.credits_spent=0
+    clients.unauthenticated.demand=0 clients.unauthenticated.rejected_last_hour=1
+    # One token of 5 credits an hour against 8 of demand.
+    "one-token.limit_per_hour=$limit" one-token.demand=8 one-token.window_demand=8
+    one-token.outages=1 one-token.refused=$((8 - limit))
+    one-token.outages.1.demand=8 one-token.outages.1.refused=$((8 - limit))
+    # Hits (revalidated) over cacheable requests: (3 + 1 + 2) / (6 + 2 misses).
+    cache.hit_ratio=75.0% cache.hits=6 cache.backend_health=healthy cache.backend_errors=0
+    cache.memory.entries=2
+    # Two credits spent of the fake's 5000 an hour.
+    credentials.upstream-1.core.state=ok "credentials.upstream-1.core.remaining=4,998 / 5,000"
+    # No script, no style sheet, no image: nothing loaded from anywhere.
+    page.tags.script=0 page.tags.link=0 page.tags.img=0 page.tags.iframe=0 page.external_refs=0
+  )
+  expect_fields "status page (chromium):" "$dir/html.fields" "${expected[@]}"
+  expect_eq "status page (chromium): the client rows, in registry order, then unauthenticated" \
+    "status-a status-b unauthenticated" "$(grep -o '^clients\.[^.]*\.name=' "$dir/html.fields" | cut -d. -f2 | tr '\n' ' ' | sed 's/ $//')"
+
+  expect_fields "/status.json:" "$dir/json.fields" \
+    clients.status-a.requests=5 clients.status-a.credits_spent=1 clients.status-a.credits_saved=4 \
+    clients.status-a.demand=4 clients.status-a.rejected_last_hour=0 clients.status-a.registered=true \
+    clients.status-b.requests=4 clients.status-b.credits_spent=1 clients.status-b.credits_saved=2 \
+    clients.status-b.demand=4 clients.status-b.rejected_last_hour=1 \
+    clients.unauthenticated.requests=1 clients.unauthenticated.demand=0 \
+    clients.unauthenticated.rejected_last_hour=1 clients.unauthenticated.registered=false \
+    one_token.limit_per_hour=$limit one_token.demand=8 one_token.windows=1 one_token.outages=1 \
+    one_token.refused=$((8 - limit)) one_token.current_window.demand=8 \
+    cache.hits=6 cache.cacheable=8 cache.hit_ratio=0.75 cache.healthy=true cache.stores.memory.entries=2 \
+    credentials.upstream-1.state=ok credentials.upstream-1.resources.core.remaining=4998 \
+    credentials.upstream-1.resources.core.limit=5000
+
+  # The token ran out in this window's first seconds: from then to the
+  # window's reset, an hour after it opened (docs/github-api.md §3), it
+  # stayed empty. The replay is fed about every second, so both ends are
+  # known to the second within the time the sequence took.
+  local exhausted start reset
+  exhausted="$(field "$dir/json.fields" one_token.exhausted_seconds)"
+  start="$(field "$dir/json.fields" one_token.current_window.start)"
+  reset="$(field "$dir/json.fields" one_token.current_window.reset)"
+  if [[ "$exhausted" =~ ^[0-9]+$ ]] && [ "$exhausted" -le 3600 ] &&
+    [ "$exhausted" -ge $((3600 - (settled - started) - 2)) ]; then
+    pass "/status.json: the token empty for ${exhausted} s of the hour"
+  else
+    fail "/status.json: exhausted_seconds '$exhausted' is not within $((settled - started + 2)) s of 3600"
+  fi
+  if [[ "$start" =~ ^[0-9]+$ ]] && [ "$start" -ge $((started - 1)) ] && [ "$start" -le $((settled + 1)) ] &&
+    [ "$reset" = $((start + 3600)) ]; then
+    pass "/status.json: the window opened with the first request and resets an hour later"
+  else
+    fail "/status.json: window $start … $reset, the requests were sent from $started to $settled"
+  fi
+  expect_eq "/status.json: the outage listed, ongoing" "8 $((8 - limit)) true" \
+    "$(field "$dir/json.fields" one_token.recent_outages.1.demand) $(field "$dir/json.fields" one_token.recent_outages.1.refused) $(field "$dir/json.fields" one_token.recent_outages.1.ongoing)"
+  if [[ "$exhausted" =~ ^[0-9]+$ ]]; then
+    expect_eq "status page (chromium): the exhausted tile" "$(span_text "$exhausted")" "$(field "$dir/html.fields" one-token.exhausted)"
+  fi
+
+  # `/status` is the same page; `/` and /status.json are never cached.
+  code="$("${c[@]}" -o "$dir/raw.html" -D "$dir/h-status" -w '%{http_code} %{content_type}' "$admin/status")"
+  expect_eq "/status → 200 HTML" "200 text/html; charset=utf-8" "$code"
+  expect_contains "/status: the same page" '<tr data-client="status-b">' "$(cat "$dir/raw.html")"
+  expect_eq "/status: Cache-Control" no-store "$(header Cache-Control "$dir/h-status")"
+
+  # The terminal table.
+  local out
+  if out="$("$proxy_bin" status --admin "$admin" 2>"$dir/status.err")"; then
+    pass "github-proxy status --admin $admin: exit 0"
+  else
+    fail "github-proxy status --admin $admin: exit $?: $(cat "$dir/status.err")"
+  fi
+  printf '%s\n' "$out" >"$dir/table.txt"
+  expect_match "github-proxy status: the one-token line" \
+    "demand 8 credits, outages avoided 1, token empty for [^,]+, requests GitHub would have refused $((8 - limit))" "$out"
+  # client, requests, spent, saved, demand, budget used, rejected 1h
+  expect_match "github-proxy status: status-a" $'(^|\n)status-a +5 +1 +4 +4 +- +0\n' "$out"
+  expect_match "github-proxy status: status-b" $'(^|\n)status-b +4 +1 +2 +4 +- +1\n' "$out"
+  expect_match "github-proxy status: unauthenticated" $'(^|\n)unauthenticated +1 +0 +0 +0 +- +1\n' "$out"
+  expect_contains "github-proxy status: the cache line" "hit ratio 75.0% (6 of 8 cacheable)" "$out"
+
+  # What the upstream saw agrees: the credits spent are its 200s, the
+  # credits saved its 304s.
+  local counters
+  counters="$(curl -sS --max-time 10 "http://127.0.0.1:$fake_port/_fake/counters")"
+  expect_match "the fake GitHub: 2 credits and 6 free 304s for the upstream credential" \
+    "\"$upstream_token\":\\{\"requests\":8,\"status_200\":2,\"status_304\":6,\"credits\":2," "$counters"
+
+  # No secret anywhere (§8: "Neither shows a token, a key or a path").
+  local where secret
+  local secrets=("status-a's token|$token_a" "status-b's token|$token_b" "the unknown token|$unknown"
+    "the upstream token|$upstream_token" "anything shaped like a proxy token|ghpx_"
+    "status-a's token_sha256|$(sha256_of "$token_a")" "status-b's token_sha256|$(sha256_of "$token_b")"
+    "a request path|octo-org/repo")
+  for where in page.html raw.html status.json table.txt; do
+    for secret in "${secrets[@]}"; do
+      expect_lacks "$where: no ${secret%%|*}" "${secret#*|}" "$(cat "$dir/$where")"
+    done
+  done
+
+  expect_no_proxy_token status-page "$fake_port" "$upstream_token" "$token_a" "$token_b" "$unknown"
+}
+
 # ---- PyGithub and go-github -----------------------------------------------------
 
 # For each upstream layout (api.github.com; GHES, fake_github --ghes): a fake
@@ -693,5 +938,6 @@ for s in "${suites[@]}"; do
     curl) run_shell_suite curl curl_suite ;;
     pygithub) run_shell_suite pygithub pygithub_suite ;;
     go-github) run_shell_suite go-github go_github_suite ;;
+    status-page) run_shell_suite status-page status_page_suite ;;
   esac
 done
