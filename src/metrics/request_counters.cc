@@ -46,8 +46,19 @@ request_counters::per_client& request_counters::client_entry(std::string_view cl
 
 prometheus::Counter& request_counters::requests(std::string_view client, method_label method,
                                                 unsigned status, cache_outcome cache) {
-  auto& cell = client_entry(client).requests[static_cast<std::size_t>(method)]
-                                             [static_cast<std::size_t>(cache)];
+  return requests_of(client_entry(client), client, method, status, cache);
+}
+
+prometheus::Counter& request_counters::count_request(std::string_view client, method_label method, unsigned status,
+                                                     cache_outcome cache, const credentials::resource* demand) {
+  auto& entry = client_entry(client);
+  if (demand) direct_demand_of(entry, client, *demand).Increment();
+  return requests_of(entry, client, method, status, cache);
+}
+
+prometheus::Counter& request_counters::requests_of(per_client& entry, std::string_view client, method_label method,
+                                                   unsigned status, cache_outcome cache) {
+  auto& cell = entry.requests[static_cast<std::size_t>(method)][static_cast<std::size_t>(cache)];
   // Bounded before the lookup: the cell is keyed by the label's value.
   status = bounded_status(status);
   for (auto& [code, counter] : cell) {
@@ -83,7 +94,12 @@ prometheus::Counter& request_counters::client_credits(std::string_view client) {
 }
 
 prometheus::Counter& request_counters::direct_demand(std::string_view client, credentials::resource r) {
-  auto& slot = client_entry(client).direct_demand[static_cast<std::size_t>(r)];
+  return direct_demand_of(client_entry(client), client, r);
+}
+
+prometheus::Counter& request_counters::direct_demand_of(per_client& entry, std::string_view client,
+                                                        credentials::resource r) {
+  auto& slot = entry.direct_demand[static_cast<std::size_t>(r)];
   if (!slot) {
     slot = &families_.direct_demand_credits_total.Add(
         {{"client", std::string(client)}, {"resource", std::string(credentials::to_string(r))}});

@@ -22,6 +22,9 @@ asio::awaitable<void> request_pipeline::respond_over_budget(request_context& ctx
   auto& record = ctx.record;
   counters_.rejected(record.client, metrics::reject_reason::budget).Increment();
   record.cache = cache_outcome::rejected;
+  // Not demand on one shared token (docs/contract.md §8 "Status page"): the
+  // client retries after Retry-After, and the retry is the same request.
+  record.direct_demand = false;
   // Named, not a temporary: GCC 12 mishandles temporaries in co_await
   // arguments (PR 100611 and relatives).
   const std::string message =

@@ -24,6 +24,7 @@ namespace {
 // "Status page"): any request of a known client that GitHub would have seen,
 // whether this proxy allows it or refuses it for its scope, except
 // GET /rate_limit, which GitHub does not charge (docs/github-api.md §3).
+// A refusal as malformed or over budget clears the mark again.
 void note_direct_demand(exchange_record& record, std::string_view method, const auth::verdict& verdict) {
   if (!verdict.who) return;
   if (verdict.kind != auth::verdict_kind::allowed && verdict.kind != auth::verdict_kind::forbidden) return;
@@ -165,6 +166,7 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
   // the bytes. Both must agree on GraphQL (`/%67raphql` is GraphQL to one
   // and REST to the other: the wrong resource, no GraphQL limit detection).
   if ((verdict.path == auth::graphql_path) != ctx.route.graphql) {
+    ctx.record.direct_demand = false;  // malformed: GitHub would not have seen it as sent
     counters_.rejected(ctx.record.client, metrics::reject_reason::bad_request).Increment();
     ctx.record.cache = cache_outcome::rejected;
     co_await respond_error(ctx, 400, "non-canonical GraphQL path: use /graphql or /api/graphql");
@@ -205,7 +207,7 @@ asio::awaitable<bool> request_pipeline::refuse_head(request& head, response_writ
   }
   ctx.registry = verdict.snapshot;
   if (verdict.who) ctx.record.client = verdict.who->name;
-  note_direct_demand(ctx.record, head.method_string(), verdict);
+  if (routable) note_direct_demand(ctx.record, head.method_string(), verdict);
   const auto kind = routable ? verdict.kind : auth::verdict_kind::bad_request;
   counters_.rejected(ctx.record.client, reason_of(kind)).Increment();
   ctx.record.cache = cache_outcome::rejected;
@@ -280,15 +282,15 @@ void request_pipeline::finish(const request_context& ctx) {
                               record.github_request_id};
     shared_.access_log->write(line);
   }
-  counters_.requests(record.client, metrics::classify_method(ctx.req.method_string()), record.status,
-                     record.cache)
-      .Increment();
   // A 304 answers the client's own conditional request, which GitHub
-  // would have answered for free too (docs/github-api.md §1.2).
-  if (record.direct_demand && record.status != 304) {
-    counters_.direct_demand(record.client, record.resource).Increment();
-    if (record.resource == credentials::resource::core && shared_.demand) shared_.demand->add(1);
-  }
+  // would have answered for free too (docs/github-api.md §1.2). Demand is
+  // counted with the request, before it: whoever sees one sees both.
+  const bool demand = record.direct_demand && record.status != 304;
+  if (demand && record.resource == credentials::resource::core && shared_.demand) shared_.demand->add(1);
+  counters_
+      .count_request(record.client, metrics::classify_method(ctx.req.method_string()), record.status, record.cache,
+                     demand ? &record.resource : nullptr)
+      .Increment();
   shared_.metrics->request_duration[static_cast<std::size_t>(record.cache)]->Observe(seconds);
 }
 

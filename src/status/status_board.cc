@@ -119,7 +119,11 @@ status_board::minute_sample status_board::sample(time_point now) const {
 
 void status_board::tick() {
   const auto now = clock_.now();
-  const bool due = now - minutes_.back().at >= minute;
+  bool due = false;
+  {
+    std::lock_guard lock(mutex_);
+    due = now - minutes_.back().at >= minute;
+  }
   // Collected outside the lock: report() must not wait on a scrape.
   std::optional<minute_sample> taken;
   if (due) taken = sample(now);
@@ -246,14 +250,23 @@ json::object status_board::report() {
     if (!s.is_object()) s = json::object{};
     s.as_object()["bytes"] = whole(v);
   });
-  const double errors_last_minute = current.backend_errors - minutes_.back().backend_errors;
+  // Against the newest sample at least a minute old (the start's, while
+  // younger), so that the window is a minute or more, never a few seconds.
+  const minute_sample* minute_ago = &minutes_.front();
+  for (auto it = minutes_.rbegin(); it != minutes_.rend(); ++it) {
+    if (now - it->at >= minute) {
+      minute_ago = &*it;
+      break;
+    }
+  }
+  const double errors_last_minute = current.backend_errors - minute_ago->backend_errors;
   out["cache"] = json::object{
       {"hits", whole(hits)},
       {"cacheable", whole(cacheable)},
       {"hit_ratio", cacheable > 0 ? json::value(std::round(hits / cacheable * 1000) / 1000) : json::value(nullptr)},
       {"stores", std::move(stores)},
       {"backend_errors", whole(current.backend_errors)},
-      // Healthy unless an operation failed since the last minute's sample.
+      // Healthy unless an operation failed in the last minute or two.
       {"healthy", errors_last_minute <= 0},
   };
 

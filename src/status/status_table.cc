@@ -18,6 +18,16 @@ namespace {
 
 using row = std::vector<std::string>;
 
+// The report may come from anywhere (--admin URL): no byte of it reaches
+// the terminal as a control character.
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 // Columns padded to their widest cell; the first left-aligned, the others
 // right-aligned, as numbers read best.
 void table(std::string& out, const row& header, const std::vector<row>& rows) {
@@ -32,7 +42,9 @@ void table(std::string& out, const row& header, const std::vector<row>& rows) {
   };
   measure(header);
   for (const auto& r : rows) measure(r);
-  auto line = [&](const row& r) {
+  auto line = [&](const row& raw) {
+    row r;
+    for (const auto& cell : raw) r.push_back(printable(cell));
     for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) {
       std::size_t w = 0;
       for (const unsigned char c : r[i]) w += (c & 0xC0) != 0x80;
@@ -53,7 +65,7 @@ std::string num(const json::object& o, std::string_view key) { return render::co
 std::string render_status_table(const json::object& report) {
   std::string out;
   fmt::format_to(std::back_inserter(out), "github-proxy {}, up since {}, as of {}\n\n",
-                 render::text(field(report, "version")), render::utc(field(report, "started_at")),
+                 printable(render::text(field(report, "version"))), render::utc(field(report, "started_at")),
                  render::utc(field(report, "generated_at")));
 
   if (const auto* t = field(report, "one_token"); t && t->is_object()) {

@@ -333,8 +333,9 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
 
   // github_proxy_direct_demand_credits_total{client,resource}: what one shared
   // token would have paid (docs/contract.md §8 "Status page"): the hit and the
-  // coalesced reads too, the scope and budget refusals (the token would have
-  // sent them), not the unauthenticated or malformed requests.
+  // coalesced reads too, the scope refusal (the token would have sent it);
+  // not the budget refusal (the client sends it again after Retry-After),
+  // nor the unauthenticated or malformed requests.
   auto demand = [](std::string client, std::string resource) {
     return label_key({{"client", client}, {"resource", resource}});
   };
@@ -342,7 +343,7 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
             (series{{demand("ci", "core"), 6},
                     {demand("ci", "search"), 1},
                     {demand("scoped", "core"), 1},
-                    {demand("budgeted", "core"), 2}}));
+                    {demand("budgeted", "core"), 1}}));
   EXPECT_EQ(series_of(m, "github_proxy_one_token_limit"), (series{{"{}", 5000}}));
 
   // github_proxy_rate_limit_credits_saved_total{client}: the 304 and the two coalesced.

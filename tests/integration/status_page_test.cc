@@ -79,27 +79,32 @@ TEST(StatusPage, ShowsWhatOneSharedTokenWouldHavePaidAndItsOutage) {
   ASSERT_EQ(request(proxy.where(), "GET", "/rate_limit", {auth(ci_token)}).result_int(), 200);
   // Demand 3: refused here for its scope, but the shared token would have sent it.
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-2", {auth(scoped_token)}).result_int(), 403);
-  // Not demand: nobody's request.
+  // Not demand: malformed (a GraphQL path spelt so that GitHub would not
+  // see GraphQL), and nobody's request.
+  ASSERT_EQ(request(proxy.where(), "POST", "/%67raphql",
+                    {auth(ci_token), {"Content-Type", "application/json"}}, R"({"query":"{viewer{login}}"})")
+                .result_int(),
+            400);
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-1", {auth("ghpx_unknown_0123456789")}).result_int(),
             401);
   // Demand 4: one over the limit of 3: the token would have been empty.
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-3", {auth(ci_token)}).result_int(), 200);
 
-  // Counted after each answer is written: wait for all seven.
+  // Counted after each answer is written: wait for all eight.
   json::object report;
-  ASSERT_TRUE(poll_until([&] { return requests_of_everyone(report = status_json(proxy)) == 7; },
+  ASSERT_TRUE(poll_until([&] { return requests_of_everyone(report = status_json(proxy)) == 8; },
                          std::chrono::seconds(10)))
       << json::serialize(report);
 
   const auto& ci = client(report, "ci");
-  EXPECT_EQ(ci.at("requests").to_number<std::int64_t>(), 5);
+  EXPECT_EQ(ci.at("requests").to_number<std::int64_t>(), 6);
   EXPECT_EQ(ci.at("demand").to_number<std::int64_t>(), 3);
   // The same counters as /metrics.
   EXPECT_EQ(ci.at("credits_spent").to_number<std::int64_t>(),
             proxy.metric("github_proxy_client_upstream_credits_total", {{"client", "ci"}}));
   EXPECT_EQ(ci.at("credits_saved").to_number<std::int64_t>(),
             proxy.metric("github_proxy_rate_limit_credits_saved_total", {{"client", "ci"}}));
-  EXPECT_EQ(ci.at("rejected_last_hour").to_number<std::int64_t>(), 0);
+  EXPECT_EQ(ci.at("rejected_last_hour").to_number<std::int64_t>(), 1);  // the malformed GraphQL path
   const auto& scoped = client(report, "scoped");
   EXPECT_EQ(scoped.at("demand").to_number<std::int64_t>(), 1);
   EXPECT_EQ(scoped.at("rejected").to_number<std::int64_t>(), 1);

@@ -33,6 +33,11 @@ class request_counters {
 
   prometheus::Counter& requests(std::string_view client, method_label method, unsigned status,
                                 cache_outcome cache);
+  // The same counter, and with `demand` also one credit of
+  // github_proxy_direct_demand_credits_total{client,resource} counted:
+  // one lookup of the client for both.
+  prometheus::Counter& count_request(std::string_view client, method_label method, unsigned status,
+                                     cache_outcome cache, const credentials::resource* demand);
   prometheus::Counter& rejected(std::string_view client, reject_reason reason);
   // github_proxy_rate_limit_credits_saved_total{client}.
   prometheus::Counter& credits_saved(std::string_view client);
@@ -62,6 +67,9 @@ class request_counters {
     std::array<prometheus::Counter*, credentials::resource_count> direct_demand{};
   };
   per_client& client_entry(std::string_view client);
+  prometheus::Counter& requests_of(per_client& entry, std::string_view client, method_label method,
+                                   unsigned status, cache_outcome cache);
+  prometheus::Counter& direct_demand_of(per_client& entry, std::string_view client, credentials::resource r);
   using code_list = std::vector<std::pair<unsigned, prometheus::Counter*>>;
 
   families& families_;

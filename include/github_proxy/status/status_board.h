@@ -6,7 +6,8 @@
 // Where the numbers come from: the Prometheus families (the same counters
 // /metrics exports; collected, never counted twice), the budget ledger, and
 // the demand meter the request path feeds. Nothing on the request path
-// takes a lock for it: `demand_meter::add` is one relaxed atomic add.
+// takes a lock for it: besides the demand counter of the metrics,
+// `demand_meter::add` is one relaxed atomic add.
 //
 // Threading: `tick` and `report` may be called from any thread (a mutex
 // serialises them); `demand_meter` from every I/O thread.
