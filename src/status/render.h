@@ -6,10 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 namespace github_proxy::status::render {
 
+// A member of the report, or null when absent.
+inline const boost::json::value* field(const boost::json::object& o, std::string_view key) {
+  return o.if_contains(key);
+}
 // A JSON number as a double; 0 for anything else (null, absent).
 double number(const boost::json::value* v);
 // A JSON string's text; empty for anything else.

@@ -94,9 +94,9 @@ void status_board::feed_replay(time_point now) {
   replay_.advance(now);
 }
 
-status_board::minute_sample status_board::sample(time_point now) const {
+status_board::minute_sample status_board::sample(time_point now,
+                                                  const std::vector<prometheus::MetricFamily>& families) const {
   minute_sample out{now, {}, 0};
-  const auto families = sources_.metrics->registry->Collect();
   auto into = [&](double client_counts::*field) {
     return [&out, field](std::string_view client, double v) {
       auto it = out.clients.find(client);
@@ -126,7 +126,7 @@ void status_board::tick() {
   }
   // Collected outside the lock: report() must not wait on a scrape.
   std::optional<minute_sample> taken;
-  if (due) taken = sample(now);
+  if (due) taken = sample(now, sources_.metrics->registry->Collect());
   std::lock_guard lock(mutex_);
   feed_replay(now);
   if (taken && now - minutes_.back().at >= minute) {
@@ -140,8 +140,8 @@ json::object status_board::report() {
   // The gauges owned elsewhere (cache size, credential limits) are sampled
   // as for a scrape.
   sources_.metrics->run_samplers();
-  const auto current = sample(now);
   const auto families = sources_.metrics->registry->Collect();
+  const auto current = sample(now, families);
 
   std::lock_guard lock(mutex_);
   feed_replay(now);

@@ -13,6 +13,7 @@
 namespace github_proxy::status {
 
 namespace json = boost::json;
+using render::field;
 
 namespace {
 
@@ -32,7 +33,6 @@ std::string escape(std::string_view in) {
   return out;
 }
 
-const json::value* field(const json::object& o, std::string_view key) { return o.if_contains(key); }
 const json::object& object_at(const json::object& o, std::string_view key) {
   static const json::object empty;
   const auto* v = o.if_contains(key);

@@ -13,6 +13,7 @@
 namespace github_proxy::status {
 
 namespace json = boost::json;
+using render::field;
 
 namespace {
 
@@ -57,7 +58,6 @@ void table(std::string& out, const row& header, const std::vector<row>& rows) {
   for (const auto& r : rows) line(r);
 }
 
-const json::value* field(const json::object& o, std::string_view key) { return o.if_contains(key); }
 std::string num(const json::object& o, std::string_view key) { return render::count(render::number(field(o, key))); }
 
 }  // namespace

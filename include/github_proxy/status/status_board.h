@@ -20,8 +20,10 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
+#include <prometheus/metric_family.h>
 
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/credentials/budget.h"
@@ -74,7 +76,7 @@ class status_board {
     double backend_errors = 0;
   };
   void feed_replay(time_point now);
-  minute_sample sample(time_point now) const;
+  minute_sample sample(time_point now, const std::vector<prometheus::MetricFamily>& families) const;
 
   status_sources sources_;
   const credentials::clock& clock_;
