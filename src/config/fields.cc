@@ -180,6 +180,10 @@ constexpr std::array<std::pair<std::string_view, serve_stale_mode>, 2> stale_nam
     {"off", serve_stale_mode::off},
     {"on_upstream_error", serve_stale_mode::on_upstream_error},
 }};
+constexpr std::array<std::pair<std::string_view, rate_limit_headers_mode>, 2> rate_header_names{{
+    {"client", rate_limit_headers_mode::client},
+    {"github", rate_limit_headers_mode::github},
+}};
 constexpr std::array<std::pair<std::string_view, log_format>, 2> format_names{{
     {"json", log_format::json},
     {"text", log_format::text},
@@ -231,6 +235,7 @@ const scalar_field fields[] = {
     {"pool.max_concurrent", [](config& c, text t) { return assign_integer<std::uint32_t>(c.pool.max_concurrent, t, "a number of requests"); }},
     {"pool.wait_timeout", [](config& c, text t) { return assign_duration(c.pool.wait_timeout, t); }},
     {"pool.secret_reload_interval", [](config& c, text t) { return assign_duration(c.pool.secret_reload_interval, t); }},
+    {"pool.rate_limit_headers", [](config& c, text t) { return assign_enum(c.pool.rate_limit_headers, t, rate_header_names, "client or github"); }},
     {"logging.level", [](config& c, text t) { return assign_level(c.logging.level, t); }},
     {"logging.format", [](config& c, text t) { return assign_enum(c.logging.format, t, format_names, "json or text"); }},
     {"logging.access_log", [](config& c, text t) { return assign_bool(c.logging.access_log, t); }},

@@ -60,6 +60,15 @@ budget_status evaluate_budget(std::uint64_t previous, std::uint64_t current, aut
   budget_status out;
   out.spent = static_cast<double>(previous) * (window - e) / window + static_cast<double>(current);
   out.exceeded = out.spent >= credits;
+  const auto left = static_cast<std::int64_t>(std::ceil(window - e));
+  const auto whole = static_cast<std::int64_t>(window);
+  if (current > 0) {
+    out.unspent_after = std::chrono::seconds(left + whole);
+  } else if (previous > 0 && left > 0) {
+    out.unspent_after = std::chrono::seconds(left);
+  } else {
+    out.unspent_after = std::chrono::seconds(whole);
+  }
   if (!out.exceeded) return out;
   if (limit.credits == 0) {
     out.retry_after = limit.window;  // nothing is ever allowed: ask again after a window
@@ -102,15 +111,16 @@ budget_status memory_budget_ledger::status(std::string_view client, auth::budget
   return evaluate_budget(it->second.previous, it->second.current, limit, elapsed);
 }
 
-void memory_budget_ledger::add(std::string_view client, auth::budget limit, std::uint64_t credits) {
-  if (credits == 0) return;
+budget_status memory_budget_ledger::add(std::string_view client, auth::budget limit, std::uint64_t credits) {
+  if (credits == 0) return status(client, limit);
   const auto now = clock_.now();
   auto& s = shard_for(client);
   const std::lock_guard lock(s.mutex);
   auto it = s.clients.find(client);
   if (it == s.clients.end()) it = s.clients.emplace(std::string(client), window_counter{}).first;
-  roll(it->second, now, limit.window);
+  const auto elapsed = roll(it->second, now, limit.window);
   it->second.current += credits;
+  return evaluate_budget(it->second.previous, it->second.current, limit, elapsed);
 }
 
 boost::asio::awaitable<budget_status> memory_budget_ledger::check(std::string_view client,
@@ -118,10 +128,9 @@ boost::asio::awaitable<budget_status> memory_budget_ledger::check(std::string_vi
   co_return status(client, limit);
 }
 
-boost::asio::awaitable<void> memory_budget_ledger::charge(std::string_view client, auth::budget limit,
-                                                          std::uint64_t credits) {
-  add(client, limit, credits);
-  co_return;
+boost::asio::awaitable<budget_status> memory_budget_ledger::charge(std::string_view client, auth::budget limit,
+                                                                   std::uint64_t credits) {
+  co_return add(client, limit, credits);
 }
 
 void memory_budget_ledger::retain_only(const std::vector<auth::client>& clients) {

@@ -394,6 +394,17 @@ std::vector<credential_report> pool::report() const {
   return out;
 }
 
+std::optional<rate_view> pool::view(resource r) const {
+  const auto now = state_->now();
+  boost::container::small_vector<bucket_view, 8> buckets;
+  for (const auto& slot : state_->slots) {
+    const std::lock_guard lock(slot->mutex);
+    auto& b = buckets.emplace_back(slot->limits.bucket(r, now));
+    if (slot->app && !slot->app->usable_or_renewable(now)) b.state = credential_state::broken;
+  }
+  return pool_view(r, {buckets.data(), buckets.size()}, state_->policies[static_cast<std::size_t>(r)].reserve, now);
+}
+
 void pool::start_due_probes(const asio::any_io_executor& executor) {
   auto& s = *state_;
   if (!s.issuer) return;

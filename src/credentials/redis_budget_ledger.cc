@@ -99,16 +99,18 @@ asio::awaitable<budget_status> redis_budget_ledger::check(std::string_view clien
   co_return fallback_.status(client, limit);
 }
 
-asio::awaitable<void> redis_budget_ledger::charge(std::string_view client, auth::budget limit,
-                                                  std::uint64_t credits) {
-  if (credits == 0) co_return;
-  fallback_.add(client, limit, credits);  // keeps the fallback warm for an outage
+asio::awaitable<budget_status> redis_budget_ledger::charge(std::string_view client, auth::budget limit,
+                                                           std::uint64_t credits) {
+  if (credits == 0) co_return co_await check(client, limit);
+  const auto local = fallback_.add(client, limit, credits);  // keeps the fallback warm for an outage
   const window w(settings_.key_prefix, client, limit, clock_.now());
   std::uint64_t previous = 0;
   std::uint64_t current = 0;
-  if (!co_await run_script(w, credits, previous, current) && settings_.on_error) {
-    settings_.on_error("budget_charge");
+  if (co_await run_script(w, credits, previous, current)) {
+    co_return evaluate_budget(previous, current, limit, w.elapsed);
   }
+  if (settings_.on_error) settings_.on_error("budget_charge");
+  co_return local;
 }
 
 }  // namespace github_proxy::credentials

@@ -53,7 +53,8 @@ class redis_budget_ledger final : public budget_ledger {
   ~redis_budget_ledger() override;
 
   boost::asio::awaitable<budget_status> check(std::string_view client, auth::budget limit) override;
-  boost::asio::awaitable<void> charge(std::string_view client, auth::budget limit, std::uint64_t credits) override;
+  boost::asio::awaitable<budget_status> charge(std::string_view client, auth::budget limit,
+                                               std::uint64_t credits) override;
 
  private:
   struct window;

@@ -10,10 +10,11 @@ namespace github_proxy::proxy {
 namespace asio = boost::asio;
 using metrics::cache_outcome;
 
-asio::awaitable<std::optional<std::chrono::seconds>> request_pipeline::budget_exceeded(const request_context& ctx) {
+asio::awaitable<std::optional<std::chrono::seconds>> request_pipeline::budget_exceeded(request_context& ctx) {
   const auto& record = ctx.record;
   if (!record.budget || !budgets_) co_return std::nullopt;
   const auto status = co_await budgets_->check(record.client, *record.budget);
+  ctx.budget_seen = status;  // what the client is told, unless it spends (rate_limits.cc)
   if (!status.exceeded) co_return std::nullopt;
   co_return status.retry_after;
 }
@@ -41,10 +42,14 @@ asio::awaitable<bool> request_pipeline::refuse_over_budget(request_context& ctx)
   co_return true;
 }
 
-asio::awaitable<void> request_pipeline::charge_credit(const exchange_record& record, unsigned status) {
+asio::awaitable<void> request_pipeline::charge_credit(request_context& ctx, unsigned status) {
   if (!credentials::spends_upstream_credit(status)) co_return;
+  const auto& record = ctx.record;
   counters_.client_credits(record.client).Increment();
-  if (record.budget && budgets_) co_await budgets_->charge(record.client, *record.budget, 1);
+  if (!record.budget || !budgets_) co_return;
+  // What the client is told from now on (rate_limits.cc), from the charge's
+  // own answer: no second round trip to a shared ledger.
+  ctx.budget_seen = co_await budgets_->charge(record.client, *record.budget, 1);
 }
 
 }  // namespace github_proxy::proxy

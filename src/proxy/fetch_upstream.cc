@@ -114,11 +114,13 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
     // unread body closes that upstream connection.
     answer.streamed = true;
     keep_limit_fields(exchange.head, answer.limit_fields);
+    if (before_streaming && *before_streaming) (*before_streaming)(answer);
+    name_rate_limit_resource(ctx, exchange.head);
+    co_await settle_rate_view(ctx);
     response res{std::move(exchange.head)};
     prepare_for_client(res.base(), ctx, streamed_cache_status);
     res.version(ctx.req.version());
     res.keep_alive(ctx.req.keep_alive());
-    if (before_streaming && *before_streaming) (*before_streaming)(answer);
     answer.failed = static_cast<bool>(co_await ctx.out.write(res));
     co_return answer;
   }
@@ -132,6 +134,9 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   answer.status = exchange.head.result_int();
   keep_limit_fields(exchange.head, answer.limit_fields);
   if (before_streaming && *before_streaming) (*before_streaming)(answer);
+  // (Before the credit is charged: a streamed answer's view may count it later.)
+  name_rate_limit_resource(ctx, exchange.head);
+  co_await settle_rate_view(ctx);
   streamed_response streamed;
   streamed.base() = std::move(exchange.head);
   prepare_for_client(streamed.base(), ctx, streamed_cache_status);

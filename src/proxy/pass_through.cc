@@ -26,7 +26,6 @@ constexpr std::string_view status_stored = "github-proxy; fwd=miss; stored";
 asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const store_target* store_key) {
   auto& req = ctx.req;
   if (!store_key) ctx.record.cache = cache_outcome::bypass;
-  const auto resource = credentials::infer_resource(req.method_string(), path_of(ctx.route.path_and_query));
   if (co_await refuse_over_budget(ctx)) co_return;
   auto up = upstream_request(ctx);
   if (store_key) {
@@ -43,7 +42,7 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
   }
   send_options options;
   options.streamed_cache_status = store_key ? status_not_stored : status_bypass;
-  auto pooled = co_await send_pooled(ctx, up, resource, options);
+  auto pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
   if (pooled.refused) {
     co_await answer_refusal(ctx, pooled);
     co_return;

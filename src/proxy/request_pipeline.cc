@@ -143,8 +143,17 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
   if (verdict.who) {
     ctx.record.client = verdict.who->name;
     ctx.record.budget = verdict.who->upstream_budget;
+    ctx.known_client = true;
   }
+  ctx.limit_resource = credentials::infer_resource(req.method_string(), path_of(ctx.route.path_and_query));
   note_direct_demand(ctx.record, req.method_string(), verdict);
+  // GitHub answers GET /rate_limit to any token; the proxy answers it from
+  // the client's own view, whatever the client's scopes (rate_limits.cc).
+  if ((verdict.kind == auth::verdict_kind::allowed || verdict.kind == auth::verdict_kind::forbidden) &&
+      answers_rate_limit(ctx, verdict.path)) {
+    co_await answer_rate_limit(ctx);
+    co_return;
+  }
   if (verdict.kind != auth::verdict_kind::allowed) {
     counters_.rejected(ctx.record.client, reason_of(verdict.kind)).Increment();
     ctx.record.cache = cache_outcome::rejected;

@@ -37,6 +37,7 @@
 #include "github_proxy/config/config.h"
 #include "github_proxy/credentials/budget.h"
 #include "github_proxy/credentials/pool.h"
+#include "github_proxy/credentials/rate_view.h"
 #include "github_proxy/credentials/resource.h"
 #include "github_proxy/metrics/metrics.h"
 #include "github_proxy/metrics/request_counters.h"
@@ -119,7 +120,21 @@ struct request_context {
     url_prefix uploads;  // base + "/api/uploads"
   };
   std::optional<public_urls> urls;
+  // A client of the registry sent it (record.client is its name).
+  bool known_client = false;
+  // The rate-limit bucket the request spends from (inferred from the path,
+  // or as GitHub's answer names it), and the client's view of it, settled
+  // once before the answer (rate_limits.cc); empty: GitHub's fields pass.
+  credentials::resource limit_resource = credentials::resource::core;
+  std::optional<credentials::rate_view> rate_view;
+  // The client's budget as the ledger last answered (a check or a charge).
+  std::optional<credentials::budget_status> budget_seen;
 };
+
+// rate_limits.cc: X-RateLimit-* (any case) …
+bool is_rate_limit_field(std::string_view name);
+// … replaced by the five fields of `v`.
+void set_rate_limit_fields(boost::beast::http::fields& fields, const credentials::rate_view& v);
 
 // This I/O thread's upstream client: keep-alive pools to `shared.rest` and
 // `shared.graphql`, each with this thread's share of
@@ -269,9 +284,25 @@ class request_pipeline {
   // before a request that would spend a credit; charges an answer that did.
   boost::asio::awaitable<bool> refuse_over_budget(request_context& ctx);
   // When the client is over its budget: the Retry-After to give it.
-  boost::asio::awaitable<std::optional<std::chrono::seconds>> budget_exceeded(const request_context& ctx);
+  boost::asio::awaitable<std::optional<std::chrono::seconds>> budget_exceeded(request_context& ctx);
   boost::asio::awaitable<void> respond_over_budget(request_context& ctx, std::chrono::seconds retry_after);
-  boost::asio::awaitable<void> charge_credit(const exchange_record& record, unsigned status);
+  boost::asio::awaitable<void> charge_credit(request_context& ctx, unsigned status);
+
+  // rate_limits.cc: what X-RateLimit-* and GET /rate_limit tell the client
+  // (docs/contract.md §5 "Rate limits as the client sees them").
+  bool client_view_on() const;
+  // The client's view of resource `r` now; empty for an unknown client, with
+  // pool.rate_limit_headers: github, or a source that keeps no numbers.
+  boost::asio::awaitable<std::optional<credentials::rate_view>> client_rate_view(request_context& ctx,
+                                                                                 credentials::resource r);
+  // Sets ctx.rate_view, once per request, for ctx.limit_resource.
+  boost::asio::awaitable<void> settle_rate_view(request_context& ctx);
+  // GitHub's answer names the bucket it charged: the view describes that one.
+  void name_rate_limit_resource(request_context& ctx, const boost::beast::http::fields& answer);
+  // GET or HEAD /rate_limit of a known client, in an API version the proxy
+  // knows the body of: answered by answer_rate_limit.
+  bool answers_rate_limit(const request_context& ctx, std::string_view normalised_path) const;
+  boost::asio::awaitable<void> answer_rate_limit(request_context& ctx);
 
   // respond.cc: every answer the client gets.
   // Rewrites Link/Location for the client and sets Cache-Status.

@@ -90,10 +90,14 @@ void request_pipeline::prepare_for_client(http::fields& fields, request_context&
     }
   }
   fields.set("Cache-Status", cache_status);
+  // The client's own limit rather than the credential's (rate_limits.cc).
+  if (ctx.rate_view) set_rate_limit_fields(fields, *ctx.rate_view);
 }
 
 asio::awaitable<void> request_pipeline::relay_buffered(request_context& ctx, upstream_answer& answer,
                                                        std::string_view cache_status) {
+  name_rate_limit_resource(ctx, answer.head);
+  co_await settle_rate_view(ctx);
   response res{std::move(answer.head)};
   prepare_for_client(res.base(), ctx, cache_status);
   res.version(ctx.req.version());
@@ -133,9 +137,14 @@ asio::awaitable<void> request_pipeline::respond_from_entry(request_context& ctx,
 asio::awaitable<void> request_pipeline::respond_from_entry(request_context& ctx, const cache::entry& e,
                                                            const cache::header_lines& lines,
                                                            std::string_view cache_status) {
+  co_await settle_rate_view(ctx);
   const auto& req = ctx.req;
   pieced_response res{static_cast<http::status>(e.status), req.version()};
-  for (const auto& [name, value] : lines) res.insert(name, value);
+  // The stored X-RateLimit-* are a credential's: the client's view replaces them.
+  const bool own_view = ctx.rate_view.has_value();
+  for (const auto& [name, value] : lines) {
+    if (!own_view || !is_rate_limit_field(name)) res.insert(name, value);
+  }
   prepare_for_client(res.base(), ctx, cache_status);
   res.keep_alive(req.keep_alive());
   const bool conditional_match =
@@ -217,14 +226,28 @@ asio::awaitable<void> request_pipeline::respond_rate_limited(request_context& ct
                                                              std::string_view message) {
   ctx.record.status = 429;
   if (ctx.out.started()) co_return;
-  const auto seconds = std::max<std::int64_t>(1, retry_after.count());
-  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count() + seconds;
+  co_await settle_rate_view(ctx);
+  auto seconds = std::chrono::seconds(std::max<std::int64_t>(1, retry_after.count()));
+  const auto now = credentials::system_clock_source().now();
   response res{http::status::too_many_requests, ctx.req.version()};
   res.set(http::field::content_type, "application/json; charset=utf-8");
-  res.set(http::field::retry_after, std::to_string(seconds));
-  res.set("X-RateLimit-Remaining", "0");
-  res.set("X-RateLimit-Reset", std::to_string(reset));
+  if (auto& view = ctx.rate_view) {
+    // The view and Retry-After say the same (docs/contract.md §5): nothing
+    // left until its reset, and the client waits for whichever of its
+    // budget and the pool comes back later.
+    if (view->remaining > 0) {
+      view->remaining = 0;
+      view->used = view->limit;
+    } else {
+      seconds = std::max(seconds, view->reset - now);
+    }
+    view->reset = now + seconds;
+    set_rate_limit_fields(res.base(), *view);
+  } else {
+    res.set("X-RateLimit-Remaining", "0");
+    res.set("X-RateLimit-Reset", std::to_string(credentials::to_epoch_seconds(now + seconds)));
+  }
+  res.set(http::field::retry_after, std::to_string(seconds.count()));
   res.set("Cache-Status", "github-proxy; fwd=bypass");
   res.body() = error_body(http::status::too_many_requests, message);
   res.keep_alive(ctx.req.keep_alive());
@@ -237,8 +260,10 @@ asio::awaitable<void> request_pipeline::respond_error(request_context& ctx, unsi
                                                       std::optional<std::chrono::seconds> retry_after) {
   ctx.record.status = status;
   if (ctx.out.started()) co_return;  // too late for a status line: the session closes
+  co_await settle_rate_view(ctx);
   response res{static_cast<http::status>(status), ctx.req.version()};
   res.set(http::field::content_type, "application/json; charset=utf-8");
+  if (ctx.rate_view) set_rate_limit_fields(res.base(), *ctx.rate_view);
   res.set("Cache-Status", ctx.record.cache == cache_outcome::rejected ? "github-proxy; fwd=bypass"
                                                                       : "github-proxy; fwd=miss");
   if (retry_after) res.set(http::field::retry_after, std::to_string(retry_after->count()));

@@ -87,7 +87,7 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
       continue;
     }
     // A rate-limit refusal costs GitHub no credit, so the client neither.
-    if (!result.rate_limited) co_await charge_credit(ctx.record, answer.status);
+    if (!result.rate_limited) co_await charge_credit(ctx, answer.status);
     co_return result;
   }
   co_return result;

@@ -112,7 +112,6 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
     request_context& ctx, const std::shared_ptr<const cache::entry>& cached, const store_target& target,
     const std::function<void()>* on_streaming, bool refuse_streaming) {
   cache_fetch fetch;
-  const auto resource = credentials::infer_resource("GET", path_of(ctx.route.path_and_query));
 
   auto up = upstream_request(ctx);
   // A HEAD with an entry revalidates it like a GET: the 304 is as cheap.
@@ -148,7 +147,7 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   options.streamed_cache_status = status_not_stored;
   options.on_streaming = on_streaming;
   options.refuse_streaming = refuse_streaming;
-  fetch.pooled = co_await send_pooled(ctx, up, resource, options);
+  fetch.pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
   fetch.result = fetch_result_of(fetch.pooled, shared_.cfg->cache.max_object_bytes);
   co_return fetch;
 }

@@ -70,11 +70,13 @@ inline credential_spec app_credential(std::string name, std::string app_id, std:
   return c;
 }
 
-// A registry client; `budget` renders `upstream_budget: …` ("5/h").
+// A registry client; `budget` renders `upstream_budget: …` ("5/h"), and
+// `scope_path`, when set, its only scope: GET|HEAD on that RE2 path.
 struct pool_client {
   std::string name;
   std::string token;
   std::string budget;
+  std::string scope_path;
 };
 
 struct daemon_options {
@@ -99,6 +101,9 @@ class pool_daemon {
     for (const auto& c : options_.clients) {
       registry << "  - name: " << c.name << "\n    token_sha256: " << sha256_hex(c.token) << "\n";
       if (!c.budget.empty()) registry << "    upstream_budget: " << c.budget << "\n";
+      if (!c.scope_path.empty()) {
+        registry << "    scopes:\n      - method: GET|HEAD\n        path: '" << c.scope_path << "'\n";
+      }
     }
     dir.write(id + "-registry.yaml", registry.str());
 

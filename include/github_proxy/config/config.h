@@ -108,6 +108,13 @@ struct cache_config {
   std::size_t front_tier_bytes = 64ull * 1024 * 1024;
 };
 
+// What X-RateLimit-* and GET /rate_limit tell a client (docs/contract.md §5
+// "Rate limits as the client sees them"): `client`, its own limit through the
+// proxy (credentials/rate_view.h), /rate_limit answered by the proxy;
+// `github`, the headers of whichever credential GitHub answered, and
+// /rate_limit sent to GitHub like any request.
+enum class rate_limit_headers_mode { client, github };
+
 // The credential pool's settings (docs/contract.md §7).
 struct pool_config {
   // Credits left alone in each rate-limit bucket (a hard reserve: at the
@@ -127,6 +134,7 @@ struct pool_config {
   // How often token_file and private_key_file are checked for a new
   // content (a Kubernetes Secret rotated in place); 0 = never (SIGHUP only).
   duration secret_reload_interval{std::chrono::seconds(10)};
+  rate_limit_headers_mode rate_limit_headers = rate_limit_headers_mode::client;
 };
 
 enum class credential_type { token, app };

@@ -41,6 +41,12 @@ struct budget_status {
   // When exceeded: until the estimate drops below the budget (≥ 1 s).
   std::chrono::seconds retry_after{0};
   double spent = 0;  // the sliding estimate at the time of the check
+  // When nothing spent so far counts any more (the estimate reaches 0 if
+  // nothing more is spent): the end of the next window when the current one
+  // has counts, of the current one when only the previous one has, a whole
+  // window when nothing was spent (the X-RateLimit-Reset of the client's
+  // view, rate_view.h).
+  std::chrono::seconds unspent_after{0};
 };
 
 // The ledger the request pipeline talks to. The memory ledger answers
@@ -56,8 +62,10 @@ class budget_ledger {
   virtual ~budget_ledger() = default;
 
   virtual boost::asio::awaitable<budget_status> check(std::string_view client, auth::budget limit) = 0;
-  virtual boost::asio::awaitable<void> charge(std::string_view client, auth::budget limit,
-                                              std::uint64_t credits) = 0;
+  // Adds `credits`; returns the status after them (what `check` would say
+  // next), from the same round trip.
+  virtual boost::asio::awaitable<budget_status> charge(std::string_view client, auth::budget limit,
+                                                       std::uint64_t credits) = 0;
 };
 
 // The in-process ledger (cache.backend: memory). Clients are spread over
@@ -68,8 +76,8 @@ class memory_budget_ledger final : public budget_ledger {
   ~memory_budget_ledger() override;
 
   boost::asio::awaitable<budget_status> check(std::string_view client, auth::budget limit) override;
-  boost::asio::awaitable<void> charge(std::string_view client, auth::budget limit,
-                                      std::uint64_t credits) override;
+  boost::asio::awaitable<budget_status> charge(std::string_view client, auth::budget limit,
+                                               std::uint64_t credits) override;
 
   // The same, synchronously.
   budget_status status(std::string_view client, auth::budget limit);
@@ -77,7 +85,7 @@ class memory_budget_ledger final : public budget_ledger {
   std::chrono::seconds retry_after(std::string_view client, auth::budget limit) {
     return status(client, limit).retry_after;
   }
-  void add(std::string_view client, auth::budget limit, std::uint64_t credits);
+  budget_status add(std::string_view client, auth::budget limit, std::uint64_t credits);
 
   // Drops clients that are no longer in the registry.
   void retain_only(const std::vector<auth::client>& clients);

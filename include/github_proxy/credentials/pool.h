@@ -61,6 +61,7 @@
 #include "github_proxy/credentials/installation_token.h"
 #include "github_proxy/credentials/probe_schedule.h"
 #include "github_proxy/credentials/rate_limit_state.h"
+#include "github_proxy/credentials/rate_view.h"
 #include "github_proxy/credentials/resource.h"
 #include "github_proxy/credentials/selection.h"
 #include "github_proxy/credentials/token_issuer.h"
@@ -228,6 +229,13 @@ class credential_source {
   virtual verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers,
                            std::string_view body) = 0;
   virtual void abandon(lease& l) = 0;
+  // What the credentials can still spend for `r`, as a client is told it
+  // (rate_view.h pool_view); empty when the source keeps no such numbers
+  // (the pipeline's test doubles), and GitHub's headers are passed on.
+  virtual std::optional<rate_view> view(resource r) const {
+    (void)r;
+    return std::nullopt;
+  }
 };
 
 class pool final : public credential_source {
@@ -299,6 +307,10 @@ class pool final : public credential_source {
 
   // For the metrics gauges; takes each credential's lock in turn.
   std::vector<credential_report> report() const;
+
+  // The pool's view of `r` (rate_view.h pool_view, with the reserve of `r`);
+  // takes each credential's lock in turn, allocates nothing.
+  std::optional<rate_view> view(resource r) const override;
 
   // SIGHUP: re-reads token_env / token_file and the Apps' private keys. A
   // changed token replaces the old one; a broken token is usable again

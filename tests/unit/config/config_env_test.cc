@@ -42,7 +42,7 @@ bool same_entry(const env_override& entry, std::string_view variable, std::strin
 
 TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   const auto& table = env_overrides();
-  EXPECT_EQ(table.size(), 46u);
+  EXPECT_EQ(table.size(), 47u);
   std::set<std::string_view> variables;
   for (const env_override& entry : table) {
     std::string expected = "GITHUB_PROXY_";
@@ -69,6 +69,7 @@ TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
            {"GITHUB_PROXY_CACHE_MEMORY_MAX_BYTES", "cache.memory.max_bytes"},
            {"GITHUB_PROXY_POOL_RESERVE", "pool.reserve"},
            {"GITHUB_PROXY_POOL_SECRET_RELOAD_INTERVAL", "pool.secret_reload_interval"},
+           {"GITHUB_PROXY_POOL_RATE_LIMIT_HEADERS", "pool.rate_limit_headers"},
        }) {
     EXPECT_TRUE(std::ranges::any_of(
         table, [&](const env_override& e) { return same_entry(e, variable, key); }))

@@ -253,6 +253,8 @@ TEST_F(ConfigErrors, CacheAndLoggingValues) {
        {"8: cache.backend: expected memory or redis, got \"disk\""}},
       {with("cache:\n  serve_stale: always\n"),
        {"8: cache.serve_stale: expected off or on_upstream_error, got \"always\""}},
+      {with("pool:\n  rate_limit_headers: credential\n"),
+       {"8: pool.rate_limit_headers: expected client or github, got \"credential\""}},
       {with("cache:\n  max_object_bytes: 0\n"),
        {"8: cache.max_object_bytes: must be greater than 0"}},
       {with("cache:\n  redis:\n    url: http://redis:6379\n"),

@@ -84,6 +84,7 @@ TEST_F(ConfigLoad, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(c.pool.max_concurrent, 100u);
   EXPECT_EQ(c.pool.wait_timeout, 10s);
   EXPECT_EQ(c.pool.secret_reload_interval, 10s);
+  EXPECT_EQ(c.pool.rate_limit_headers, rate_limit_headers_mode::client);
   ASSERT_EQ(c.credentials.size(), 1u);
   EXPECT_EQ(c.credentials[0].name, "bot-pat");
   EXPECT_EQ(c.credentials[0].type, credential_type::token);
@@ -259,9 +260,10 @@ TEST_F(ConfigLoad, KeepsAbsolutePaths) {
 TEST_F(ConfigLoad, PoolSection) {
   auto result = load(std::string(minimal) +
                      "pool:\n  reserve: 100\n  max_concurrent: 40\n  wait_timeout: 2s\n"
-                     "  secret_reload_interval: 0s\n");
+                     "  secret_reload_interval: 0s\n  rate_limit_headers: github\n");
   ASSERT_THAT(located(result), IsEmpty());
   const pool_config& p = result.value->pool;
+  EXPECT_EQ(p.rate_limit_headers, rate_limit_headers_mode::github);
   EXPECT_EQ(p.reserve, 100u);
   EXPECT_THAT(p.reserve_by_resource, IsEmpty());
   EXPECT_EQ(p.max_concurrent, 40u);

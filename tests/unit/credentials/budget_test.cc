@@ -27,9 +27,11 @@ TEST(Budget, FixedCountWithinOneWindow) {
   auto status = ledger.status("ci", ten_per_minute);
   EXPECT_FALSE(status.exceeded);
   EXPECT_DOUBLE_EQ(status.spent, 9);
-  ledger.add("ci", ten_per_minute, 1);
+  const auto charged = ledger.add("ci", ten_per_minute, 1);
   status = ledger.status("ci", ten_per_minute);
   EXPECT_TRUE(status.exceeded);
+  EXPECT_TRUE(charged.exceeded) << "a charge answers with the status after it";
+  EXPECT_EQ(charged.retry_after, status.retry_after);
   // The whole count must move to the previous window and decay below 10:
   // 50 s to the boundary, then the first second of the next window.
   EXPECT_EQ(status.retry_after, seconds(51));

@@ -54,18 +54,17 @@ class RedisBudgetLedger : public ::testing::Test {
   budget_status check(redis_budget_ledger& l, std::string_view client, auth::budget b) {
     return run_to_completion(io_, check_on(l, std::string(client), b));
   }
-  void charge(redis_budget_ledger& l, std::string_view client, auth::budget b, std::uint64_t credits) {
-    run_to_completion(io_, charge_on(l, std::string(client), b, credits));
+  budget_status charge(redis_budget_ledger& l, std::string_view client, auth::budget b, std::uint64_t credits) {
+    return run_to_completion(io_, charge_on(l, std::string(client), b, credits));
   }
 
   static boost::asio::awaitable<budget_status> check_on(redis_budget_ledger& l, std::string client,
                                                         auth::budget b) {
     co_return co_await l.check(client, b);
   }
-  static boost::asio::awaitable<bool> charge_on(redis_budget_ledger& l, std::string client, auth::budget b,
-                                                std::uint64_t credits) {
-    co_await l.charge(client, b, credits);
-    co_return true;
+  static boost::asio::awaitable<budget_status> charge_on(redis_budget_ledger& l, std::string client,
+                                                         auth::budget b, std::uint64_t credits) {
+    co_return co_await l.charge(client, b, credits);
   }
 
   boost::asio::io_context io_;
@@ -83,7 +82,9 @@ TEST_F(RedisBudgetLedger, ReplicasShareOneCount) {
   auto& replica_b = make_ledger();
   EXPECT_EQ(check(replica_a, "release-bot", hourly).spent, 0);
   charge(replica_a, "release-bot", hourly, 4);
-  charge(replica_b, "release-bot", hourly, 5);
+  // A charge answers with the status after it, from the same round trip:
+  // the other replica's credits included.
+  EXPECT_EQ(charge(replica_b, "release-bot", hourly, 5).spent, 9);
   auto seen = check(replica_b, "release-bot", hourly);
   EXPECT_EQ(seen.spent, 9);
   EXPECT_FALSE(seen.exceeded);
