@@ -10,7 +10,9 @@
 # client budgets, exhausted credential pool), gh, curl, pygithub (Debian's
 # python3-github), go-github (Debian's golang-github-google-go-github-dev),
 # status-page (the admin listener's status page in Debian's chromium, its
-# /status.json and `github-proxy status`), or all (the default).
+# /status.json and `github-proxy status`), rate-limit-view (the client's own
+# X-RateLimit-* and GET /rate_limit over a pool of three credentials, with
+# Octokit and PyGithub), or all (the default).
 #
 # --work-dir holds the npm packages (installed with `npm ci` from
 # tests/e2e/octokit/package-lock.json when missing or when the lock file
@@ -40,16 +42,19 @@ if [ "${1:-}" = "--work-dir" ]; then
   work_dir="$2"
   shift 2
 fi
-[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|pygithub|go-github|status-page|all]..."
+[ $# -ge 3 ] || die "usage: run_e2e.sh [--work-dir DIR] PROXY_BINARY FAKE_BINARY SOURCE_DIR [octokit|octokit-429|gh|curl|pygithub|go-github|status-page|rate-limit-view|all]..."
 proxy_src="$1"
 fake_src="$2"
 source_dir="$3"
 shift 3
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(all)
-if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl pygithub go-github status-page); fi
+if [ "${suites[*]}" = "all" ]; then suites=(octokit octokit-429 gh curl pygithub go-github status-page rate-limit-view); fi
 for s in "${suites[@]}"; do
-  case "$s" in octokit | octokit-429 | gh | curl | pygithub | go-github | status-page) ;; *) die "unknown suite '$s'" ;; esac
+  case "$s" in
+    octokit | octokit-429 | gh | curl | pygithub | go-github | status-page | rate-limit-view) ;;
+    *) die "unknown suite '$s'" ;;
+  esac
 done
 
 [ -x "$proxy_src" ] || die "proxy binary '$proxy_src' is not an executable file"
@@ -65,21 +70,21 @@ gocode=/usr/share/gocode # Debian's GOPATH of packaged Go sources
 go_github_src="$gocode/src/github.com/google/go-github"
 for s in "${suites[@]}"; do
   case "$s" in
-    octokit | octokit-429)
+    octokit | octokit-429 | rate-limit-view)
       need node "$s" "Node.js >= 20"
       need npm "$s"
       node_major="$(node -p 'process.versions.node.split(".")[0]')"
       [ "$node_major" -ge 20 ] || die "Node.js $(node --version) is too old: @octokit/rest needs >= 20"
-      ;;
+      ;;& # rate-limit-view needs PyGithub too (below)
     gh) need gh gh "Debian package gh"; need openssl gh; need curl gh ;;
     curl) need curl curl ;;
-    pygithub)
+    pygithub | rate-limit-view)
       # Debian's interpreter: python3-github is installed for it, not for a
       # python3 that PATH may find first (pyenv, a virtualenv).
-      [ -x "$pygithub_python" ] || die "'$pygithub_python' is not installed (needed by the pygithub end-to-end tests; Debian package python3)"
+      [ -x "$pygithub_python" ] || die "'$pygithub_python' is not installed (needed by the $s end-to-end tests; Debian package python3)"
       "$pygithub_python" -c 'import github' 2>/dev/null ||
-        die "PyGithub is not importable by $pygithub_python (needed by the pygithub end-to-end tests; Debian package python3-github)"
-      need curl pygithub
+        die "PyGithub is not importable by $pygithub_python (needed by the $s end-to-end tests; Debian package python3-github)"
+      need curl "$s"
       ;;
     go-github)
       need go go-github "Debian package golang-go"
@@ -183,10 +188,29 @@ sha256_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 # GET|HEAD on that path; without it the client may send anything anywhere.
 # LISTEN_EXTRA, and the caller's variable proxy_admin_extra when set, are
 # more lines (each ending in a newline) under listen: and admin:.
+# The pool has the one credential upstream-1 (ghp_e2e_upstream_token_1), and
+# when the caller's variable proxy_extra_upstream_tokens is set (tokens,
+# space-separated) one more per token, upstream-2, upstream-3, … in that
+# order, each with its own token_env (a bucket of its own at the fake).
+# The caller's variable proxy_client_budgets ("CLIENT=N/h ...") gives those
+# clients an upstream_budget.
 start_proxy() {
   local name="$1" upstream="$2" listen_extra="$3"
   shift 3
   local registry="$run_dir/$name-registry.yaml" config="$run_dir/$name.yaml" ready="$run_dir/$name.ready"
+  local pool_tokens=(ghp_e2e_upstream_token_1) i
+  # shellcheck disable=SC2206 # word splitting wanted: a list of tokens
+  pool_tokens+=(${proxy_extra_upstream_tokens:-})
+  local credentials="" token_env=()
+  for i in "${!pool_tokens[@]}"; do
+    local env_name="GHP_E2E_UPSTREAM_TOKEN"
+    [ "$i" -eq 0 ] || env_name="GHP_E2E_UPSTREAM_TOKEN_$((i + 1))"
+    credentials+="  - name: upstream-$((i + 1))
+    type: token
+    token_env: $env_name
+"
+    token_env+=("$env_name=${pool_tokens[$i]}")
+  done
   {
     echo "version: 1"
     echo "clients:"
@@ -206,6 +230,10 @@ start_proxy() {
         echo "      - method: GET|HEAD"
         echo "        path: '$scope'"
       fi
+      local budget
+      for budget in ${proxy_client_budgets:-}; do
+        if [ "${budget%%=*}" = "$client" ]; then echo "    upstream_budget: ${budget#*=}"; fi
+      done
     done
   } >"$registry"
   cat >"$config" <<YAML
@@ -224,15 +252,12 @@ registry:
   file: $registry
   reload_interval: 1s
 credentials:
-  - name: upstream-1
-    type: token
-    token_env: GHP_E2E_UPSTREAM_TOKEN
-logging:
+${credentials}logging:
   level: info
   format: json
 YAML
   logs+=("$run_dir/$name.log")
-  GHP_E2E_UPSTREAM_TOKEN="ghp_e2e_upstream_token_1" \
+  env "${token_env[@]}" \
     "$proxy_bin" serve --config "$config" --ready-file "$ready" >"$run_dir/$name.log" 2>&1 &
   pids+=($!)
   wait_for_file "$ready" "$!" "$name"
@@ -294,8 +319,9 @@ expect_lacks() { # WHAT STRING TEXT
 # header NAME FILE → the value of the (last) header NAME in a curl -D dump
 header() { { grep -i "^$1:" "$2" || true; } | tail -n 1 | cut -d: -f2- | sed -e 's/^ *//' -e 's/\r$//'; }
 
-# expect_no_proxy_token SUITE FAKE_PORT UPSTREAM_TOKEN PROXY_TOKEN...
-# The fake GitHub counted requests of the upstream credential only, and no
+# expect_no_proxy_token SUITE FAKE_PORT UPSTREAM_TOKENS PROXY_TOKEN...
+# The fake GitHub counted requests of the upstream credentials only
+# (UPSTREAM_TOKENS: one token, or several separated by spaces), and no
 # proxy token (nor anything shaped like one, ghpx_…) is among the tokens it
 # counted or in any header of the requests it logged (its last 1000).
 expect_no_proxy_token() {
@@ -313,14 +339,17 @@ expect_no_proxy_token() {
   done
   if [[ "$counters$requests" == *ghpx_* ]]; then leaked+=" (a ghpx_ token)"; fi
   # The accounts it counted: {"tokens":{"<token>":{"requests":…},…},"total":{…},…}.
-  local accounts
+  local accounts account stray=""
   accounts="$(grep -o '"[^"]*":{"requests"' <<<"${counters%%,\"total\":*}" | cut -d'"' -f2 | sort -u | tr '\n' ' ')"
+  for account in $accounts; do
+    [[ " $upstream " == *" $account "* ]] || stray+=" $account"
+  done
   if [ -n "$leaked" ]; then
     fail "$suite: proxy tokens reached the fake GitHub:$leaked"
-  elif [ "$accounts" != "$upstream " ]; then
-    fail "$suite: the fake GitHub counted requests of '$accounts', expected only the upstream credential $upstream"
+  elif [ -z "$accounts" ] || [ -n "$stray" ]; then
+    fail "$suite: the fake GitHub counted requests of '$accounts', expected only the upstream credentials $upstream"
   else
-    pass "$suite: the fake GitHub saw only the upstream credential, never a proxy token"
+    pass "$suite: the fake GitHub saw only the upstream credentials, never a proxy token"
   fi
 }
 
@@ -921,6 +950,40 @@ go_github_suite() {
   run_against_both_layouts go-github go-github "$dir/go_github.test" -test.v -test.timeout 100s
 }
 
+# ---- rate-limit-view ----------------------------------------------------------
+
+# The PyGithub half of the suite (the Octokit half is
+# octokit/rate_limit_view.test.mjs): a fake GitHub and a proxy in front of it
+# with three upstream credentials, whose core buckets the test sets (4000, 20
+# and 0 of 5000 left), a client without a budget and one with
+# upstream_budget 5/h; then pygithub/test_rate_limit_view.py.
+rate_limit_view_pygithub_suite() {
+  echo "== rate-limit-view (pygithub): PyGithub $("$pygithub_python" -c 'from importlib.metadata import version; print(version("PyGithub"))' 2>/dev/null || echo '?')"
+  local dir="$run_dir/rate-limit-view-pygithub"
+  mkdir -p "$dir"
+  cp "$e2e_src/pygithub/test_rate_limit_view.py" "$dir/"
+  local token="ghpx_e2e_rlv_pygithub_token_0001" budget_token="ghpx_e2e_rlv_pygithub_budget_token_0002"
+  local budget=5
+  local upstream_tokens="ghp_e2e_upstream_token_1 ghp_e2e_upstream_token_2 ghp_e2e_upstream_token_3"
+  start_fake rate-limit-view-fake
+  # upstream-1 is always ghp_e2e_upstream_token_1; the other two come after it.
+  local proxy_extra_upstream_tokens="${upstream_tokens#* }" proxy_client_budgets="rlv-pygithub-budget=$budget/h"
+  start_proxy rate-limit-view-proxy "http://127.0.0.1:$fake_port" "" \
+    "rlv-pygithub:$token" "rlv-pygithub-budget:$budget_token"
+  echo "-- rate-limit-view (pygithub): proxy http://127.0.0.1:$proxy_port, 3 credentials"
+  if env -u PYTHONPATH -u PYTHONHOME -u PYTHONSTARTUP PYTHONDONTWRITEBYTECODE=1 \
+    GHP_E2E_PROXY_ORIGIN="http://127.0.0.1:$proxy_port" GHP_E2E_ADMIN_ORIGIN="http://127.0.0.1:$admin_port" \
+    GHP_E2E_FAKE_ORIGIN="http://127.0.0.1:$fake_port" GHP_E2E_CLIENT=rlv-pygithub GHP_E2E_TOKEN="$token" \
+    GHP_E2E_BUDGET_CLIENT=rlv-pygithub-budget GHP_E2E_BUDGET_TOKEN="$budget_token" GHP_E2E_BUDGET="$budget" \
+    GHP_E2E_UPSTREAM_TOKENS="$upstream_tokens" \
+    timeout 120 "$pygithub_python" -s "$dir/test_rate_limit_view.py"; then
+    pass "rate-limit-view (pygithub): every test passed"
+  else
+    fail "rate-limit-view (pygithub): some tests failed (see above)"
+  fi
+  expect_no_proxy_token "rate-limit-view (pygithub)" "$fake_port" "$upstream_tokens" "$token" "$budget_token"
+}
+
 run_shell_suite() { # NAME FUNCTION
   checks=0
   check_failed=0
@@ -939,5 +1002,9 @@ for s in "${suites[@]}"; do
     pygithub) run_shell_suite pygithub pygithub_suite ;;
     go-github) run_shell_suite go-github go_github_suite ;;
     status-page) run_shell_suite status-page status_page_suite ;;
+    rate-limit-view)
+      run_node_suite rate-limit-view rate_limit_view.test.mjs
+      run_shell_suite rate-limit-view-pygithub rate_limit_view_pygithub_suite
+      ;;
   esac
 done

@@ -182,8 +182,23 @@ let proxyCounter = 0;
 
 // The daemon with a generated config and registry. `clients`:
 // [{ name, token, extraYaml }] (extraYaml indented by 4, e.g. "    upstream_budget: 3/h\n").
-export async function startProxy(ws, { upstreamUrl, clients, upstreamToken = "ghp_e2e_upstream_token_1" }) {
+// The pool has one upstream credential, `upstreamToken`, or with
+// `upstreamTokens` one per token: upstream-1 … upstream-N in that order, each
+// its own credentials: entry with its own token_env (so each is a bucket of
+// its own at the fake GitHub). `configYaml`: more top-level sections, e.g.
+// "pool:\n  rate_limit_headers: github\n".
+export async function startProxy(
+  ws,
+  { upstreamUrl, clients, upstreamToken = "ghp_e2e_upstream_token_1", upstreamTokens, configYaml = "" },
+) {
   const id = ++proxyCounter;
+  const tokens = upstreamTokens ?? [upstreamToken];
+  if (tokens.length === 0) throw new Error("startProxy: upstreamTokens is empty");
+  const credentials = tokens.map((token, i) => ({
+    name: `upstream-${i + 1}`,
+    token,
+    env: i === 0 ? "GHP_E2E_UPSTREAM_TOKEN" : `GHP_E2E_UPSTREAM_TOKEN_${i + 1}`,
+  }));
   let registry = "version: 1\nclients:\n";
   for (const c of clients) {
     registry += `  - name: ${c.name}\n    token_sha256: ${sha256Hex(c.token)}\n${c.extraYaml ?? ""}`;
@@ -205,20 +220,18 @@ export async function startProxy(ws, { upstreamUrl, clients, upstreamToken = "gh
     `  file: ${registryFile}`,
     "  reload_interval: 1s",
     "credentials:",
-    "  - name: upstream-1",
-    "    type: token",
-    "    token_env: GHP_E2E_UPSTREAM_TOKEN",
+    ...credentials.flatMap((c) => [`  - name: ${c.name}`, "    type: token", `    token_env: ${c.env}`]),
     "logging:",
     "  level: info",
     "  format: json",
     "",
-  ].join("\n");
+  ].join("\n") + configYaml;
   const configFile = ws.write(`github-proxy-${id}.yaml`, config);
   const readyFile = ws.file(`proxy-${id}.ready`);
   const entry = ws.spawn(
     `proxy-${id}`,
     [requiredEnv("GHP_E2E_PROXY_BINARY"), "serve", "--config", configFile, "--ready-file", readyFile],
-    { GHP_E2E_UPSTREAM_TOKEN: upstreamToken },
+    Object.fromEntries(credentials.map((c) => [c.env, c.token])),
   );
   const ready = JSON.parse(await ws.waitForFile(readyFile, entry));
   const origin = `http://127.0.0.1:${ready.port}`;
@@ -228,7 +241,9 @@ export async function startProxy(ws, { upstreamUrl, clients, upstreamToken = "gh
     adminPort: ready.admin_port,
     origin,
     host: `127.0.0.1:${ready.port}`,
-    upstreamToken,
+    upstreamToken: tokens[0],
+    upstreamTokens: tokens,
+    credentials: credentials.map(({ name, token }) => ({ name, token })), // metrics label → token
     entry,
     // Sum of every sample of `name` whose labels include `labels`.
     async metric(name, labels = {}) {
