@@ -115,6 +115,10 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
     answer.streamed = true;
     keep_limit_fields(exchange.head, answer.limit_fields);
     if (before_streaming && *before_streaming) (*before_streaming)(answer);
+    if (answer.charge_at_head) {
+      co_await charge_credit(ctx, answer.status);
+      answer.charged = true;
+    }
     name_rate_limit_resource(ctx, exchange.head);
     co_await settle_rate_view(ctx);
     response res{std::move(exchange.head)};
@@ -134,7 +138,10 @@ asio::awaitable<request_pipeline::upstream_answer> request_pipeline::fetch_upstr
   answer.status = exchange.head.result_int();
   keep_limit_fields(exchange.head, answer.limit_fields);
   if (before_streaming && *before_streaming) (*before_streaming)(answer);
-  // (Before the credit is charged: a streamed answer's view may count it later.)
+  if (answer.charge_at_head) {
+    co_await charge_credit(ctx, answer.status);  // before the head, whose view counts it
+    answer.charged = true;
+  }
   name_rate_limit_resource(ctx, exchange.head);
   co_await settle_rate_view(ctx);
   streamed_response streamed;

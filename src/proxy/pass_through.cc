@@ -64,6 +64,7 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
     co_await relay_buffered(ctx, answer, stored ? status_stored : status_not_stored);
     co_return;
   }
+  ctx.limit_refusal = pooled.rate_limited;
   co_await relay_buffered(ctx, answer, options.streamed_cache_status);
 }
 

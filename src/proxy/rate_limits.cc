@@ -102,6 +102,22 @@ asio::awaitable<void> request_pipeline::settle_rate_view(request_context& ctx) {
   ctx.rate_view = co_await client_rate_view(ctx, ctx.limit_resource);
 }
 
+std::optional<std::chrono::seconds> request_pipeline::view_of_refusal(request_context& ctx) {
+  auto& view = ctx.rate_view;
+  if (!view || view->remaining <= 0) return std::nullopt;
+  // GitHub refused the credentials asked (at most two: docs/contract.md §7
+  // "Rotation"), and others still have credits: nothing for this request
+  // now, and a retry in a second finds them. Telling the pool's remaining
+  // would contradict the refusal (clients read 403/429 with remaining 0 as
+  // the primary limit); telling the refused credential's reset would make
+  // the client wait for nothing.
+  constexpr std::chrono::seconds again{1};
+  view->remaining = 0;
+  view->used = view->limit;
+  view->reset = credentials::system_clock_source().now() + again;
+  return again;
+}
+
 void request_pipeline::name_rate_limit_resource(request_context& ctx, const http::fields& answer) {
   if (ctx.rate_view) return;
   const auto named = answer.find("X-RateLimit-Resource");

@@ -129,6 +129,9 @@ struct request_context {
   std::optional<credentials::rate_view> rate_view;
   // The client's budget as the ledger last answered (a check or a charge).
   std::optional<credentials::budget_status> budget_seen;
+  // The answer is GitHub's rate-limit refusal of the credentials asked
+  // (rate_limits.cc `view_of_refusal`).
+  bool limit_refusal = false;
 };
 
 // rate_limits.cc: X-RateLimit-* (any case) …
@@ -194,6 +197,11 @@ class request_pipeline {
     // X-RateLimit-* and Retry-After of a streamed answer (whose head went
     // to the client), for the credential pool.
     boost::beast::http::fields limit_fields;
+    // Set by `before_streaming`: the streamed answer costs the client a
+    // credit, charged before its head goes out (so the head's view counts
+    // it); `charged` once that is done.
+    bool charge_at_head = false;
+    bool charged = false;
   };
   // An answer sent with a pooled credential (send_pooled.cc).
   struct pooled_answer {
@@ -272,7 +280,7 @@ class request_pipeline {
   // `before_streaming`, when set, runs once the head of an answer too large
   // to hold has arrived, before its body is relayed (the credential lease
   // is completed there rather than held for the whole transfer).
-  using stream_hook = std::function<void(const upstream_answer&)>;
+  using stream_hook = std::function<void(upstream_answer&)>;
   request upstream_request(request_context& ctx);
   boost::asio::awaitable<upstream_answer> fetch_upstream(request_context& ctx, request& up,
                                                          credentials::resource r,
@@ -297,6 +305,10 @@ class request_pipeline {
                                                                                  credentials::resource r);
   // Sets ctx.rate_view, once per request, for ctx.limit_resource.
   boost::asio::awaitable<void> settle_rate_view(request_context& ctx);
+  // A rate-limit refusal while the pool still has credits on other
+  // credentials: the view says nothing is left for a second, and the
+  // Retry-After to give (1 s); empty otherwise. After settle_rate_view.
+  std::optional<std::chrono::seconds> view_of_refusal(request_context& ctx);
   // GitHub's answer names the bucket it charged: the view describes that one.
   void name_rate_limit_resource(request_context& ctx, const boost::beast::http::fields& answer);
   // GET or HEAD /rate_limit of a known client, in an API version the proxy

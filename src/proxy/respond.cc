@@ -98,8 +98,10 @@ asio::awaitable<void> request_pipeline::relay_buffered(request_context& ctx, ups
                                                        std::string_view cache_status) {
   name_rate_limit_resource(ctx, answer.head);
   co_await settle_rate_view(ctx);
+  const auto retry_now = ctx.limit_refusal ? view_of_refusal(ctx) : std::nullopt;
   response res{std::move(answer.head)};
   prepare_for_client(res.base(), ctx, cache_status);
+  if (retry_now) res.set(http::field::retry_after, std::to_string(retry_now->count()));
   res.version(ctx.req.version());
   res.keep_alive(ctx.req.keep_alive());
   const unsigned status = answer.status;
@@ -235,13 +237,12 @@ asio::awaitable<void> request_pipeline::respond_rate_limited(request_context& ct
     // The view and Retry-After say the same (docs/contract.md §5): nothing
     // left until its reset, and the client waits for whichever of its
     // budget and the pool comes back later.
-    if (view->remaining > 0) {
-      view->remaining = 0;
-      view->used = view->limit;
+    if (const auto again = view_of_refusal(ctx)) {
+      seconds = *again;  // the pool has credits on other credentials
     } else {
       seconds = std::max(seconds, view->reset - now);
+      view->reset = now + seconds;
     }
-    view->reset = now + seconds;
     set_rate_limit_fields(res.base(), *view);
   } else {
     res.set("X-RateLimit-Remaining", "0");

@@ -63,8 +63,11 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
       const send_options& options;
       std::optional<credentials::verdict> verdict;
     } head_state{source, lease, options, std::nullopt};
-    const stream_hook complete_at_head = [state = &head_state](const upstream_answer& head) {
+    const stream_hook complete_at_head = [state = &head_state](upstream_answer& head) {
       state->verdict = state->source.complete(state->lease, head.status, head.limit_fields, {});
+      // A rate-limit refusal costs GitHub no credit, so the client neither.
+      head.charge_at_head = state->verdict->kind != verdict_kind::primary_limit &&
+                            state->verdict->kind != verdict_kind::secondary_limit;
       if (state->options.on_streaming && *state->options.on_streaming) (*state->options.on_streaming)();
     };
     result.answer = co_await fetch_upstream(ctx, up, r, options.streamed_cache_status, &complete_at_head,
@@ -87,7 +90,7 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
       continue;
     }
     // A rate-limit refusal costs GitHub no credit, so the client neither.
-    if (!result.rate_limited) co_await charge_credit(ctx, answer.status);
+    if (!result.rate_limited && !answer.charged) co_await charge_credit(ctx, answer.status);
     co_return result;
   }
   co_return result;

@@ -65,8 +65,10 @@ class RateLimitView : public ::testing::Test {
     reset_c_ = set_limit(*fake_, secret_c, "core", 5000, 0, 1800);
   }
 
-  std::unique_ptr<pool_daemon> start_daemon(std::string pool_yaml = "pool:\n  reserve: 10\n") {
+  std::unique_ptr<pool_daemon> start_daemon(std::string pool_yaml = "pool:\n  reserve: 10\n",
+                                            std::string cache_yaml = "cache:\n  backend: memory\n") {
     daemon_options opts;
+    opts.cache_yaml = std::move(cache_yaml);
     opts.upstream_url = fake_->url();
     opts.credentials = {token_credential("tok-a", secret_a), token_credential("tok-b", secret_b),
                         token_credential("tok-c", secret_c)};
@@ -189,6 +191,54 @@ TEST_F(RateLimitView, ABudgetedClientSeesItsBudgetAndThe429SaysWhenItComesBack) 
   const auto other = get(*proxy, fresh_path("budget-other", 1), ci_token);
   EXPECT_EQ(other.result_int(), 200);
   EXPECT_GT(header_number(other, "X-RateLimit-Remaining"), 5);
+}
+
+// An answer too large to hold is relayed as it comes: its head already
+// counts the credit it costs, so remaining reaches 0 with the credit that
+// empties the budget, not one request later.
+TEST_F(RateLimitView, AStreamedAnswerCountsItsOwnCreditInItsHead) {
+  auto proxy = start_daemon("pool:\n  reserve: 10\n", "cache:\n  backend: memory\n  max_object_bytes: 1KiB\n");
+  for (int i = 0; i < 5; ++i) {
+    const auto path = "/repos/octo-org/repo-1/contents/streamed-" + std::to_string(i) + "/large-4096.bin";
+    const auto res = get(*proxy, path, budget_token, {{"Accept", "application/vnd.github.raw"}});
+    ASSERT_EQ(res.result_int(), 200) << i << ": " << res.body().substr(0, 200);
+    ASSERT_EQ(res.body().size(), 4096u) << "relayed whole";
+    EXPECT_EQ(header_number(res, "X-RateLimit-Remaining"), 4 - i) << i;
+    EXPECT_EQ(header_number(res, "X-RateLimit-Used"), i + 1) << i;
+  }
+  EXPECT_EQ(get(*proxy, fresh_path("streamed-after", 1), budget_token).result_int(), 429);
+}
+
+// GitHub refuses the two credentials asked for a rate limit the proxy did
+// not know of, while a third still has credits: the client is not told the
+// pool's remaining (clients read a 403/429 with remaining > 0 as something
+// else than a rate limit) nor the refused credentials' reset (it would wait
+// for nothing), but to retry in a second — and the retry is served.
+TEST_F(RateLimitView, ARefusalWhileOtherCredentialsHaveCreditsSaysRetryAtOnce) {
+  set_limit(*fake_, secret_a, "core", 5000, 0, 2400);
+  set_limit(*fake_, secret_b, "core", 5000, 0, 2400);
+  set_limit(*fake_, secret_c, "core", 5000, 3000, 1800);
+  auto proxy = start_daemon("");
+  // Credentials nobody heard from tie; selection asks them in config order,
+  // so a and b refuse the first request (selection.h: ties go to the one
+  // selected longest ago).
+  http_response res;
+  int refused = 0;
+  for (int i = 0; i < 3; ++i) {
+    res = request(proxy->where(), "POST", "/repos/octo-org/repo-1/issues",
+                  {auth_of(ci_token), {"Content-Type", "application/json"}}, R"({"title":"t"})");
+    if (res.result_int() == 201) break;
+    ++refused;
+    EXPECT_TRUE(res.result_int() == 403 || res.result_int() == 429) << res.result_int() << ": " << res.body();
+    EXPECT_EQ(header_number(res, "X-RateLimit-Remaining"), 0);
+    EXPECT_EQ(header_number(res, "Retry-After"), 1);
+    const long now = fake_now(*fake_);
+    EXPECT_NEAR(static_cast<double>(header_number(res, "X-RateLimit-Reset")), static_cast<double>(now + 1), 2.0);
+  }
+  EXPECT_EQ(res.result_int(), 201) << "c serves the retry";
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(header_number(res, "X-RateLimit-Limit"), 15000);
+  EXPECT_EQ(header_number(res, "X-RateLimit-Remaining"), 2999);
 }
 
 // Every credential spent: the proxy's 429 carries the view, whose reset is
