@@ -924,7 +924,7 @@ pygithub_suite() {
   echo "== pygithub: PyGithub $version, $("$pygithub_python" --version 2>&1) ($pygithub_python)"
   local dir="$run_dir/pygithub"
   mkdir -p "$dir"
-  cp "$e2e_src/pygithub/test_pygithub.py" "$dir/"
+  cp "$e2e_src/pygithub/test_pygithub.py" "$e2e_src/pygithub/e2e_support.py" "$dir/"
   run_against_both_layouts pygithub pygithub \
     env -u PYTHONPATH -u PYTHONHOME -u PYTHONSTARTUP PYTHONDONTWRITEBYTECODE=1 \
     "$pygithub_python" -s "$dir/test_pygithub.py"
@@ -961,7 +961,7 @@ rate_limit_view_pygithub_suite() {
   echo "== rate-limit-view (pygithub): PyGithub $("$pygithub_python" -c 'from importlib.metadata import version; print(version("PyGithub"))' 2>/dev/null || echo '?')"
   local dir="$run_dir/rate-limit-view-pygithub"
   mkdir -p "$dir"
-  cp "$e2e_src/pygithub/test_rate_limit_view.py" "$dir/"
+  cp "$e2e_src/pygithub/test_rate_limit_view.py" "$e2e_src/pygithub/e2e_support.py" "$dir/"
   local token="ghpx_e2e_rlv_pygithub_token_0001" budget_token="ghpx_e2e_rlv_pygithub_budget_token_0002"
   local budget=5
   local upstream_tokens="ghp_e2e_upstream_token_1 ghp_e2e_upstream_token_2 ghp_e2e_upstream_token_3"

@@ -22,26 +22,17 @@ and 0 (for an hour) of 5000 left, and the proxy is made to hear from each.
 
 import calendar
 import json
-import logging
-import os
-import re
-import sys
 import time
 import unittest
 import urllib.request
 import warnings
 
+import e2e_support
+from e2e_support import env, record_requests
 from github import Github
 
 CORE_LIMIT = 5000  # the fake's default per token
 LEFT = (4000, 20, 0)  # core credits left of upstream-1, -2, -3
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"{name} is not set (run through tests/e2e/run_e2e.sh)")
-    return value
 
 
 PROXY = env("GHP_E2E_PROXY_ORIGIN")
@@ -57,53 +48,15 @@ CREDENTIALS = [f"upstream-{i + 1}" for i in range(len(UPSTREAM_TOKENS))]
 BASE = PROXY + "/api/v3"  # what a GHES user gives PyGithub
 
 
-class Recorder(logging.Handler):
-    """Every request PyGithub's Requester makes, from its DEBUG log line:
-    (verb, path and query, status, response headers in lower case)."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.requests = []
-
-    def emit(self, record):
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 9:
-            verb, _scheme, _host, url, _req_headers, _input, status, headers, _output = args
-            self.requests.append((verb, url, status, headers))
-
-
-RECORDER = Recorder()
-requester_log = logging.getLogger("github.Requester")
-requester_log.setLevel(logging.DEBUG)
-requester_log.addHandler(RECORDER)
-requester_log.propagate = False
+RECORDER = record_requests()
 
 
 def metric(name, **labels):
-    """Sum of the samples of `name` on the proxy's /metrics whose labels include `labels`."""
-    with urllib.request.urlopen(ADMIN + "/metrics", timeout=10) as res:
-        text = res.read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        have = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            total += float(m.group(3))
-    return int(total)
+    return e2e_support.metric(ADMIN, name, **labels)
 
 
 def eventually_metric(expected, name, **labels):
-    """Counters move once the answer is written: poll a little."""
-    value = metric(name, **labels)
-    deadline = time.monotonic() + 3
-    while value < expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        value = metric(name, **labels)
-    return value
+    return e2e_support.eventually_metric(ADMIN, expected, name, **labels)
 
 
 def fake(method, path, body=None, token=None):
