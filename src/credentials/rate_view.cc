@@ -33,9 +33,9 @@ rate_view budget_view(resource r, const budget_status& status, auth::budget limi
   rate_view out;
   out.r = r;
   out.limit = static_cast<std::int64_t>(limit.credits);
-  const double spent = std::max(0.0, std::floor(status.spent));
-  out.used = std::min(out.limit, static_cast<std::int64_t>(std::min(spent, 9.0e18)));
-  out.remaining = status.exceeded ? 0 : out.limit - out.used;
+  // The estimate rounded down; below the budget exactly when not exceeded.
+  const double spent = std::clamp(std::floor(status.spent), 0.0, static_cast<double>(out.limit));
+  out.remaining = status.exceeded ? 0 : out.limit - static_cast<std::int64_t>(spent);
   out.used = out.limit - out.remaining;
   out.reset = now + (status.exceeded ? status.retry_after : status.unspent_after);
   return out;

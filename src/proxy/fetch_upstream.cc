@@ -24,9 +24,8 @@ constexpr std::size_t relay_chunk_bytes = 64 * 1024;
 // the client as it came.
 void keep_limit_fields(const http::fields& head, http::fields& out) {
   for (const auto& field : head) {
-    const auto name = field.name_string();
-    if (name.size() > 12 && beast::iequals(name.substr(0, 12), "x-ratelimit-")) {
-      out.insert(name, field.value());
+    if (is_rate_limit_field(field.name_string())) {
+      out.insert(field.name_string(), field.value());
     } else if (field.name() == http::field::retry_after) {
       out.insert(field.name(), field.value());
     }

@@ -11,7 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "auth/path_normalizer.h"
 #include "proxy/request_pipeline.h"
 
 namespace github_proxy::proxy {
