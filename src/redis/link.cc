@@ -54,7 +54,7 @@ link::link(asio::any_io_executor executor, std::shared_ptr<const tls_settings> t
     : executor_(executor),
       tls_settings_(std::move(tls)),
       socket_(executor),
-      reader_(redisReaderCreate(), &redisReaderFree),
+      reader_(make_bounded_reader(), &redisReaderFree),
       writer_wake_(executor, asio::steady_timer::time_point::max()) {
   if (!reader_) throw std::bad_alloc();
 }

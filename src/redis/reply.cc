@@ -1,6 +1,10 @@
 #include "redis/reply.h"
 
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+
+#include <memory>
+#include <new>
 
 namespace github_proxy::redis {
 
@@ -32,6 +36,36 @@ reply copy_reply(const redisReply& r) {
   }
   if (r.str) out.text.assign(r.str, r.len);
   return out;
+}
+
+}  // namespace github_proxy::redis
+
+namespace github_proxy::redis {
+
+namespace {
+
+// hiredis' own array constructor, taken from a default reader once.
+void* (*default_create_array)(const redisReadTask*, int) = nullptr;
+
+void* bounded_create_array(const redisReadTask* task, int elements) {
+  if (elements > max_reply_elements) return nullptr;  // hiredis: an error, the reply is dropped
+  return default_create_array(task, elements);
+}
+
+redisReplyObjectFunctions bounded_functions() {
+  std::unique_ptr<redisReader, void (*)(redisReader*)> probe(redisReaderCreate(), &redisReaderFree);
+  if (!probe) throw std::bad_alloc();
+  redisReplyObjectFunctions functions = *probe->fn;
+  default_create_array = functions.createArray;
+  functions.createArray = &bounded_create_array;
+  return functions;
+}
+
+}  // namespace
+
+redisReader* make_bounded_reader() {
+  static redisReplyObjectFunctions functions = bounded_functions();
+  return redisReaderCreateWithFunctions(&functions);
 }
 
 }  // namespace github_proxy::redis

@@ -9,6 +9,7 @@
 #include <boost/system/error_code.hpp>
 
 struct redisReply;
+struct redisReader;
 
 namespace github_proxy::redis {
 
@@ -36,5 +37,15 @@ struct command_result {
 
 // Deep copy of hiredis' reply tree.
 reply copy_reply(const redisReply& r);
+
+// The most elements one array reply may announce. hiredis 0.14 allocates
+// the element vector from the announced count before any element arrives
+// (it has no maxelements), so `*678901231` alone would allocate 5 GB.
+inline constexpr int max_reply_elements = 1 << 20;
+
+// A hiredis reader whose arrays are bounded by max_reply_elements: a larger
+// announced count is a protocol error (the link drops), not an allocation.
+// Free it with redisReaderFree.
+redisReader* make_bounded_reader();
 
 }  // namespace github_proxy::redis

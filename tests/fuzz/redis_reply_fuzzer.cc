@@ -51,8 +51,8 @@ struct reader_deleter {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  // hiredis' own reply objects, as the async context uses them.
-  std::unique_ptr<redisReader, reader_deleter> reader(redisReaderCreate());
+  // hiredis' own reply objects, from the reader the daemon's links use.
+  std::unique_ptr<redisReader, reader_deleter> reader(redis::make_bounded_reader());
   if (!reader) std::abort();
   const std::size_t split = size == 0 ? 0 : data[0] % (size + 1);
   const auto input = fuzz::as_text(data, size);
