@@ -1,0 +1,106 @@
+// GitHub's secondary rate limits as one credential spends them
+// (docs/github-api.md §3.4; issue 17): points per minute on REST and on
+// GraphQL, and content-creating requests per minute and per hour. A state
+// machine without I/O, fed with each request before it is sent and read by
+// selection (STYLE.md principle 7); time is an argument.
+//
+// Costs (GitHub's documented numbers): a REST GET, HEAD or OPTIONS 1 point,
+// any other method 5; a GraphQL query 1, a mutation 5. A content-creating
+// request is a REST POST, PATCH or PUT, or a GraphQL mutation.
+//
+// Windows slide over whole seconds: the minute is 60 one-second slots, the
+// hour 60 one-minute slots, each a ring indexed by time. What a request
+// spent stays in its slot until the slot is a whole window old. A request
+// is admitted while its cost fits under `share` of GitHub's limit, so that
+// the proxy never takes a credential to the limit GitHub enforces.
+//
+// A secondary-limit answer from GitHub means its own count is ahead of ours
+// (other users of the token, another replica before the window was shared):
+// `fill` treats every window as full until `until`.
+//
+// Threading: not synchronised; the pool guards it with the credential's
+// mutex. Every method is O(window slots) at worst and allocation-free.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "github_proxy/credentials/clock.h"
+
+namespace github_proxy::credentials {
+
+enum class point_kind { rest, graphql };
+
+struct secondary_costs {
+  std::int64_t points = 1;
+  point_kind kind = point_kind::rest;
+  bool creates_content = false;
+};
+
+// The cost of one request. `graphql_mutation` is read only for GraphQL.
+secondary_costs secondary_cost(std::string_view method, bool graphql, bool graphql_mutation);
+
+struct secondary_policy {
+  // GitHub's limits per credential (docs/github-api.md §3.4).
+  std::int64_t rest_points_per_minute = 900;
+  std::int64_t graphql_points_per_minute = 2000;
+  std::int64_t content_per_minute = 80;
+  std::int64_t content_per_hour = 500;
+  // The part of each limit the proxy spends: a margin for the token's other
+  // users and for requests whose cost GitHub counts differently.
+  double share = 0.9;
+};
+
+// What is used of each window at an instant, for the metrics.
+struct secondary_usage {
+  std::int64_t rest_points = 0;
+  std::int64_t graphql_points = 0;
+  std::int64_t content_minute = 0;
+  std::int64_t content_hour = 0;
+  bool filled = false;  // inside a `fill`
+};
+
+class secondary_window {
+ public:
+  explicit secondary_window(secondary_policy policy = {});
+
+  // Would `c` fit now, under share × each limit it counts against?
+  bool admits(const secondary_costs& c, time_point now) const;
+  // The earliest instant at or after `now` at which `c` fits if nothing
+  // else is spent; empty when it never can (a cost over the whole share).
+  std::optional<time_point> room_at(const secondary_costs& c, time_point now) const;
+  // The request goes upstream: counts its cost in the current slots.
+  void spend(const secondary_costs& c, time_point now);
+  // GitHub answered a secondary limit: nothing fits until `until`.
+  void fill(time_point until);
+
+  secondary_usage usage(time_point now) const;
+  const secondary_policy& policy() const { return policy_; }
+
+ private:
+  // A ring of 60 slots of `slot_seconds` each.
+  struct ring {
+    std::array<std::int64_t, 60> counts{};
+    std::array<std::int64_t, 60> stamps{};  // the slot index each count belongs to
+    std::int64_t slot_seconds = 1;
+
+    std::int64_t sum(time_point now) const;
+    void add(std::int64_t n, time_point now);
+    // What is counted at `now` and still inside the window at `at` (≥ now),
+    // if nothing more is added (for room_at).
+    std::int64_t counted_at(time_point now, time_point at) const;
+  };
+
+  std::int64_t cap(std::int64_t limit) const;
+
+  secondary_policy policy_;
+  ring rest_;
+  ring graphql_;
+  ring content_minute_;
+  ring content_hour_;
+  std::optional<time_point> filled_until_;
+};
+
+}  // namespace github_proxy::credentials

@@ -1,0 +1,134 @@
+#include "github_proxy/credentials/secondary_limits.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace github_proxy::credentials {
+
+namespace {
+
+constexpr std::int64_t slots = 60;
+
+std::int64_t slot_of(time_point t, std::int64_t slot_seconds) {
+  const auto s = to_epoch_seconds(t);
+  return s >= 0 ? s / slot_seconds : (s - slot_seconds + 1) / slot_seconds;
+}
+
+}  // namespace
+
+secondary_costs secondary_cost(std::string_view method, bool graphql, bool graphql_mutation) {
+  secondary_costs c;
+  if (graphql) {
+    c.kind = point_kind::graphql;
+    c.points = graphql_mutation ? 5 : 1;
+    c.creates_content = graphql_mutation;
+    return c;
+  }
+  const bool read = method == "GET" || method == "HEAD" || method == "OPTIONS";
+  c.points = read ? 1 : 5;
+  c.creates_content = method == "POST" || method == "PATCH" || method == "PUT";
+  return c;
+}
+
+std::int64_t secondary_window::ring::sum(time_point now) const { return counted_at(now, now); }
+
+// What is counted at `now` and still inside the window at `at` (≥ now):
+// the slots newer than `at`'s window start, no newer than `now`'s slot.
+std::int64_t secondary_window::ring::counted_at(time_point now, time_point at) const {
+  const auto current = slot_of(now, slot_seconds);
+  const auto oldest = slot_of(at, slot_seconds) - slots + 1;
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (stamps[i] >= oldest && stamps[i] <= current) total += counts[i];
+  }
+  return total;
+}
+
+void secondary_window::ring::add(std::int64_t n, time_point now) {
+  const auto current = slot_of(now, slot_seconds);
+  const auto i = static_cast<std::size_t>(((current % slots) + slots) % slots);
+  if (stamps[i] != current) {
+    stamps[i] = current;
+    counts[i] = 0;
+  }
+  counts[i] += n;
+}
+
+secondary_window::secondary_window(secondary_policy policy) : policy_(policy) {
+  for (auto* r : {&rest_, &graphql_, &content_minute_}) {
+    r->slot_seconds = 1;
+    r->stamps.fill(-slots * 2);
+  }
+  content_hour_.slot_seconds = 60;
+  content_hour_.stamps.fill(-slots * 2);
+}
+
+std::int64_t secondary_window::cap(std::int64_t limit) const {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(static_cast<double>(limit) * policy_.share)));
+}
+
+bool secondary_window::admits(const secondary_costs& c, time_point now) const {
+  if (filled_until_ && now < *filled_until_) return false;
+  const bool graphql = c.kind == point_kind::graphql;
+  const auto& points = graphql ? graphql_ : rest_;
+  const auto limit = graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute;
+  if (points.sum(now) + c.points > cap(limit)) return false;
+  if (!c.creates_content) return true;
+  return content_minute_.sum(now) + 1 <= cap(policy_.content_per_minute) &&
+         content_hour_.sum(now) + 1 <= cap(policy_.content_per_hour);
+}
+
+std::optional<time_point> secondary_window::room_at(const secondary_costs& c, time_point now) const {
+  const bool graphql = c.kind == point_kind::graphql;
+  const auto& points = graphql ? graphql_ : rest_;
+  const auto limit = graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute;
+  if (c.points > cap(limit)) return std::nullopt;
+  const auto start = filled_until_ ? std::max(now, *filled_until_) : now;
+  // Counts only leave: the first slot boundary from `start` on at which
+  // every window the request counts against has room. An hour at most.
+  const auto fits_at = [&](time_point at) {
+    if (points.counted_at(now, at) + c.points > cap(limit)) return false;
+    if (!c.creates_content) return true;
+    return content_minute_.counted_at(now, at) + 1 <= cap(policy_.content_per_minute) &&
+           content_hour_.counted_at(now, at) + 1 <= cap(policy_.content_per_hour);
+  };
+  if (fits_at(start)) return start;
+  // The minute windows free a slot every second; the hour window every
+  // minute, at its slot boundaries: at most 60 + 60 instants to try.
+  for (std::int64_t s = 1; s <= slots; ++s) {
+    const auto at = start + std::chrono::seconds(s);
+    if (fits_at(at)) return at;
+  }
+  if (!c.creates_content) return std::nullopt;
+  const auto minute = content_hour_.slot_seconds;
+  const auto first = (slot_of(start, minute) + 1) * minute;
+  for (std::int64_t m = 0; m < slots; ++m) {
+    const auto at = from_epoch_seconds(first + m * minute);
+    if (fits_at(at)) return at;
+  }
+  return std::nullopt;
+}
+
+void secondary_window::spend(const secondary_costs& c, time_point now) {
+  (c.kind == point_kind::graphql ? graphql_ : rest_).add(c.points, now);
+  if (c.creates_content) {
+    content_minute_.add(1, now);
+    content_hour_.add(1, now);
+  }
+}
+
+void secondary_window::fill(time_point until) {
+  if (!filled_until_ || until > *filled_until_) filled_until_ = until;
+}
+
+secondary_usage secondary_window::usage(time_point now) const {
+  secondary_usage u;
+  u.rest_points = rest_.sum(now);
+  u.graphql_points = graphql_.sum(now);
+  u.content_minute = content_minute_.sum(now);
+  u.content_hour = content_hour_.sum(now);
+  u.filled = filled_until_ && now < *filled_until_;
+  return u;
+}
+
+}  // namespace github_proxy::credentials
