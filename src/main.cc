@@ -41,6 +41,7 @@
 #include "github_proxy/status/status_board.h"
 #include "github_proxy/status/status_command.h"
 #include "credentials/redis_budget_ledger.h"
+#include "credentials/secondary_exchange.h"
 #include "proxy/app_token_issuer.h"
 #include "proxy/request_pipeline.h"
 #include "server/server.h"
@@ -84,6 +85,18 @@ void export_pool_metrics(const credentials::pool& pool, metrics::families& metri
         const auto state = static_cast<credentials::credential_state>(s);
         metrics.credential_state.Add({{"credential", name}, {"state", std::string(credentials::to_string(state))}})
             .Set(state == c.state ? 1 : 0);
+      }
+      const auto& limits = pool.secondary();
+      const std::array<std::tuple<std::string_view, std::int64_t, std::int64_t>, 4> secondary{{
+          {"rest_points", c.secondary.rest_points, limits.rest_points_per_minute},
+          {"graphql_points", c.secondary.graphql_points, limits.graphql_points_per_minute},
+          {"content_per_minute", c.secondary.content_minute, limits.content_per_minute},
+          {"content_per_hour", c.secondary.content_hour, limits.content_per_hour},
+      }};
+      for (const auto& [kind, used, limit] : secondary) {
+        const std::map<std::string, std::string> labels{{"credential", name}, {"kind", std::string(kind)}};
+        metrics.secondary_used.Add(labels).Set(static_cast<double>(used));
+        metrics.secondary_limit.Add(labels).Set(static_cast<double>(limit));
       }
       for (const auto& b : c.buckets) {
         const std::map<std::string, std::string> labels{{"credential", name},
@@ -274,6 +287,8 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     }
     auto& check_errors = metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "budget_check"}});
     auto& charge_errors = metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "budget_charge"}});
+    // (Created with the others, so that every series exists from the start.)
+    metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "secondary_exchange"}});
     redis_budgets->on_error = [&check_errors, &charge_errors](std::string_view op) {
       (op == "budget_check" ? check_errors : charge_errors).Increment();
     };
@@ -312,6 +327,12 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   }
   pool_options.max_concurrent = cfg.pool.max_concurrent;
   pool_options.wait_timeout = cfg.pool.wait_timeout;
+  const auto& secondary = cfg.pool.secondary_limits;
+  pool_options.secondary = credentials::secondary_policy{secondary.rest_points_per_minute,
+                                                         secondary.graphql_points_per_minute,
+                                                         secondary.content_per_minute, secondary.content_per_hour,
+                                                         secondary.share_percent / 100.0};
+  pool_options.pacing_wait = std::chrono::duration_cast<std::chrono::milliseconds>(secondary.pacing_wait);
   pool_options.on_renewal = [log = loggers.main](const credentials::renewal_event& e) {
     if (e.error) {
       log->warn("credential {}: installation token renewal failed: {} (HTTP {})", e.credential,
@@ -414,6 +435,19 @@ int serve(const std::string& config_file, const std::string& ready_file) {
                         common::log_escaped("credential probes", loggers.main));
   boost::asio::co_spawn(srv->background_context(), tick_status(status_board),
                         common::log_escaped("status page", loggers.main));
+  // Secondary limits shared by the replicas of one Redis (every second).
+  std::optional<credentials::redis_ledger_settings> exchange_settings;
+  std::optional<credentials::secondary_exchange> exchange;
+  if (redis_budgets) {
+    exchange_settings = *redis_budgets;
+    auto& exchange_errors =
+        metrics.cache_backend_errors_total.Add({{"backend", "redis"}, {"op", "secondary_exchange"}});
+    exchange_settings->on_error = [&exchange_errors](std::string_view) { exchange_errors.Increment(); };
+    exchange.emplace(srv->background_context().get_executor(), *exchange_settings, pool,
+                     credentials::make_replica_id());
+    boost::asio::co_spawn(srv->background_context(), exchange->run(std::chrono::seconds(1)),
+                          common::log_escaped("secondary-limit exchange", loggers.main));
+  }
   const int code = srv->run();
   secrets.stop();
   reloader.stop();

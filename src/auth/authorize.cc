@@ -128,10 +128,10 @@ verdict authorize(std::shared_ptr<const registry_snapshot> snapshot, const reque
   const client_rules& rules = snapshot->rules[who->index];
   bool allowed = !rules.scopes.has_value();
   bool refused_graphql = false;
+  const bool is_graphql = normalized.path == graphql_path;
+  std::optional<graphql_verdict> operation;  // computed at most once
   if (!allowed) {
-    const bool is_graphql = normalized.path == graphql_path;
     const std::string matched = scope_path(normalized.path);
-    std::optional<graphql_verdict> operation;  // computed at most once
     for (const compiled_scope& scope : *rules.scopes) {
       if (!RE2::FullMatch(request.method, *scope.method) ||
           !RE2::FullMatch(matched, *scope.path)) {
@@ -152,6 +152,10 @@ verdict authorize(std::shared_ptr<const registry_snapshot> snapshot, const reque
   verdict result;
   if (allowed) {
     result = make_verdict(verdict_kind::allowed, std::move(snapshot), who, {});
+    if (is_graphql && !request.body_pending) {
+      if (!operation) operation = classify_graphql_request(request);
+      result.graphql_mutation = *operation != graphql_verdict::query;
+    }
   } else if (refused_graphql) {
     result = make_verdict(verdict_kind::forbidden, std::move(snapshot), who,
                           fmt::format("Client '{}' may not {} {}: only GraphQL queries are allowed",

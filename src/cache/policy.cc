@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -328,6 +329,43 @@ void merge_not_modified(entry& e, const http::fields& not_modified, std::string_
     e.vary_accept = vary.accept || vary.any;
     e.vary_authorization = vary.authorization || vary.any;
   }
+}
+
+std::chrono::seconds fresh_lifetime(const entry& e) {
+  // Cache-Control directives on any of its lines (RFC 9111 §5.2.2):
+  // max-age and s-maxage bound the lifetime, no-cache and no-store end it.
+  std::optional<std::int64_t> lifetime;
+  for (const auto& [name, value] : e.headers) {
+    if (!iequals(name, "cache-control")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto item = trim(rest.substr(0, comma));
+      const auto equals = item.find('=');
+      const auto directive = trim(item.substr(0, equals));
+      if (iequals(directive, "no-cache") || iequals(directive, "no-store")) return std::chrono::seconds(0);
+      if ((iequals(directive, "max-age") || iequals(directive, "s-maxage")) && equals != std::string_view::npos) {
+        const auto digits = trim(item.substr(equals + 1));
+        std::int64_t seconds = 0;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), seconds);
+        // A malformed value makes the response stale (RFC 9111 §4.2.1).
+        if (error != std::errc{} || end != digits.data() + digits.size() || seconds < 0) {
+          return std::chrono::seconds(0);
+        }
+        lifetime = lifetime ? std::min(*lifetime, seconds) : seconds;
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return std::chrono::seconds(lifetime.value_or(0));
+}
+
+bool confirmed_within(const entry& e, std::chrono::seconds bound, std::chrono::system_clock::time_point now) {
+  const auto window = std::min(bound, fresh_lifetime(e));
+  if (window.count() <= 0) return false;
+  const auto confirmed = std::max(e.stored_at, e.confirmed.last());
+  return now >= confirmed && now - confirmed < window;
 }
 
 bool client_conditional_matches(std::string_view if_none_match, std::string_view if_modified_since,

@@ -260,6 +260,19 @@ void validate_pool(const pool_config& pool, load_context& ctx) {
       pool.secret_reload_interval < min_secret_poll) {
     ctx.error("pool.secret_reload_interval", "expected 0 (off) or at least 100ms");
   }
+  const auto& secondary = pool.secondary_limits;
+  for (const auto& [key, value] : {std::pair{"pool.secondary_limits.rest_points_per_minute", secondary.rest_points_per_minute},
+                                   std::pair{"pool.secondary_limits.graphql_points_per_minute", secondary.graphql_points_per_minute},
+                                   std::pair{"pool.secondary_limits.content_per_minute", secondary.content_per_minute},
+                                   std::pair{"pool.secondary_limits.content_per_hour", secondary.content_per_hour}}) {
+    if (!ctx.is_bad(key) && value < 0) ctx.error(key, "expected 0 (off) or a positive number, got " + std::to_string(value));
+  }
+  if (!ctx.is_bad("pool.secondary_limits.share_percent") &&
+      (secondary.share_percent < 1 || secondary.share_percent > 100)) {
+    ctx.error("pool.secondary_limits.share_percent",
+              "expected 1 to 100, got " + std::to_string(secondary.share_percent));
+  }
+  // (pacing_wait is bounded by wait_timeout where it is used.)
 }
 
 }  // namespace

@@ -86,7 +86,8 @@ bool pool_state::claim_probe(credential_slot& slot, time_point now) {
 }
 
 pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferred,
-                                            std::span<const std::string_view> exclude, bool free_revalidation) {
+                                            std::span<const std::string_view> exclude, bool free_revalidation,
+                                            const secondary_costs& cost) {
   const auto now = this->now();
   // A free revalidation spends no credit, so the reserve does not apply
   // (selection.h, for_free_revalidation).
@@ -132,7 +133,16 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
     if (!preferred.empty() && slot.config.name == preferred) preferred_position = candidates.size();
     auto c = make_candidate(slot.limits, r, now, slot.last_selected);
     if (c.state == credential_state::broken) ++broken;
-    candidates.push_back(free_revalidation ? for_free_revalidation(c) : c);
+    if (free_revalidation) c = for_free_revalidation(c);
+    if (c.state == credential_state::cooling) out.paced = true;  // after a secondary-limit answer
+    if (c.state == credential_state::ok && !slot.secondary.admits(cost, now)) {
+      // No room under its secondary limits: parked until there is, as a
+      // cooling credential is (selection skips it and reports when).
+      out.paced = true;
+      c.state = credential_state::cooling;
+      c.available_at = slot.secondary.room_at(cost, now);
+    }
+    candidates.push_back(c);
     owners.push_back(i);
   }
   out.all_broken = considered > 0 && broken == considered;
@@ -144,6 +154,7 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
     consider(out.retry_at, chosen.retry_at, now);
     return out;
   }
+  out.paced = false;
 
   // Claim it. Another thread may have taken its last slot or recorded a limit
   // since the candidates were built: check it again under its lock.
@@ -156,11 +167,13 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
   }
   auto again = make_candidate(slot.limits, r, now, slot.last_selected);
   if (free_revalidation) again = for_free_revalidation(again);
-  if (select_credential(std::span<const candidate>(&again, 1), policy, 0, now).outcome != selection_outcome::selected) {
+  if (select_credential(std::span<const candidate>(&again, 1), policy, 0, now).outcome != selection_outcome::selected ||
+      !slot.secondary.admits(cost, now)) {
     out.contended = true;
     return out;
   }
   slot.limits.begin(r);
+  slot.secondary.spend(cost, now);
   slot.last_selected = stamp.fetch_add(1, std::memory_order_relaxed) + 1;
   out.granted = true;
   out.index = index;
@@ -247,7 +260,8 @@ pool::build_result pool::from_config(const config::config& cfg, const clock& tim
     out.errors.push_back(config::config_error{cfg.source_file, credential.source_line, std::move(message)});
   };
   for (const auto& credential : cfg.credentials) {
-    auto slot = std::make_unique<detail::credential_slot>(credential, options.limits, options.probe);
+    auto slot = std::make_unique<detail::credential_slot>(credential, options.limits, options.probe,
+                                                           options.secondary);
     if (credential.type == config::credential_type::app && !state->issuer) {
       fail(credential, "credential " + credential.name + ": GitHub Apps need an upstream to request tokens from");
     }
@@ -269,14 +283,17 @@ pool::build_result pool::from_config(const config::config& cfg, const clock& tim
 }
 
 asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferred,
-                                           std::span<const std::string_view> exclude, bool free_revalidation) {
+                                           std::span<const std::string_view> exclude, bool free_revalidation,
+                                           const secondary_demand& demand) {
   auto& s = *state_;
   const auto executor = co_await asio::this_coro::executor;
-  const auto deadline = std::chrono::steady_clock::now() + s.options.wait_timeout;
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + s.options.wait_timeout;
+  const auto pacing_deadline = std::min(deadline, started + s.options.pacing_wait);
   int contended = 0;
   for (;;) {
     const auto observed = s.wake.generation();
-    auto step = s.try_acquire(r, preferred, exclude, free_revalidation);
+    auto step = s.try_acquire(r, preferred, exclude, free_revalidation, demand.cost);
     spawn_claimed(state_, executor, {step.renewals.data(), step.renewals.size()},
                   {step.probes.data(), step.probes.size()});
 
@@ -294,23 +311,34 @@ asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferre
       co_return out;
     }
     if (step.contended && ++contended < max_contended_retries) continue;
-    if (!step.busy && !step.renewal_pending && !step.contended) {
+    // Credits and secondary-limit room come back with time, not with a
+    // completion: wake at retry_at as well.
+    const auto steady_now = std::chrono::steady_clock::now();
+    auto wake_at = deadline;
+    if (step.retry_at) {
+      const auto until = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*step.retry_at - s.now());
+      wake_at = std::min(wake_at, steady_now + std::max(until, std::chrono::steady_clock::duration::zero()));
+    }
+    // Pacing: room under the secondary limits comes back soon enough.
+    const bool pace = step.paced && demand.may_wait && step.retry_at && wake_at <= pacing_deadline;
+    if (!step.busy && !step.renewal_pending && !step.contended && !pace) {
       acquisition out;
       out.outcome = selection_outcome::exhausted;
       out.all_broken = step.all_broken;
+      out.paced = step.paced;
       out.retry_at = step.retry_at;
       if (step.retry_at) {
         out.retry_after = std::max(std::chrono::seconds(1), *step.retry_at - s.now());
       }
       co_return out;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (steady_now >= deadline) {
       acquisition out;
       out.outcome = selection_outcome::busy;
       co_return out;
     }
     contended = 0;
-    co_await s.wake.wait(observed, deadline);
+    co_await s.wake.wait(observed, wake_at);
     const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
     if (cancelled != asio::cancellation_type::none) {
       acquisition out;
@@ -342,6 +370,11 @@ verdict pool::complete(lease& l, unsigned status, const http::fields& headers, s
       recorded.kind = verdict_kind::ok;
     }
     slot.limits.on_response(l.r, reported, recorded, now);
+    // GitHub counts more than we did: its window is full until the
+    // credential's cool-down ends.
+    if (v.kind == verdict_kind::secondary_limit) {
+      if (const auto until = slot.limits.bucket(l.r, now).available_at) slot.secondary.fill(*until);
+    }
   }
   l.state_.reset();
   s.wake.notify();
@@ -384,6 +417,7 @@ std::vector<credential_report> pool::report() const {
       if (!slot->app->usable_or_renewable(now)) entry.state = credential_state::broken;
     }
     entry.in_flight = slot->limits.in_flight();
+    entry.secondary = slot->secondary.counted(now);
     for (std::size_t i = 0; i < resource_count; ++i) {
       const auto r = static_cast<resource>(i);
       auto view = slot->limits.bucket(r, now);
@@ -417,6 +451,28 @@ void pool::start_due_probes(const asio::any_io_executor& executor) {
   }
   spawn_claimed(state_, executor, {}, {probes.data(), probes.size()});
 }
+
+std::vector<secondary_usage> pool::own_secondary_usage() const {
+  const auto now = state_->now();
+  std::vector<secondary_usage> out;
+  out.reserve(state_->slots.size());
+  for (const auto& slot : state_->slots) {
+    const std::lock_guard lock(slot->mutex);
+    out.push_back(slot->secondary.usage(now));
+  }
+  return out;
+}
+
+void pool::set_others_secondary_usage(std::span<const secondary_usage> others) {
+  for (std::size_t i = 0; i < state_->slots.size(); ++i) {
+    auto& slot = *state_->slots[i];
+    const std::lock_guard lock(slot.mutex);
+    slot.secondary.set_others(i < others.size() ? others[i] : secondary_usage{});
+  }
+  state_->wake.notify();  // room may have come back
+}
+
+const secondary_policy& pool::secondary() const { return state_->options.secondary; }
 
 std::size_t pool::size() const { return state_->slots.size(); }
 

@@ -24,6 +24,7 @@
 #include "github_proxy/credentials/pool.h"
 #include "github_proxy/credentials/probe_schedule.h"
 #include "github_proxy/credentials/rate_limit_state.h"
+#include "github_proxy/credentials/secondary_limits.h"
 #include "github_proxy/credentials/selection.h"
 #include "github_proxy/credentials/token_issuer.h"
 
@@ -69,13 +70,15 @@ struct app_slot {
 // One credential of the config. Every field but `config` and `kind` is
 // guarded by `mutex`.
 struct credential_slot {
-  credential_slot(const config::credential_config& c, limits_policy policy, probe_policy probing)
-      : config(c), limits(policy), probe(probing) {}
+  credential_slot(const config::credential_config& c, limits_policy policy, probe_policy probing,
+                  secondary_policy points)
+      : config(c), limits(policy), probe(probing), secondary(points) {}
   ~credential_slot();
 
   const config::credential_config config;  // references to secrets, never a secret
   mutable std::mutex mutex;
   credential_limits limits;
+  secondary_window secondary;
   std::uint64_t last_selected = 0;  // selection's round-robin stamp
   // type: token — "token <secret>", and which secret it is (bumped when the
   // secret changes, and when a broken one is made usable again).
@@ -136,12 +139,13 @@ struct pool_state {
     bool renewal_pending = false;  // an App could serve once its renewal ends
     bool contended = false;        // the chosen one changed before it was claimed: select again
     bool all_broken = false;       // every credential considered is broken (acquisition::all_broken)
+    bool paced = false;            // some credential lacked only secondary-limit room (acquisition::paced)
     std::optional<time_point> retry_at;
     boost::container::small_vector<std::size_t, 2> renewals;  // Apps whose renewal this round claimed
     boost::container::small_vector<std::size_t, 2> probes;    // tokens whose probe this round claimed
   };
   attempt try_acquire(resource r, std::string_view preferred, std::span<const std::string_view> exclude,
-                      bool free_revalidation);
+                      bool free_revalidation, const secondary_costs& cost);
 
   // Under slot.mutex: does a 401 for the secret `generation` break the
   // credential? For an App this also drops the token; for a token it

@@ -64,33 +64,43 @@ secondary_window::secondary_window(secondary_policy policy) : policy_(policy) {
 }
 
 std::int64_t secondary_window::cap(std::int64_t limit) const {
+  if (limit <= 0) return 0;
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(static_cast<double>(limit) * policy_.share)));
 }
 
-bool secondary_window::admits(const secondary_costs& c, time_point now) const {
-  if (filled_until_ && now < *filled_until_) return false;
+bool secondary_window::fits(const secondary_costs& c, std::int64_t points, std::int64_t minute,
+                            std::int64_t hour) const {
   const bool graphql = c.kind == point_kind::graphql;
-  const auto& points = graphql ? graphql_ : rest_;
-  const auto limit = graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute;
-  if (points.sum(now) + c.points > cap(limit)) return false;
+  const auto points_cap = cap(graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute);
+  if (points_cap > 0 && points + c.points > points_cap) return false;
   if (!c.creates_content) return true;
-  return content_minute_.sum(now) + 1 <= cap(policy_.content_per_minute) &&
-         content_hour_.sum(now) + 1 <= cap(policy_.content_per_hour);
+  const auto minute_cap = cap(policy_.content_per_minute);
+  const auto hour_cap = cap(policy_.content_per_hour);
+  return (minute_cap == 0 || minute + 1 <= minute_cap) && (hour_cap == 0 || hour + 1 <= hour_cap);
+}
+
+bool secondary_window::admits(const secondary_costs& c, time_point now) const {
+  if ((filled_until_ && now < *filled_until_) || others_.filled) return false;
+  const auto u = counted(now);
+  return fits(c, c.kind == point_kind::graphql ? u.graphql_points : u.rest_points, u.content_minute,
+              u.content_hour);
 }
 
 std::optional<time_point> secondary_window::room_at(const secondary_costs& c, time_point now) const {
   const bool graphql = c.kind == point_kind::graphql;
   const auto& points = graphql ? graphql_ : rest_;
-  const auto limit = graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute;
-  if (c.points > cap(limit)) return std::nullopt;
-  const auto start = filled_until_ ? std::max(now, *filled_until_) : now;
-  // Counts only leave: the first slot boundary from `start` on at which
-  // every window the request counts against has room. An hour at most.
+  const auto points_cap = cap(graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute);
+  if (points_cap > 0 && c.points > points_cap) return std::nullopt;
+  auto start = filled_until_ ? std::max(now, *filled_until_) : now;
+  if (others_.filled) start = std::max(start, now + std::chrono::seconds(1));
+  const auto others_points = graphql ? others_.graphql_points : others_.rest_points;
+  // Own counts only leave; the others' are taken as they were last
+  // exchanged. The first slot boundary from `start` on at which every
+  // window the request counts against has room. An hour at most.
   const auto fits_at = [&](time_point at) {
-    if (points.counted_at(now, at) + c.points > cap(limit)) return false;
-    if (!c.creates_content) return true;
-    return content_minute_.counted_at(now, at) + 1 <= cap(policy_.content_per_minute) &&
-           content_hour_.counted_at(now, at) + 1 <= cap(policy_.content_per_hour);
+    return fits(c, points.counted_at(now, at) + others_points,
+                content_minute_.counted_at(now, at) + others_.content_minute,
+                content_hour_.counted_at(now, at) + others_.content_hour);
   };
   if (fits_at(start)) return start;
   // The minute windows free a slot every second; the hour window every
@@ -99,13 +109,18 @@ std::optional<time_point> secondary_window::room_at(const secondary_costs& c, ti
     const auto at = start + std::chrono::seconds(s);
     if (fits_at(at)) return at;
   }
-  if (!c.creates_content) return std::nullopt;
-  const auto minute = content_hour_.slot_seconds;
-  const auto first = (slot_of(start, minute) + 1) * minute;
-  for (std::int64_t m = 0; m < slots; ++m) {
-    const auto at = from_epoch_seconds(first + m * minute);
-    if (fits_at(at)) return at;
+  if (c.creates_content) {
+    const auto minute = content_hour_.slot_seconds;
+    const auto first = (slot_of(start, minute) + 1) * minute;
+    for (std::int64_t m = 0; m < slots; ++m) {
+      const auto at = from_epoch_seconds(first + m * minute);
+      if (fits_at(at)) return at;
+    }
   }
+  // Only the other replicas' spending stands in the way: theirs slides too,
+  // and the next exchange (every second) tells by how much.
+  const bool others = others_points > 0 || (c.creates_content && (others_.content_minute > 0 || others_.content_hour > 0));
+  if (others) return start + std::chrono::seconds(1);
   return std::nullopt;
 }
 
@@ -128,6 +143,16 @@ secondary_usage secondary_window::usage(time_point now) const {
   u.content_minute = content_minute_.sum(now);
   u.content_hour = content_hour_.sum(now);
   u.filled = filled_until_ && now < *filled_until_;
+  return u;
+}
+
+secondary_usage secondary_window::counted(time_point now) const {
+  auto u = usage(now);
+  u.rest_points += others_.rest_points;
+  u.graphql_points += others_.graphql_points;
+  u.content_minute += others_.content_minute;
+  u.content_hour += others_.content_hour;
+  u.filled = u.filled || others_.filled;
   return u;
 }
 

@@ -15,6 +15,7 @@ std::string_view to_string(cache_outcome outcome) {
     case cache_outcome::bypass: return "bypass";
     case cache_outcome::stale: return "stale";
     case cache_outcome::rejected: return "rejected";
+    case cache_outcome::fresh: return "fresh";
   }
   return "bypass";
 }
@@ -125,6 +126,16 @@ families::families(std::string_view version)
       credential_state(prometheus::BuildGauge()
                      .Name("github_proxy_credential_state")
                      .Help("1 for the current state of each pool credential.")
+                     .Register(*registry)),
+      secondary_used(prometheus::BuildGauge()
+                     .Name("github_proxy_secondary_points_used")
+                     .Help("Spent per credential under GitHub's secondary limits in the current window (a "
+                           "minute; an hour for content_per_hour), every replica sharing it included.")
+                     .Register(*registry)),
+      secondary_limit(prometheus::BuildGauge()
+                     .Name("github_proxy_secondary_points_limit")
+                     .Help("GitHub's secondary limit per credential and kind, as configured (0: off); the "
+                           "proxy spends at most pool.secondary_limits.share_percent of it.")
                      .Register(*registry)),
       direct_demand_credits_total(prometheus::BuildCounter()
                      .Name("github_proxy_direct_demand_credits_total")

@@ -132,6 +132,10 @@ struct request_context {
   // The answer is GitHub's rate-limit refusal of the credentials asked
   // (rate_limits.cc `view_of_refusal`).
   bool limit_refusal = false;
+  // A GraphQL request whose operation may be a mutation (5 points under
+  // GitHub's secondary limits, and content creation), as authorisation
+  // classified it.
+  bool graphql_mutation = false;
 };
 
 // rate_limits.cc: X-RateLimit-* (any case) …
@@ -211,6 +215,9 @@ class request_pipeline {
     credentials::selection_outcome outcome = credentials::selection_outcome::selected;
     std::optional<std::chrono::seconds> retry_after;
     bool all_broken = false;  // every credential is rejected by GitHub (401)
+    // No credential had room under GitHub's secondary limits
+    // (credentials::acquisition::paced).
+    bool paced = false;
     // GitHub refused `answer` for a rate limit (and no other credential
     // could send it).
     bool rate_limited = false;
@@ -235,6 +242,10 @@ class request_pipeline {
     // An answer too large to hold is not relayed (an over-budget client's
     // changed resource): the answer comes back failed, `stream_refused`.
     bool refuse_streaming = false;
+    // The caller can answer without GitHub (an entry GitHub's max-age still
+    // covers): when only secondary-limit room is missing, come back refused
+    // and `paced` at once rather than wait for room.
+    bool answer_when_paced = false;
   };
 
   // request_pipeline.cc: route, authorise, choose cache or pass-through.
@@ -335,8 +346,12 @@ class request_pipeline {
   // as views (cache::merged_not_modified_lines), the entry left as stored.
   boost::asio::awaitable<void> respond_from_entry(request_context& ctx, const cache::entry& e,
                                                   const cache::header_lines& lines, std::string_view cache_status);
-  // 429 (every credential exhausted) or 503 (all busy), docs/contract.md §5 "Errors".
+  // 429 (every credential exhausted, or none has room under GitHub's
+  // secondary limits) or 503 (all busy), docs/contract.md §5 "Errors".
   boost::asio::awaitable<void> answer_refusal(request_context& ctx, const pooled_answer& pooled);
+  // The 429 of a request paced past pacing_wait, in GitHub's shape for a
+  // secondary limit.
+  boost::asio::awaitable<void> respond_secondary_limited(request_context& ctx, std::chrono::seconds retry_after);
   boost::asio::awaitable<void> answer_failure(request_context& ctx, const upstream_answer& answer);
   boost::asio::awaitable<void> respond_rate_limited(request_context& ctx, std::chrono::seconds retry_after,
                                                     std::string_view message);

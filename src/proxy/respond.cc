@@ -207,6 +207,10 @@ asio::awaitable<void> request_pipeline::answer_refusal(request_context& ctx, con
                            "the operators have to replace them");
     co_return;
   }
+  if (pooled.paced) {
+    co_await respond_secondary_limited(ctx, pooled.retry_after.value_or(std::chrono::seconds(60)));
+    co_return;
+  }
   // Every credential is spent for this resource until the earliest reset.
   const auto retry_after = pooled.retry_after.value_or(std::chrono::seconds(60));
   co_await respond_rate_limited(ctx, retry_after,
@@ -251,6 +255,30 @@ asio::awaitable<void> request_pipeline::respond_rate_limited(request_context& ct
   res.set(http::field::retry_after, std::to_string(seconds.count()));
   res.set("Cache-Status", "github-proxy; fwd=bypass");
   res.body() = error_body(http::status::too_many_requests, message);
+  res.keep_alive(ctx.req.keep_alive());
+  res.prepare_payload();
+  co_await ctx.out.write(res);
+}
+
+asio::awaitable<void> request_pipeline::respond_secondary_limited(request_context& ctx,
+                                                                  std::chrono::seconds retry_after) {
+  ctx.record.status = 429;
+  if (ctx.out.started()) co_return;
+  co_await settle_rate_view(ctx);
+  // GitHub's own shape (docs/github-api.md §3.4), so that clients back off
+  // as they would from GitHub: octokit's throttling matches "secondary rate"
+  // in the message, go-github the documentation_url, both honour
+  // Retry-After. The primary view stays what it is: the credits are there,
+  // only not this minute (a remaining of 0 would read as the primary limit).
+  response res{http::status::too_many_requests, ctx.req.version()};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  if (ctx.rate_view) set_rate_limit_fields(res.base(), *ctx.rate_view);
+  res.set(http::field::retry_after, std::to_string(std::max<std::int64_t>(1, retry_after.count())));
+  res.set("Cache-Status", "github-proxy; fwd=bypass; detail=secondary-limit");
+  res.body() = error_body(http::status::too_many_requests,
+                          "You have exceeded a secondary rate limit: no credential of the proxy has room under "
+                          "GitHub's secondary rate limits now. Retry after the time in Retry-After.",
+                          "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits");
   res.keep_alive(ctx.req.keep_alive());
   res.prepare_payload();
   co_await ctx.out.write(res);

@@ -43,10 +43,10 @@ void strip_response_hop_by_hop(http::fields& fields) {
   for (auto it : doomed) fields.erase(it);
 }
 
-std::string error_body(http::status status, std::string_view message) {
+std::string error_body(http::status status, std::string_view message, std::string_view documentation_url) {
   boost::json::object body;
   body["message"] = message;
-  body["documentation_url"] = "https://docs.github.com/rest";
+  body["documentation_url"] = documentation_url;
   body["status"] = std::to_string(static_cast<unsigned>(status));
   return boost::json::serialize(body);
 }

@@ -22,7 +22,8 @@ void copy_request_fields(const boost::beast::http::fields& in, boost::beast::htt
 void strip_response_hop_by_hop(boost::beast::http::fields& fields);
 
 // GitHub-shaped error body: {"message":…,"documentation_url":…,"status":"NNN"}.
-std::string error_body(boost::beast::http::status status, std::string_view message);
+std::string error_body(boost::beast::http::status status, std::string_view message,
+                       std::string_view documentation_url = "https://docs.github.com/rest");
 
 // The path for logs: query parameter values removed (`?page=&per_page=`).
 std::string loggable_target(std::string_view target);

@@ -29,14 +29,18 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
   std::optional<pooled_answer> first;  // GitHub's answer to the first credential
   verdict_kind first_kind = verdict_kind::ok;
   std::array<std::string_view, 1> tried{};
+  // What it costs under GitHub's secondary limits (docs/github-api.md §3.4).
+  const credentials::secondary_demand demand{
+      credentials::secondary_cost(ctx.req.method_string(), ctx.route.graphql, ctx.graphql_mutation),
+      !options.answer_when_paced};
   for (int attempt = 0; attempt < 2; ++attempt) {
     const std::span<const std::string_view> exclude(tried.data(), attempt);
     auto got = co_await source.acquire(r, attempt == 0 ? options.preferred : std::string_view{}, exclude,
-                                       options.free_revalidation);
+                                       options.free_revalidation, demand);
     if (!got.granted && attempt == 1 && first_kind == verdict_kind::bad_credential) {
       // A 401 and no other credential: the same one once more, which
       // renews an App's installation token (or finds a reloaded secret).
-      got = co_await source.acquire(r, {}, {}, options.free_revalidation);
+      got = co_await source.acquire(r, {}, {}, options.free_revalidation, demand);
     }
     if (!got.granted) {
       // Nobody else can send it: the client gets GitHub's own answer to the
@@ -46,6 +50,7 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
       result.outcome = got.outcome;
       result.retry_after = got.retry_after;
       result.all_broken = got.all_broken;
+      result.paced = got.paced;
       co_return result;
     }
     auto& lease = *got.granted;

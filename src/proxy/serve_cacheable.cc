@@ -24,6 +24,11 @@ using metrics::cache_outcome;
 namespace {
 
 constexpr std::string_view status_not_stored = "github-proxy; fwd=miss";
+constexpr std::string_view status_fresh_under_pressure = "github-proxy; hit; detail=fresh-under-pressure";
+constexpr std::string_view status_confirm_window = "github-proxy; hit; detail=confirm-window";
+// GitHub's max-age bounds an answer under pressure; this only bounds a
+// max-age absurdly large (a day: git trees say 86400).
+constexpr std::chrono::seconds max_fresh_under_pressure{86400};
 
 // An answer that is not stored, shaped as an entry so that it is answered
 // like any other.
@@ -67,6 +72,9 @@ struct request_pipeline::cache_fetch {
   cache::fetch_result result;
   cache::revalidation plan;  // the validators sent (when revalidating)
   std::string accept_sent;   // the Accept sent upstream (empty: none)
+  // Nothing was sent: no credential had room under GitHub's secondary
+  // limits, and the entry is within GitHub's max-age (answer from it).
+  bool fresh_under_pressure = false;
 };
 
 asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
@@ -147,7 +155,19 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   options.streamed_cache_status = status_not_stored;
   options.on_streaming = on_streaming;
   options.refuse_streaming = refuse_streaming;
+  // Under secondary-limit pressure an entry GitHub's max-age still covers
+  // is the answer (docs/contract.md §6 "Fresh under pressure"); whether it
+  // does is read only then, off the hit path.
+  options.answer_when_paced = cached && shared_.cfg->cache.fresh_under_pressure;
   fetch.pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
+  if (fetch.pooled.refused && fetch.pooled.paced && options.answer_when_paced) {
+    if (cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now())) {
+      fetch.fresh_under_pressure = true;
+    } else {
+      options.answer_when_paced = false;  // wait for room like any request
+      fetch.pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
+    }
+  }
   fetch.result = fetch_result_of(fetch.pooled, shared_.cfg->cache.max_object_bytes);
   co_return fetch;
 }
@@ -180,6 +200,17 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
     // goes through as sent. Its 304 is never stored; a full GET 200 is.
     record.cache = cache_outcome::miss;
     co_await pass_through(ctx, head || !may_store ? nullptr : &target);
+    co_return;
+  }
+
+  // The operator's confirm window: an entry GitHub confirmed this recently
+  // (and within its max-age) is answered without asking again.
+  if (cached && shared_.cfg->cache.confirm_window.count() > 0 &&
+      cache::confirmed_within(*cached, std::chrono::duration_cast<std::chrono::seconds>(shared_.cfg->cache.confirm_window),
+                              std::chrono::system_clock::now())) {
+    record.cache = cache_outcome::fresh;
+    counters_.credits_saved(record.client).Increment();
+    co_await respond_from_entry(ctx, *cached, status_confirm_window);
     co_return;
   }
 
@@ -223,6 +254,14 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
     if (joined.lead) joined.lead->publish(shared_answer{nullptr, cache::fetch_result{cache::fetch_kind::streamed}});
   };
   auto fetch = co_await fetch_for_cache(ctx, cached, target, &release_followers, over_budget.has_value());
+  if (fetch.fresh_under_pressure) {
+    // Followers get the same entry (shared as coalesced).
+    if (joined.lead) joined.lead->publish(shared_answer{cached, fetch.result});
+    record.cache = cache_outcome::fresh;
+    counters_.credits_saved(record.client).Increment();
+    co_await respond_from_entry(ctx, *cached, status_fresh_under_pressure);
+    co_return;
+  }
   const auto verdict = cache::after_fetch(cached.get(), fetch.result, may_store, decide);
   auto& pooled = fetch.pooled;
   auto& answer = pooled.answer;
@@ -240,6 +279,7 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
   bool stored = false;
   switch (verdict.action) {
     case fetch_action::confirm: {
+      cached->confirmed.note(std::chrono::system_clock::now());
       // The stored body with the fresh end-to-end fields of the 304. Only a
       // new owner or validator is worth writing back: the fields a 304
       // refreshes are merged again on every use.

@@ -105,6 +105,8 @@ void expect_label_names(const metric_scrape& scrape) {
       {"github_proxy_rate_limit_used", {"credential", "resource"}},
       {"github_proxy_rate_limit_reset_timestamp_seconds", {"credential", "resource"}},
       {"github_proxy_credential_state", {"credential", "state"}},
+      {"github_proxy_secondary_points_used", {"credential", "kind"}},
+      {"github_proxy_secondary_points_limit", {"credential", "kind"}},
       {"github_proxy_rate_limit_credits_saved_total", {"client"}},
       {"github_proxy_rejected_requests_total", {"client", "reason"}},
       {"github_proxy_client_upstream_credits_total", {"client"}},
@@ -271,7 +273,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
                     {cache("coalesced"), 2},
                     {cache("bypass"), 2},
                     {cache("stale"), 0},
-                    {cache("rejected"), 6}}));
+                    {cache("rejected"), 6},
+                    {cache("fresh"), 0}}));
   for (const auto& s : m.samples) {
     if (s.name == "github_proxy_request_duration_seconds_bucket" && s.labels.at("le") == "+Inf") {
       EXPECT_EQ(s.value, series_of(m, "github_proxy_request_duration_seconds_count")[cache(s.labels.at("cache"))])
@@ -330,6 +333,21 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
                     {label_key({{"credential", "upstream-1"}, {"state", "exhausted"}}), 0},
                     {label_key({{"credential", "upstream-1"}, {"state", "cooling"}}), 0},
                     {label_key({{"credential", "upstream-1"}, {"state", "broken"}}), 0}}));
+
+  // github_proxy_secondary_points_{used,limit}{credential,kind}: the six
+  // requests sent upstream within the minute, the POST at 5 points and one
+  // content creation; GitHub's documented limits.
+  auto kind = [](std::string k) { return label_key({{"credential", "upstream-1"}, {"kind", k}}); };
+  EXPECT_EQ(series_of(m, "github_proxy_secondary_points_used"),
+            (series{{kind("rest_points"), 1 + 1 + 1 + 1 + 5 + 1},
+                    {kind("graphql_points"), 0},
+                    {kind("content_per_minute"), 1},
+                    {kind("content_per_hour"), 1}}));
+  EXPECT_EQ(series_of(m, "github_proxy_secondary_points_limit"),
+            (series{{kind("rest_points"), 900},
+                    {kind("graphql_points"), 2000},
+                    {kind("content_per_minute"), 80},
+                    {kind("content_per_hour"), 500}}));
 
   // github_proxy_direct_demand_credits_total{client,resource}: what one shared
   // token would have paid (docs/contract.md §8 "Status page"): the hit and the
@@ -395,6 +413,8 @@ TEST(MetricsExact, EveryFamilyAfterAKnownSequence) {
       {"github_proxy_rate_limit_used", "gauge"},
       {"github_proxy_rate_limit_reset_timestamp_seconds", "gauge"},
       {"github_proxy_credential_state", "gauge"},
+      {"github_proxy_secondary_points_used", "gauge"},
+      {"github_proxy_secondary_points_limit", "gauge"},
       {"github_proxy_rate_limit_credits_saved_total", "counter"},
       {"github_proxy_rejected_requests_total", "counter"},
       {"github_proxy_client_upstream_credits_total", "counter"},
@@ -462,7 +482,17 @@ TEST(MetricsExact, CacheBackendErrorsWithAnUnreachableRedis) {
   proxy_process proxy(dir, opts);
 
   auto errors = [](std::string op) { return label_key({{"backend", "redis"}, {"op", op}}); };
-  EXPECT_EQ(series_of(scrape_metrics(proxy), "github_proxy_cache_backend_errors_total"),
+  // The secondary-limit exchange runs every second on its own: it fails as
+  // often as time passes, so only its presence and growth are pinned.
+  const auto without_exchange = [&](series all, double& exchange_errors) {
+    const auto it = all.find(errors("secondary_exchange"));
+    exchange_errors = it == all.end() ? -1 : it->second;
+    if (it != all.end()) all.erase(it);
+    return all;
+  };
+  double exchange_before = 0;
+  EXPECT_EQ(without_exchange(series_of(scrape_metrics(proxy), "github_proxy_cache_backend_errors_total"),
+                             exchange_before),
             (series{{errors("get"), 0},
                     {errors("put"), 0},
                     {errors("erase"), 0},
@@ -479,13 +509,19 @@ TEST(MetricsExact, CacheBackendErrorsWithAnUnreachableRedis) {
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-3", {auth(budgeted_token)}).result_int(), 200);
   ASSERT_EQ(request(proxy.where(), "GET", "/repos/octo-org/repo-4", {auth(budgeted_token)}).result_int(), 429);
 
-  const auto m = scrape_until(proxy, [](const metric_scrape& s) { return every_request_counted(s, 4); });
-  EXPECT_EQ(series_of(m, "github_proxy_cache_backend_errors_total"),
+  const auto m = scrape_until(proxy, [&](const metric_scrape& s) {
+    const auto exchange = series_of(s, "github_proxy_cache_backend_errors_total")[errors("secondary_exchange")];
+    return every_request_counted(s, 4) && exchange >= 1;
+  });
+  double exchange_after = 0;
+  EXPECT_EQ(without_exchange(series_of(m, "github_proxy_cache_backend_errors_total"), exchange_after),
             (series{{errors("get"), 4},
                     {errors("put"), 3},
                     {errors("erase"), 0},
                     {errors("budget_check"), 2},
                     {errors("budget_charge"), 1}}));
+  EXPECT_GE(exchange_before, 0) << "the exchange's series exists from the start";
+  EXPECT_GE(exchange_after, 1) << "an unreachable Redis fails the exchange";
   auto req = [](std::string client, std::string code, std::string cache) {
     return label_key({{"client", client}, {"method", "GET"}, {"code", code}, {"cache", cache}});
   };
@@ -614,12 +650,15 @@ std::set<std::string> series_keys(const metric_scrape& scrape) {
 TEST(MetricsCardinality, TenThousandDistinctPathsTokensAndMethodsAddNoSeries) {
   temp_dir dir;
   fake_github::options fake_opts;
-  fake_opts.extra_args = {"--core-limit", "1000000"};  // the fake never rate-limits this test
+  // The fake never rate-limits this test: 2,500 requests a minute on one
+  // token, secondary limits off on both sides (they have their own tests).
+  fake_opts.extra_args = {"--core-limit", "1000000"};
   fake_github fake(dir, fake_opts);
   proxy_process::options opts;
   opts.upstream_url = fake.url();
   opts.upstream_token = upstream_token;
   opts.clients = metrics_clients();
+  opts.extra_yaml = "pool:\n  secondary_limits:\n    rest_points_per_minute: 0\n";
   proxy_process proxy(dir, opts);
 
   // Warm-up: every kind once a few times, so that each series exists.

@@ -60,6 +60,10 @@ struct verdict {
   // client is known and the path could be normalised (allowed, forbidden).
   // For logs and resource inference.
   std::string path;
+  // Allowed GraphQL: the operation that would run is not a plain query (a
+  // mutation, a subscription, or a document that cannot be classified),
+  // which GitHub's secondary limits count as a mutation would cost.
+  bool graphql_mutation = false;
 };
 
 // What authorisation needs to see of a request.

@@ -18,6 +18,7 @@
 // Change the layout only together with the version byte.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +32,32 @@ namespace github_proxy::cache {
 
 // How the stored body is encoded. The ETag is always over the identity bytes.
 enum class body_encoding : std::uint8_t { identity = 0, gzip = 1 };
+
+// When GitHub last confirmed an entry to this process (a 304 to a
+// revalidation): a process-local note, neither encoded nor compared, that
+// any thread may update on a shared const entry (one relaxed atomic store).
+// Read under secondary-limit pressure (policy.h `confirmed_within`).
+class confirmation_note {
+ public:
+  confirmation_note() = default;
+  confirmation_note(const confirmation_note& other) : ms_(other.ms_.load(std::memory_order_relaxed)) {}
+  confirmation_note& operator=(const confirmation_note& other) {
+    ms_.store(other.ms_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    return *this;
+  }
+  void note(std::chrono::system_clock::time_point at) const {
+    ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count(),
+              std::memory_order_relaxed);
+  }
+  // The last note; the epoch when none.
+  std::chrono::system_clock::time_point last() const {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_.load(std::memory_order_relaxed)));
+  }
+  friend bool operator==(const confirmation_note&, const confirmation_note&) { return true; }
+
+ private:
+  mutable std::atomic<std::int64_t> ms_{0};
+};
 
 struct entry {
   unsigned status = 200;
@@ -60,6 +87,8 @@ struct entry {
   bool vary_authorization = false;
 
   std::chrono::system_clock::time_point stored_at{};  // millisecond resolution once encoded
+  // GitHub's confirmations since `stored_at` seen by this process.
+  confirmation_note confirmed;
 
   bool operator==(const entry&) const = default;
 };

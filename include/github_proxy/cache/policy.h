@@ -131,6 +131,18 @@ void merged_not_modified_lines(const entry& e, const boost::beast::http::fields&
 bool not_modified_changes_owner(const entry& e, const boost::beast::http::fields& not_modified,
                                 std::string_view credential_name, std::string_view credential_authorization);
 
+// GitHub's freshness lifetime for `e`, from the Cache-Control it sent
+// (`private, max-age=60, s-maxage=60` on most authenticated answers,
+// docs/github-api.md §2.1): the smaller of max-age and s-maxage; 0 without
+// either, or with no-cache or no-store. Reads the entry's header lines.
+std::chrono::seconds fresh_lifetime(const entry& e);
+
+// Whether GitHub confirmed `e` (its 200 at `stored_at`, or a later 304 noted
+// in `confirmed`) less than min(`bound`, fresh_lifetime(e)) before `now`:
+// what may be answered without asking GitHub again (docs/contract.md §6
+// "Fresh under pressure"). Never beyond what GitHub itself sent.
+bool confirmed_within(const entry& e, std::chrono::seconds bound, std::chrono::system_clock::time_point now);
+
 // Whether a client's own conditional GET may be answered 304 from `e` once
 // GitHub has confirmed `e` (RFC 9110 §13.2.2): If-None-Match, when present,
 // decides alone (weak comparison against `e.etag`, lists, `*`); otherwise

@@ -106,6 +106,29 @@ struct cache_config {
   // Decoded entries kept in process in front of the backend
   // (cache/front_tier.h); 0: none.
   std::size_t front_tier_bytes = 64ull * 1024 * 1024;
+  // When no credential has room under GitHub's secondary limits, answer a
+  // GET from an entry GitHub confirmed within the max-age it sent, without
+  // asking again (docs/contract.md §6 "Fresh under pressure"). false:
+  // always revalidate, waiting for room or answering 429.
+  bool fresh_under_pressure = true;
+  // Answer from an entry GitHub confirmed less than this ago, pressure or
+  // not (never longer than its max-age): fewer points for very hot keys,
+  // at the price of that much staleness. 0: off.
+  duration confirm_window{0};
+};
+
+// GitHub's secondary limits per credential (docs/github-api.md §3.4) and the
+// share of them the pool spends (credentials/secondary_limits.h). 0 turns a
+// limit off (for a GitHub Enterprise Server whose admin set none).
+struct secondary_limits_config {
+  std::int64_t rest_points_per_minute = 900;
+  std::int64_t graphql_points_per_minute = 2000;
+  std::int64_t content_per_minute = 80;
+  std::int64_t content_per_hour = 500;
+  std::uint32_t share_percent = 90;
+  // How long a request may wait for room (pacing) before a 429; never
+  // longer than pool.wait_timeout.
+  duration pacing_wait{std::chrono::seconds(5)};
 };
 
 // What X-RateLimit-* and GET /rate_limit tell a client (docs/contract.md §5
@@ -135,6 +158,7 @@ struct pool_config {
   // content (a Kubernetes Secret rotated in place); 0 = never (SIGHUP only).
   duration secret_reload_interval{std::chrono::seconds(10)};
   rate_limit_headers_mode rate_limit_headers = rate_limit_headers_mode::client;
+  secondary_limits_config secondary_limits;
 };
 
 enum class credential_type { token, app };

@@ -63,6 +63,7 @@
 #include "github_proxy/credentials/rate_limit_state.h"
 #include "github_proxy/credentials/rate_view.h"
 #include "github_proxy/credentials/resource.h"
+#include "github_proxy/credentials/secondary_limits.h"
 #include "github_proxy/credentials/selection.h"
 #include "github_proxy/credentials/token_issuer.h"
 
@@ -132,6 +133,14 @@ struct pool_options {
   probe_policy probe;
   // Called after every probe on the executor it ran on, with no lock held.
   std::function<void(const probe_event&)> on_probe;
+  // GitHub's secondary limits per credential, and the share of them the
+  // pool spends (secondary_limits.h). A credential without room for a
+  // request is not selected for it.
+  secondary_policy secondary;
+  // How long `acquire` waits, at most, for a credential to have room for a
+  // request (pacing) when waiting can bring it; longer → exhausted, paced.
+  // Within wait_timeout.
+  std::chrono::milliseconds pacing_wait{5'000};
 
   void set_reserve(std::int64_t credits) { reserve.fill(credits); }
   void set_reserve(resource r, std::int64_t credits) { reserve[static_cast<std::size_t>(r)] = credits; }
@@ -194,6 +203,11 @@ struct acquisition {
   // scheduled (a token's probe does not count: it may never succeed).
   // False for any other outcome, and when `exclude` leaves no credential.
   bool all_broken = false;
+  // When exhausted: some credential could have served but for its
+  // secondary limits (no room for the request's points or content
+  // creation, or cooling after GitHub's secondary-limit answer: its window
+  // counts as full); retry_at is then when one has room.
+  bool paced = false;
 };
 
 struct bucket_report {
@@ -211,6 +225,9 @@ struct credential_report {
   std::optional<token_state> token;  // Apps: the installation token's lifecycle
   std::uint32_t in_flight = 0;
   std::vector<bucket_report> buckets;  // the observed resources only
+  // Secondary-limit windows: this process's own spending plus the other
+  // replicas' as last exchanged (github_proxy_secondary_points_used).
+  secondary_usage secondary;
   // Apps: why the last renewal failed (empty after a success) and the
   // issuer's HTTP status then (0: no answer).
   boost::system::error_code renewal_error;
@@ -225,7 +242,7 @@ class credential_source {
   virtual ~credential_source() = default;
   virtual boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred,
                                                       std::span<const std::string_view> exclude,
-                                                      bool free_revalidation) = 0;
+                                                      bool free_revalidation, const secondary_demand& demand) = 0;
   virtual verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers,
                            std::string_view body) = 0;
   virtual void abandon(lease& l) = 0;
@@ -272,9 +289,18 @@ class pool final : public credential_source {
   // GitHub to answer with a free 304 (docs/contract.md §5 "Budgets", §6), so a bucket
   // that is spent (exhausted) or down to its reserve may still send it;
   // cooling and broken credentials are still skipped.
+  //
+  // `demand`: the request's secondary-limit cost (secondary_limits.h). A
+  // credential is selected only while the cost fits under its share of
+  // GitHub's secondary limits, and the cost is counted when it is. When
+  // room is all that is missing and it comes back within pacing_wait, the
+  // call waits for it (pacing: a burst is spread rather than refused);
+  // otherwise, or when `demand.may_wait` is false, the outcome is
+  // exhausted with `paced` and `retry_at` when room comes back.
   boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred = {},
                                               std::span<const std::string_view> exclude = {},
-                                              bool free_revalidation = false) override;
+                                              bool free_revalidation = false,
+                                              const secondary_demand& demand = {}) override;
 
   // The upstream answered `l`'s request: records X-RateLimit-* and the
   // verdict of classify_response (pass the body as received, gzip or not:
@@ -350,6 +376,15 @@ class pool final : public credential_source {
   // every token is broken — unready, so sent no traffic — still finds out
   // when GitHub accepts them again. Without an issuer it does nothing.
   void start_due_probes(const boost::asio::any_io_executor& executor);
+
+  // Sharing the secondary-limit windows between replicas
+  // (secondary_exchange.h). Each credential's own usage now, in config
+  // order …
+  std::vector<secondary_usage> own_secondary_usage() const;
+  // … and the other replicas' in the same order (a shorter span leaves the
+  // rest at none).
+  void set_others_secondary_usage(std::span<const secondary_usage> others);
+  const secondary_policy& secondary() const;
 
   std::size_t size() const;
   std::string_view name(std::size_t index) const;

@@ -18,6 +18,11 @@
 // (other users of the token, another replica before the window was shared):
 // `fill` treats every window as full until `until`.
 //
+// Replicas sharing the credential (secondary_exchange.h) publish their own
+// usage and learn the others' with `set_others`: what the other replicas
+// spent in each window, added to this one's own counts until the next
+// exchange replaces it. A limit of 0 turns that window off.
+//
 // Threading: not synchronised; the pool guards it with the credential's
 // mutex. Every method is O(window slots) at worst and allocation-free.
 #pragma once
@@ -62,6 +67,16 @@ struct secondary_usage {
   bool filled = false;  // inside a `fill`
 };
 
+// What one request asks of a credential's secondary limits (pool::acquire).
+struct secondary_demand {
+  secondary_costs cost;
+  // Whether acquire may wait (at most pool_options::pacing_wait) for a
+  // credential to have room. false: when room is the only thing missing,
+  // acquire answers at once with `paced` (the caller has something else to
+  // answer with, e.g. a cache entry GitHub's max-age still covers).
+  bool may_wait = true;
+};
+
 class secondary_window {
  public:
   explicit secondary_window(secondary_policy policy = {});
@@ -76,7 +91,15 @@ class secondary_window {
   // GitHub answered a secondary limit: nothing fits until `until`.
   void fill(time_point until);
 
+  // The other replicas' usage of each window, as last exchanged; replaces
+  // the previous one. Their `filled` (GitHub answered one of them a
+  // secondary limit) makes this window full too until an exchange clears it.
+  void set_others(const secondary_usage& others) { others_ = others; }
+
+  // This process's own usage (what it publishes), without the others'.
   secondary_usage usage(time_point now) const;
+  // What admission counts: own usage plus the others'.
+  secondary_usage counted(time_point now) const;
   const secondary_policy& policy() const { return policy_; }
 
  private:
@@ -93,7 +116,10 @@ class secondary_window {
     std::int64_t counted_at(time_point now, time_point at) const;
   };
 
+  // share × limit, at least 1; 0 when the limit is off.
   std::int64_t cap(std::int64_t limit) const;
+  // Whether `c` fits in windows holding `points`, `minute` and `hour`.
+  bool fits(const secondary_costs& c, std::int64_t points, std::int64_t minute, std::int64_t hour) const;
 
   secondary_policy policy_;
   ring rest_;
@@ -101,6 +127,7 @@ class secondary_window {
   ring content_minute_;
   ring content_hour_;
   std::optional<time_point> filled_until_;
+  secondary_usage others_;
 };
 
 }  // namespace github_proxy::credentials

@@ -22,8 +22,11 @@
 namespace github_proxy::metrics {
 
 // The `cache` label of github_proxy_requests_total (docs/contract.md §8).
-enum class cache_outcome { hit, miss, changed, coalesced, bypass, stale, rejected };
-inline constexpr std::size_t cache_outcome_count = 7;
+// fresh: answered from an entry GitHub's max-age still covers, without
+// asking GitHub (no credential had room under its secondary limits, or the
+// confirm window; docs/contract.md §6 "Fresh under pressure").
+enum class cache_outcome { hit, miss, changed, coalesced, bypass, stale, rejected, fresh };
+inline constexpr std::size_t cache_outcome_count = 8;
 std::string_view to_string(cache_outcome outcome);
 
 // The `reason` label of github_proxy_rejected_requests_total.
@@ -59,6 +62,11 @@ struct families {
   prometheus::Family<prometheus::Gauge>& rate_limit_used;
   prometheus::Family<prometheus::Gauge>& rate_limit_reset;
   prometheus::Family<prometheus::Gauge>& credential_state;  // {credential,state}
+  // GitHub's secondary limits (docs/contract.md §7 "Secondary limits"):
+  // used in the sliding window, and GitHub's limit, per credential and
+  // kind (rest_points, graphql_points, content_per_minute, content_per_hour).
+  prometheus::Family<prometheus::Gauge>& secondary_used;   // {credential,kind}
+  prometheus::Family<prometheus::Gauge>& secondary_limit;  // {credential,kind}
   // What the proxy saves (docs/contract.md §8 "Status page").
   prometheus::Family<prometheus::Counter>& direct_demand_credits_total;  // {client,resource}
   prometheus::Family<prometheus::Gauge>& one_token_limit;

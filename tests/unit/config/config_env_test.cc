@@ -42,7 +42,7 @@ bool same_entry(const env_override& entry, std::string_view variable, std::strin
 
 TEST(ConfigEnvTable, NamesEveryScalarBySectionAndKey) {
   const auto& table = env_overrides();
-  EXPECT_EQ(table.size(), 47u);
+  EXPECT_EQ(table.size(), 55u);
   std::set<std::string_view> variables;
   for (const env_override& entry : table) {
     std::string expected = "GITHUB_PROXY_";

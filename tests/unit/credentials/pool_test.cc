@@ -1178,6 +1178,8 @@ TEST_F(PoolTest, ConcurrentUseFromSeveralThreads) {
   add_app("app");
   pool_options options;
   options.max_concurrent = 3;  // fewer slots than workers: waits for completions
+  // 7200 requests at once: concurrency only (secondary limits: PoolSecondary).
+  options.secondary.rest_points_per_minute = 0;
   auto& p = make(options);
   worker_stats stats;
   run_workers(p, 3, 8, 300, stats);
@@ -1256,6 +1258,146 @@ TEST_F(PoolTest, ReportsObservedBucketsForMetrics) {
   EXPECT_EQ(r.buckets[0].view.limit, 30);
   EXPECT_EQ(p.name(0), "a");
   EXPECT_EQ(p.kind(0), credential_kind::token);
+}
+
+// --- secondary limits (docs/contract.md §7 "Secondary limits") ------------
+
+class PoolSecondaryTest : public PoolTest {};
+
+pool_options small_secondary_limits() {
+  pool_options options;
+  options.secondary.rest_points_per_minute = 10;
+  options.secondary.content_per_minute = 3;
+  options.secondary.share = 0.5;  // 5 points, 1 content-creating request per credential
+  return options;
+}
+
+const secondary_demand one_point{secondary_cost("GET", false, false), true};
+const secondary_demand one_point_no_wait{secondary_cost("GET", false, false), false};
+
+acquisition acquire_demand(asio::io_context& io, pool& p, const secondary_demand& d, resource r = resource::core) {
+  return run(io, [](pool& p, resource r, secondary_demand d) -> asio::awaitable<acquisition> {
+    co_return co_await p.acquire(r, {}, {}, false, d);
+  }(p, r, d));
+}
+
+TEST_F(PoolSecondaryTest, SpreadsPointsAndStopsAtTheShareOfEveryCredential) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  auto& p = make(small_secondary_limits());
+  std::map<std::string, int> by_name;
+  for (int i = 0; i < 10; ++i) {
+    auto got = acquire_demand(io_, p, one_point_no_wait);
+    ASSERT_TRUE(got.granted) << i;
+    ++by_name[std::string(got.granted->name)];
+    p.complete(*got.granted, 304, rate_headers(4000, t0 + seconds(3600)), {});
+  }
+  EXPECT_EQ(by_name["a"], 5);
+  EXPECT_EQ(by_name["b"], 5);
+  EXPECT_EQ(find_report("a").secondary.rest_points, 5);
+  // Both at their share: refused at once, paced, with the instant the first
+  // point leaves the minute.
+  auto none = acquire_demand(io_, p, one_point_no_wait);
+  EXPECT_FALSE(none.granted);
+  EXPECT_EQ(none.outcome, selection_outcome::exhausted);
+  EXPECT_TRUE(none.paced);
+  ASSERT_TRUE(none.retry_at);
+  EXPECT_EQ(*none.retry_at, t0 + seconds(60));
+  EXPECT_EQ(none.retry_after, seconds(60));
+  // A minute later the window has slid.
+  clock_.set(t0 + seconds(60));
+  EXPECT_TRUE(acquire_demand(io_, p, one_point_no_wait).granted);
+}
+
+TEST_F(PoolSecondaryTest, WaitsForRoomWithinThePacingWaitOnly) {
+  add_token("a", "ghp_aaaa");
+  auto options = small_secondary_limits();
+  options.pacing_wait = std::chrono::seconds(5);
+  auto& p = make(options);
+  auto held = acquire_demand(io_, p, one_point);  // in flight; its end wakes waiters
+  ASSERT_TRUE(held.granted);
+  for (int i = 0; i < 4; ++i) {
+    auto got = acquire_demand(io_, p, one_point);
+    ASSERT_TRUE(got.granted);
+    p.abandon(*got.granted);
+  }
+  // Room in 60 s: beyond the pacing wait, a 429 at once.
+  auto refused = acquire_demand(io_, p, one_point);
+  EXPECT_FALSE(refused.granted);
+  EXPECT_TRUE(refused.paced);
+  EXPECT_EQ(refused.retry_after, seconds(60));
+
+  // Room in 1 s: the request waits for it rather than being refused.
+  clock_.set(t0 + seconds(59));
+  std::optional<acquisition> paced;
+  asio::co_spawn(io_, [](pool& p, std::optional<acquisition>& out) -> asio::awaitable<void> {
+    out.emplace(co_await p.acquire(resource::core, {}, {}, false, one_point));
+  }(p, paced), asio::detached);
+  io_.restart();
+  io_.poll();
+  ASSERT_FALSE(paced) << "answered before there was room";
+  clock_.set(t0 + seconds(60));
+  p.abandon(*held.granted);  // any wake-up: the waiter looks again
+  settle();
+  ASSERT_TRUE(paced);
+  EXPECT_TRUE(paced->granted);
+}
+
+TEST_F(PoolSecondaryTest, WritesCountFivePointsAndContentCreation) {
+  add_token("a", "ghp_aaaa");
+  auto& p = make(small_secondary_limits());
+  auto write = acquire_demand(io_, p, {secondary_cost("POST", false, false), false});
+  ASSERT_TRUE(write.granted);
+  p.abandon(*write.granted);
+  EXPECT_EQ(find_report("a").secondary.rest_points, 5);
+  EXPECT_EQ(find_report("a").secondary.content_minute, 1);
+  // Every point of the share is spent: no read either.
+  auto read = acquire_demand(io_, p, one_point_no_wait);
+  EXPECT_FALSE(read.granted);
+  EXPECT_TRUE(read.paced);
+}
+
+TEST_F(PoolSecondaryTest, GitHubsSecondaryAnswerFillsTheWindowUntilTheCoolDownEnds) {
+  add_token("a", "ghp_aaaa");
+  add_token("b", "ghp_bbbb");
+  auto& p = make();
+  auto got = acquire_demand(io_, p, one_point);
+  ASSERT_TRUE(got.granted);
+  const std::string first(got.granted->name);
+  http::fields h = rate_headers(4000, t0 + seconds(3600));
+  h.set("Retry-After", "30");
+  const auto v = p.complete(*got.granted, 403, h,
+                            R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})");
+  EXPECT_EQ(v.kind, verdict_kind::secondary_limit);
+  EXPECT_TRUE(find_report(first).secondary.filled);
+  // Never spread: every later request goes to the other one.
+  for (int i = 0; i < 3; ++i) {
+    auto next = acquire_demand(io_, p, one_point);
+    ASSERT_TRUE(next.granted);
+    EXPECT_NE(next.granted->name, first);
+    p.abandon(*next.granted);
+  }
+  clock_.set(t0 + seconds(30));
+  EXPECT_FALSE(find_report(first).secondary.filled);
+}
+
+TEST_F(PoolSecondaryTest, OtherReplicasUsageCountsAgainstTheShare) {
+  add_token("a", "ghp_aaaa");
+  auto& p = make(small_secondary_limits());
+  secondary_usage others;
+  others.rest_points = 4;
+  p.set_others_secondary_usage(std::span<const secondary_usage>(&others, 1));
+  auto got = acquire_demand(io_, p, one_point_no_wait);
+  ASSERT_TRUE(got.granted);
+  p.abandon(*got.granted);
+  EXPECT_EQ(p.own_secondary_usage().at(0).rest_points, 1);  // what this replica publishes
+  EXPECT_EQ(find_report("a").secondary.rest_points, 5);     // what it counts
+  auto none = acquire_demand(io_, p, one_point_no_wait);
+  EXPECT_FALSE(none.granted);
+  EXPECT_TRUE(none.paced);
+  // The others' usage is cleared by the next exchange.
+  p.set_others_secondary_usage({});
+  EXPECT_TRUE(acquire_demand(io_, p, one_point_no_wait).granted);
 }
 
 }  // namespace

@@ -162,10 +162,11 @@ class counting_source final : public credentials::credential_source {
   explicit counting_source(credentials::pool& pool) : pool_(pool) {}
   asio::awaitable<credentials::acquisition> acquire(credentials::resource r, std::string_view preferred,
                                                     std::span<const std::string_view> exclude,
-                                                    bool free_revalidation) override {
+                                                    bool free_revalidation,
+                                                    const credentials::secondary_demand& demand) override {
     ++acquired;
     if (free_revalidation) ++free_revalidations;
-    co_return co_await pool_.acquire(r, preferred, exclude, free_revalidation);
+    co_return co_await pool_.acquire(r, preferred, exclude, free_revalidation, demand);
   }
   credentials::verdict complete(credentials::lease& l, unsigned status, const http::fields& headers,
                                 std::string_view body) override {
