@@ -128,7 +128,7 @@ done
 # --- the fake GitHub -----------------------------------------------------------
 upstream_token="upstream-bench-token"
 "$work/bin/fake_github" --address 127.0.0.1 --port 0 --port-file "$work/fake.port" \
-  --core-limit 100000000 --quiet >/dev/null 2>&1 &
+  --core-limit 100000000 --secondary-rest-points 0 --quiet >/dev/null 2>&1 &
 fake_pid=$!
 pids+=("$fake_pid")
 wait_file "$work/fake.port"
@@ -193,12 +193,19 @@ proxy_memory_port="" proxy_redis_port="" proxy_memory_base_port="" proxy_redis_b
 proxy_redis_tcp_port="" proxy_redis_tls_port=""
 start_proxy() {  # name cache-yaml [binary] [LD_PRELOAD] → sets proxy_${name}_port, proxy_pid[name]
   local name="$1" binary="${3:-$work/bin/github-proxy}" preload="${4:-}"
+  # The rows measure the revalidation path against nginx's: every hit asks
+  # the fake, so GitHub's secondary limits (900 points a minute) are off on
+  # both sides here; bench/fleet.sh measures them. A baseline binary older
+  # than them does not know the key.
+  local pool_yaml='pool: { secondary_limits: { rest_points_per_minute: 0 } }'
+  [ "$binary" = "$work/bin/github-proxy" ] || pool_yaml=""
   cat > "$work/proxy-$name.yaml" <<YAML
 listen: { address: 127.0.0.1, port: 0, threads: 2 }
 admin: { address: 127.0.0.1, port: 0 }
 upstream: { url: "$fake", max_connections_per_host: 512 }
 registry: { file: registry.yaml }
 cache: $2
+$pool_yaml
 credentials:
   - { name: bench-pat, type: token, token_env: BENCH_UPSTREAM_TOKEN }
 logging: { level: warn, format: json, access_log: true }

@@ -22,6 +22,10 @@ constexpr std::string_view no_user_agent_body =
     "Check https://developer.github.com for other possible causes.\n";
 constexpr std::string_view secondary_limit_message =
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
+// docs/github-api.md §3.4, the content-creation wording.
+constexpr std::string_view content_limit_message =
+    "You have exceeded a secondary rate limit and have been temporarily blocked from content creation. "
+    "Please retry your request again later.";
 constexpr std::string_view secondary_limit_doc =
     "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits";
 constexpr std::size_t gzip_threshold = 1024;
@@ -109,6 +113,7 @@ struct app::exchange {
   bool head = false;
   std::string_view method;  // HEAD answered as GET
   std::int64_t credits = 0;
+  bool secondary_limited = false;  // answered with a secondary-limit refusal (counters)
 };
 
 struct app::route_verdict {
@@ -121,7 +126,7 @@ struct app::route_verdict {
 app::app(app_config config, clock_fn clock)
     : config_(std::move(config)),
       clock_(clock ? std::move(clock) : clock_fn(system_now)),
-      state_(config_.limits, config_.request_log_capacity, config_.installation_token_ttl) {
+      state_(config_.limits, config_.secondary, config_.request_log_capacity, config_.installation_token_ttl) {
   for (auto& registration : config_.apps) {
     registration.from_command_line = true;
     state_.apps.add(registration);
@@ -204,6 +209,7 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
       return out;
     }
     case fault_kind::secondary_limit:
+      x.secondary_limited = true;
       v.r = error_result(fault.status == 429 ? 429 : 403, secondary_limit_message, secondary_limit_doc);
       if (fault.retry_after > 0) v.r.extra_headers.emplace_back("Retry-After", std::to_string(fault.retry_after));
       v.rate = state_.limits.peek(x.bucket, x.res, x.now);
@@ -235,6 +241,8 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
     v.rate = state_.limits.peek(anonymous_account, resource::core, x.now);
     return finish(x, v);
   }
+  // Where GitHub applies them: after authentication, before routing and the primary limit.
+  if (auto refused = refuse_secondary(x)) return std::move(*refused);
   if (!x.layout.in_layout) {
     v.r = error_result(404, "Not Found");
     v.rate = state_.limits.peek(x.bucket, x.res, x.now);
@@ -242,6 +250,35 @@ outgoing_response app::serve_api(exchange& x, const fault_decision& fault) {
   }
   if (!x.layout.graphql && x.layout.api_path == "/rate_limit" && x.method == "GET") return serve_rate_limit(x);
   return serve_route(x);
+}
+
+// Secondary limits (docs/github-api.md §3.4), per token (an installation token on its
+// own, not its installation's primary bucket). Not counted: anonymous requests,
+// GET /rate_limit (free, like for the primary limit), and the App's own JWT
+// endpoints (`/app/…`, `…/installation`: the App, not a user or installation,
+// is calling). A 304 costs its point: only the primary limit forgives it.
+std::optional<outgoing_response> app::refuse_secondary(exchange& x) {
+  if (!x.who.authenticated) return std::nullopt;
+  if (!x.layout.graphql) {
+    if (x.layout.in_layout && x.layout.api_path == "/rate_limit" && x.method == "GET") return std::nullopt;
+    if (is_app_jwt_path(x.layout.segments)) return std::nullopt;
+  }
+  const secondary_cost cost =
+      x.layout.graphql
+          ? graphql_secondary_cost(x.method == "POST" && graphql_request_is_mutation(x.req.body()))
+          : rest_secondary_cost(x.req.method_string());
+  const secondary_admission a = state_.secondary.admit(x.who.key, cost, x.now);
+  if (a.allowed()) return std::nullopt;
+  // GraphQL too answers 403 with Retry-After (docs/github-api.md §3.4); the
+  // rate-limit headers are the bucket's, unchanged, as with the fault.
+  x.secondary_limited = true;
+  route_verdict v;
+  v.r = error_result(403,
+                     a.refusal == secondary_refusal::content ? content_limit_message : secondary_limit_message,
+                     secondary_limit_doc);
+  v.r.extra_headers.emplace_back("Retry-After", std::to_string(a.retry_after));
+  v.rate = state_.limits.peek(x.bucket, x.res, x.now);
+  return finish(x, v);
 }
 
 outgoing_response app::serve_rate_limit(exchange& x) {
@@ -402,7 +439,7 @@ void app::record(const exchange& x, unsigned status, std::int64_t credits) {
   rec.body_length = x.req.body().size();
   rec.body_sha256 = x.req.body().empty() ? empty_sha256 : sha256_hex(x.req.body());
   rec.status = status;
-  state_.observed.record(std::move(rec), x.who.key, x.res, credits);
+  state_.observed.record(std::move(rec), x.who.key, x.res, credits, x.secondary_limited);
 }
 
 }  // namespace fake_github

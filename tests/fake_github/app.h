@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "fake_state.h"
@@ -21,6 +22,7 @@ struct app_config {
   bool ghes = false;  // REST under /api/v3, GraphQL at /api/graphql
   std::string origin;  // --origin; empty: the listening socket's own URL, never Host
   limit_table limits = default_limits();
+  secondary_limit_settings secondary;  // --secondary-*
   bool log_requests = true;
   std::size_t request_log_capacity = 1000;
   std::vector<app_registration> apps;          // --app-key: verify App JWTs against these
@@ -50,6 +52,7 @@ class app {
 
   outgoing_response serve_api(exchange& x, const fault_decision& fault);
   outgoing_response serve_route(exchange& x);
+  std::optional<outgoing_response> refuse_secondary(exchange& x);
   outgoing_response serve_rate_limit(exchange& x);
   outgoing_response rate_limited(exchange& x, const rate_snapshot& snapshot, bool graphql);
   outgoing_response finish(exchange& x, route_verdict& v);

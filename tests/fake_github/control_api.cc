@@ -1,5 +1,6 @@
 #include "control_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -83,6 +84,36 @@ json::object graphql_cost_json(const graphql_costs& costs) {
   return {{"query", costs.query.load()}, {"mutation", costs.mutation.load()}};
 }
 
+json::object secondary_json(const secondary_limit_settings& s) {
+  return {{"rest_points", s.rest_points},
+          {"graphql_points", s.graphql_points},
+          {"content_per_minute", s.content_per_minute},
+          {"content_per_hour", s.content_per_hour},
+          {"block_seconds", s.block_seconds}};
+}
+
+secondary_settings_update secondary_update_from_json(const json::object& body) {
+  static constexpr std::string_view known[] = {"rest_points", "graphql_points", "content_per_minute",
+                                               "content_per_hour", "block_seconds"};
+  for (const auto& kv : body)
+    if (std::find(std::begin(known), std::end(known), kv.key()) == std::end(known))
+      throw std::invalid_argument("unknown field \"" + std::string(kv.key()) + "\"");
+  auto field = [&](std::string_view key, std::int64_t max) {
+    auto n = int_field(body, key);
+    if (n && (*n < 0 || *n > max))
+      throw std::invalid_argument("\"" + std::string(key) + "\" must be within 0.." + std::to_string(max));
+    return n;
+  };
+  return {field("rest_points", 1'000'000'000), field("graphql_points", 1'000'000'000),
+          field("content_per_minute", 1'000'000'000), field("content_per_hour", 1'000'000'000),
+          field("block_seconds", 86400)};
+}
+
+json::object secondary_usage_json(const secondary_usage& u) {
+  return {{"rest", u.rest}, {"graphql", u.graphql}, {"content_minute", u.content_minute},
+          {"content_hour", u.content_hour}};
+}
+
 json::object snapshot_json(std::string_view token, const rate_snapshot& s) {
   return {{"token", token},   {"resource", resource_name(s.res)}, {"limit", s.limit},
           {"used", s.used},   {"remaining", s.remaining},        {"reset", s.reset}};
@@ -108,6 +139,8 @@ outgoing_response dispatch(const request_t& req, fake_state& state, std::int64_t
   }
   if (path == "/_fake/counters" && method == verb::get) {
     json::object counters = state.observed.counters_json();
+    for (auto& [token, per_token] : counters["tokens"].as_object())
+      per_token.as_object()["secondary_points"] = secondary_usage_json(state.secondary.usage(token, now));
     for (auto& kv : state.apps.counters_json()) counters[kv.key()] = std::move(kv.value());
     return ok(std::move(counters), req);
   }
@@ -160,6 +193,14 @@ outgoing_response dispatch(const request_t& req, fake_state& state, std::int64_t
       return fail(404, "unknown control endpoint", req);
     }
     return ok(graphql_cost_json(state.graphql), req);
+  }
+  if (path == "/_fake/secondary") {
+    if (method == verb::post) {
+      state.secondary.update(secondary_update_from_json(body_object(req)));
+    } else if (method != verb::get) {
+      return fail(404, "unknown control endpoint", req);
+    }
+    return ok(secondary_json(state.secondary.settings()), req);
   }
   if (path == "/_fake/limits" && method == verb::post) {
     json::object body = body_object(req);

@@ -1,6 +1,7 @@
 // The test-control endpoints under /_fake/ (never a GitHub path): reset,
 // data changes, counters, limits, revocations, faults, the request log,
-// GitHub Apps and token lifetime, the clock offset and GraphQL costs.
+// GitHub Apps and token lifetime, the clock offset, GraphQL costs and the
+// secondary limits.
 // Not counted, no authentication. See README.md for the contract.
 #pragma once
 

@@ -13,6 +13,7 @@
 #include "github_apps.h"
 #include "observations.h"
 #include "rate_limits.h"
+#include "secondary_limits.h"
 
 namespace fake_github {
 
@@ -26,16 +27,21 @@ struct graphql_costs {
 };
 
 struct fake_state {
-  fake_state(limit_table authenticated_defaults, std::size_t request_log_capacity,
-             std::int64_t installation_token_ttl)
-      : limits(authenticated_defaults), observed(request_log_capacity), apps(installation_token_ttl) {}
+  fake_state(limit_table authenticated_defaults, secondary_limit_settings secondary_defaults,
+             std::size_t request_log_capacity, std::int64_t installation_token_ttl)
+      : limits(authenticated_defaults),
+        secondary(secondary_defaults),
+        observed(request_log_capacity),
+        apps(installation_token_ttl) {}
 
-  // POST /_fake/reset: limits, counters, request log, faults (and the
+  // POST /_fake/reset: limits (primary, and secondary: settings back to the
+  // command line's, windows and blocks forgotten), counters, request log, faults (and the
   // answers held at gates, released), data changes,
   // revocations, control-API Apps, issued tokens, the token TTL, the clock
   // offset and GraphQL costs back to the start-up state.
   void reset() {
     limits.reset();
+    secondary.reset();
     observed.reset();
     faults.clear();
     gates.release_all();
@@ -49,6 +55,7 @@ struct fake_state {
 
   dataset data;
   rate_limits limits;
+  secondary_limits secondary;
   fault_table faults;
   gate_table gates;
   observations observed;

@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
     config.limits[static_cast<std::size_t>(fake_github::resource::search)] = opts.search_limit;
     config.limits[static_cast<std::size_t>(fake_github::resource::code_search)] = opts.code_search_limit;
     config.limits[static_cast<std::size_t>(fake_github::resource::graphql)] = opts.graphql_limit;
+    config.secondary = {opts.secondary_rest_points, opts.secondary_graphql_points,
+                        opts.secondary_content_per_minute, opts.secondary_content_per_hour,
+                        opts.secondary_block_seconds};
     config.apps = load_apps(opts);
     config.installation_token_ttl = opts.installation_token_ttl;
     fake_github::app application(config);

@@ -2,8 +2,9 @@
 
 namespace fake_github {
 
-void observations::counters::add(unsigned status, resource r, std::int64_t spent) {
+void observations::counters::add(unsigned status, resource r, std::int64_t spent, bool refused_secondary) {
   ++requests;
+  if (refused_secondary) ++secondary_limited;
   if (status == 200) ++status_200;
   if (status == 304) ++status_304;
   credits += static_cast<std::uint64_t>(spent);
@@ -29,18 +30,19 @@ boost::json::object observations::counters::to_json() const {
           {"status_200", status_200},
           {"status_304", status_304},
           {"credits", credits},
+          {"secondary_limited", secondary_limited},
           {"by_resource", std::move(by_resource)},
           {"credits_by_resource", std::move(credits_by)},
           {"by_status", std::move(statuses)}};
 }
 
 void observations::record(request_record rec, std::string_view account, resource r,
-                          std::int64_t credits) {
+                          std::int64_t credits, bool secondary_limited) {
   std::lock_guard lock(mutex_);
   auto it = accounts_.find(std::string(account));
   if (it == accounts_.end()) it = accounts_.emplace(std::string(account), counters{}).first;
-  it->second.add(rec.status, r, credits);
-  total_.add(rec.status, r, credits);
+  it->second.add(rec.status, r, credits, secondary_limited);
+  total_.add(rec.status, r, credits, secondary_limited);
   if (capacity_ == 0) return;
   if (ring_.size() == capacity_) ring_.pop_front();
   ring_.push_back(std::move(rec));
@@ -50,7 +52,9 @@ boost::json::object observations::counters_json() const {
   std::lock_guard lock(mutex_);
   boost::json::object tokens;
   for (const auto& [name, c] : accounts_) tokens[name] = c.to_json();
-  return {{"tokens", std::move(tokens)}, {"total", total_.to_json()}};
+  return {{"tokens", std::move(tokens)},
+          {"total", total_.to_json()},
+          {"secondary_limited", total_.secondary_limited}};
 }
 
 boost::json::array observations::requests_json(std::size_t limit) const {

@@ -36,7 +36,10 @@ class observations {
  public:
   explicit observations(std::size_t capacity) : capacity_(capacity) {}
 
-  void record(request_record rec, std::string_view account, resource r, std::int64_t credits);
+  // `secondary_limited`: answered with a secondary-limit refusal (the
+  // enforced limits or a secondary_limit fault).
+  void record(request_record rec, std::string_view account, resource r, std::int64_t credits,
+              bool secondary_limited = false);
 
   boost::json::object counters_json() const;
   boost::json::array requests_json(std::size_t limit) const;  // most recent last
@@ -45,11 +48,11 @@ class observations {
 
  private:
   struct counters {
-    std::uint64_t requests = 0, status_200 = 0, status_304 = 0, credits = 0;
+    std::uint64_t requests = 0, status_200 = 0, status_304 = 0, credits = 0, secondary_limited = 0;
     std::array<std::uint64_t, resource_count> requests_by_resource{};
     std::array<std::uint64_t, resource_count> credits_by_resource{};
     std::map<unsigned, std::uint64_t> by_status;
-    void add(unsigned status, resource r, std::int64_t credits);
+    void add(unsigned status, resource r, std::int64_t credits, bool secondary_limited);
     boost::json::object to_json() const;
   };
 

@@ -53,6 +53,9 @@ const char* usage() {
   return "usage: fake_github [--address 127.0.0.1] [--port 0] [--port-file PATH] [--threads N]\n"
          "                   [--tls-cert FILE --tls-key FILE] [--ghes] [--origin URL] [--core-limit N]\n"
          "                   [--search-limit N] [--code-search-limit N] [--graphql-limit N]\n"
+         "                   [--secondary-rest-points N] [--secondary-graphql-points N]\n"
+         "                   [--secondary-content-per-minute N] [--secondary-content-per-hour N]\n"
+         "                   [--secondary-block-seconds SECONDS]\n"
          "                   [--app-key [APP_ID][,CLIENT_ID]=PEM_PATH]... [--installation-token-ttl SECONDS]\n"
          "                   [--quiet]\n";
 }
@@ -83,6 +86,16 @@ options parse_options(const std::vector<std::string>& args) {
     else if (flag == "--search-limit") o.search_limit = parse_number(flag, value(), 0, 1'000'000'000);
     else if (flag == "--code-search-limit") o.code_search_limit = parse_number(flag, value(), 0, 1'000'000'000);
     else if (flag == "--graphql-limit") o.graphql_limit = parse_number(flag, value(), 0, 1'000'000'000);
+    else if (flag == "--secondary-rest-points")
+      o.secondary_rest_points = parse_number(flag, value(), 0, 1'000'000'000);
+    else if (flag == "--secondary-graphql-points")
+      o.secondary_graphql_points = parse_number(flag, value(), 0, 1'000'000'000);
+    else if (flag == "--secondary-content-per-minute")
+      o.secondary_content_per_minute = parse_number(flag, value(), 0, 1'000'000'000);
+    else if (flag == "--secondary-content-per-hour")
+      o.secondary_content_per_hour = parse_number(flag, value(), 0, 1'000'000'000);
+    else if (flag == "--secondary-block-seconds")
+      o.secondary_block_seconds = parse_number(flag, value(), 0, 86400);
     else if (flag == "--app-key") o.app_keys.push_back(parse_app_key(value()));
     else if (flag == "--installation-token-ttl")
       o.installation_token_ttl = parse_number(flag, value(), 1, 366 * 24 * 3600);

@@ -32,6 +32,12 @@ struct options {
   std::int64_t search_limit = 30;
   std::int64_t code_search_limit = 10;
   std::int64_t graphql_limit = 5000;
+  // Secondary limits per token (docs/github-api.md §3.4); 0 = off.
+  std::int64_t secondary_rest_points = 900;       // per minute
+  std::int64_t secondary_graphql_points = 2000;   // per minute
+  std::int64_t secondary_content_per_minute = 80;
+  std::int64_t secondary_content_per_hour = 500;
+  std::int64_t secondary_block_seconds = 60;      // a refused token's block; 0 = none
   std::vector<app_key_option> app_keys;
   std::int64_t installation_token_ttl = 3600;  // docs/github-api.md §5: "will expire after 1 hour"
   bool quiet = false;

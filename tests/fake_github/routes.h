@@ -74,6 +74,14 @@ route_result route(const route_request& request, dataset& data);
 
 // Declared here, defined in routes_write.cc.
 route_result route_graphql(const route_request& request);
+
+// Whether a GraphQL document is a mutation: it contains `mutation` (the
+// fake's approximation). Decides the primary cost (route_graphql) and the
+// secondary cost (app.cc). The request form reads the body's "query"
+// string; a body that is not such JSON is no mutation. Defined in
+// routes_write.cc.
+bool graphql_document_is_mutation(std::string_view document);
+bool graphql_request_is_mutation(std::string_view body);
 route_result route_write(const route_request& request, dataset& data);
 
 // POST /app/installations/{id}/access_tokens; defined in routes_app.cc.
@@ -89,5 +97,9 @@ route_result route_installation_token(const route_request& request, github_apps&
 // accepted JWT on a method the fake does not model: the generic routes
 // answer it). Defined in routes_app.cc.
 std::optional<route_result> route_app_jwt_only(const route_request& request, github_apps& apps);
+
+// The paths above plus POST /app/installations/{id}/access_tokens, i.e. the
+// App's own JWT endpoints, from the decoded segments (/api/v3 removed).
+bool is_app_jwt_path(const std::vector<std::string>& segments);
 
 }  // namespace fake_github

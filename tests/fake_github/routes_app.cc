@@ -72,11 +72,13 @@ std::optional<route_result> refusal(const route_request& req, const std::string&
 }
 
 // The path's segments without a trailing empty one (`/app/`).
-std::vector<std::string_view> path_segments(const route_request& req) {
-  std::vector<std::string_view> segs(req.segments.begin(), req.segments.end());
+std::vector<std::string_view> trimmed_segments(const std::vector<std::string>& segments) {
+  std::vector<std::string_view> segs(segments.begin(), segments.end());
   while (!segs.empty() && segs.back().empty()) segs.pop_back();
   return segs;
 }
+
+std::vector<std::string_view> path_segments(const route_request& req) { return trimmed_segments(req.segments); }
 
 bool jwt_only_path(const std::vector<std::string_view>& segs) {
   if (!segs.empty() && segs[0] == "app") return true;
@@ -154,6 +156,10 @@ std::optional<route_result> route_app_jwt_only(const route_request& req, github_
   }
   // …/installation of an account or repository: the App's first installation.
   return json_answer(installation_json(req, installations.front(), app_id, segs[1]));
+}
+
+bool is_app_jwt_path(const std::vector<std::string>& segments) {
+  return jwt_only_path(trimmed_segments(segments));  // …/access_tokens is under /app too
 }
 
 bool is_installation_token_request(const route_request& req) {

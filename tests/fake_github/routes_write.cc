@@ -102,11 +102,22 @@ route_result route_graphql(const route_request& req) {
   }
   // Queries cost 1 point, mutations 5 (docs/github-api.md §3.4), unless the control API
   // set other costs.
-  r.cost = std::string_view(query->get_string()).find("mutation") != std::string_view::npos
-               ? req.graphql_mutation_cost
-               : req.graphql_query_cost;
+  r.cost = graphql_document_is_mutation(query->get_string()) ? req.graphql_mutation_cost
+                                                             : req.graphql_query_cost;
   r.body = R"({"data":{"viewer":{"login":"octocat"}}})";
   return r;
+}
+
+bool graphql_document_is_mutation(std::string_view document) {
+  return document.find("mutation") != std::string_view::npos;
+}
+
+bool graphql_request_is_mutation(std::string_view body) {
+  boost::system::error_code ec;
+  json::value sent = json::parse(body, ec);
+  if (ec || !sent.is_object()) return false;
+  const json::value* query = sent.as_object().if_contains("query");
+  return query != nullptr && query->is_string() && graphql_document_is_mutation(query->get_string());
 }
 
 }  // namespace fake_github

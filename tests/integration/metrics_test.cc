@@ -652,7 +652,7 @@ TEST(MetricsCardinality, TenThousandDistinctPathsTokensAndMethodsAddNoSeries) {
   fake_github::options fake_opts;
   // The fake never rate-limits this test: 2,500 requests a minute on one
   // token, secondary limits off on both sides (they have their own tests).
-  fake_opts.extra_args = {"--core-limit", "1000000"};
+  fake_opts.extra_args = {"--core-limit", "1000000", "--secondary-rest-points", "0"};
   fake_github fake(dir, fake_opts);
   proxy_process::options opts;
   opts.upstream_url = fake.url();
