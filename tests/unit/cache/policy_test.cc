@@ -237,5 +237,43 @@ TEST(CachePolicyStore, OtherBodiesAndOversizedOnesStayCompressed) {
   EXPECT_FALSE(keep_json_inflated(identity, 1024));
 }
 
+entry with_cache_control(std::vector<std::string> lines) {
+  entry e;
+  for (auto& line : lines) e.headers.emplace_back("Cache-Control", std::move(line));
+  e.stored_at = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+  return e;
+}
+
+TEST(CachePolicyFreshness, GitHubsMaxAgeIsTheLifetime) {
+  using std::chrono::seconds;
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"private, max-age=60, s-maxage=60"})), seconds(60));
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"private, max-age=86400, s-maxage=600"})), seconds(600));
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"max-age=0, private, must-revalidate"})), seconds(0));
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"no-cache"})), seconds(0));
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"private, max-age=60", "no-store"})), seconds(0));
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"max-age=abc"})), seconds(0)) << "malformed: stale";
+  EXPECT_EQ(fresh_lifetime(with_cache_control({"max-age=-5"})), seconds(0));
+  EXPECT_EQ(fresh_lifetime(with_cache_control({})), seconds(0)) << "nothing sent: nothing to lean on";
+}
+
+TEST(CachePolicyFreshness, ConfirmedWithinTheSmallerOfTheBoundAndGitHubsMaxAge) {
+  using std::chrono::seconds;
+  const auto e = with_cache_control({"private, max-age=60, s-maxage=60"});
+  const auto stored = e.stored_at;
+  EXPECT_TRUE(confirmed_within(e, seconds(86400), stored + seconds(59)));
+  EXPECT_FALSE(confirmed_within(e, seconds(86400), stored + seconds(60))) << "never beyond GitHub's max-age";
+  EXPECT_FALSE(confirmed_within(e, seconds(1), stored + seconds(1))) << "the operator's bound is smaller";
+  EXPECT_FALSE(confirmed_within(e, seconds(86400), stored - seconds(1))) << "a clock moved back";
+  // A later 304 seen by this process extends it from then.
+  e.confirmed.note(stored + seconds(100));
+  EXPECT_TRUE(confirmed_within(e, seconds(86400), stored + seconds(159)));
+  EXPECT_FALSE(confirmed_within(e, seconds(86400), stored + seconds(160)));
+  // The note is process-local: neither compared nor encoded.
+  entry other = e;
+  EXPECT_EQ(other.confirmed.last(), stored + seconds(100));
+  EXPECT_TRUE(other == with_cache_control({"private, max-age=60, s-maxage=60"}));
+  EXPECT_FALSE(confirmed_within(with_cache_control({"no-cache"}), seconds(86400), stored));
+}
+
 }  // namespace
 }  // namespace github_proxy::cache

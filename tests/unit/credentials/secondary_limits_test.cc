@@ -87,5 +87,34 @@ TEST(SecondaryWindow, ACostOverTheWholeShareNeverFits) {
   EXPECT_FALSE(w.room_at(secondary_cost("POST", false, false), t0).has_value());
 }
 
+TEST(SecondaryWindow, AZeroLimitIsOff) {
+  secondary_window w({.rest_points_per_minute = 0, .content_per_minute = 0, .content_per_hour = 0});
+  const auto post = secondary_cost("POST", false, false);
+  for (int i = 0; i < 1000; ++i) w.spend(post, t0);
+  EXPECT_TRUE(w.admits(post, t0));
+  EXPECT_EQ(w.room_at(post, t0), t0);
+}
+
+TEST(SecondaryWindow, OtherReplicasUsageCountsUntilTheNextExchange) {
+  secondary_window w({.rest_points_per_minute = 10, .share = 1.0});
+  const auto get = secondary_cost("GET", false, false);
+  for (int i = 0; i < 4; ++i) w.spend(get, t0);
+  w.set_others({.rest_points = 6});
+  EXPECT_FALSE(w.admits(get, t0));
+  EXPECT_EQ(w.usage(t0).rest_points, 4) << "what this replica publishes: its own";
+  EXPECT_EQ(w.counted(t0).rest_points, 10) << "what it admits against";
+  // Its own points leave a minute after they were spent; the others' are
+  // taken as they are until an exchange says otherwise.
+  EXPECT_EQ(w.room_at(get, t0), t0 + seconds(60));
+  w.set_others({.rest_points = 10});
+  // Nothing of its own can make room: try again after the next exchange.
+  EXPECT_EQ(w.room_at(get, t0), t0 + seconds(1));
+  w.set_others({.filled = true});
+  EXPECT_FALSE(w.admits(get, t0)) << "GitHub refused another replica: full here too";
+  EXPECT_TRUE(w.counted(t0).filled);
+  w.set_others({});
+  EXPECT_TRUE(w.admits(get, t0));
+}
+
 }  // namespace
 }  // namespace github_proxy::credentials
