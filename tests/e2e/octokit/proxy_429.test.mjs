@@ -33,6 +33,7 @@ const check = checker(ws);
 let fake;
 let proxy; // for budgets
 let proxyExhausted; // its only upstream credential is exhausted by the test
+let proxySecondary; // 5 REST points a minute: its credential has room for 4 requests
 
 before(async () => {
   fake = await startFake(ws);
@@ -41,6 +42,12 @@ before(async () => {
     upstreamUrl: fake.url,
     clients: CLIENTS,
     upstreamToken: "ghp_e2e_upstream_token_exhausted",
+  });
+  proxySecondary = await startProxy(ws, {
+    upstreamUrl: fake.url,
+    clients: CLIENTS,
+    upstreamToken: "ghp_e2e_upstream_token_secondary",
+    configYaml: "pool:\n  secondary_limits:\n    rest_points_per_minute: 5\n    pacing_wait: 0s\n",
   });
 });
 
@@ -126,6 +133,36 @@ check("every credential exhausted: 429, Retry-After, X-RateLimit-Remaining: 0, X
   );
 });
 
+check("no room under the secondary limits: 429 in GitHub's secondary-limit shape; onSecondaryRateLimit fires", async () => {
+  const { octokit, record } = makeOctokit(proxySecondary.origin, CLIENT.token);
+  // 90 % of 5 points: four requests, each a repository nobody asked for (no
+  // entry to answer from under pressure).
+  for (const repo of ["repo-30", "repo-31", "repo-32", "repo-33"]) {
+    const res = await octokit.rest.repos.get({ owner: OWNER, repo });
+    assert.equal(res.status, 200, `${repo} fits the credential's points`);
+  }
+  const error = await rejection(octokit.rest.repos.get({ owner: OWNER, repo: "repo-34" }));
+  assert.ok(error, "the 5th request fit although the credential had no points left: expected 429");
+  assert.equal(error.status, 429);
+  assertGithubShapedError(error, 429);
+  const headers = error.response.headers;
+  assert.match(String(headers["retry-after"] ?? ""), /^[1-9][0-9]*$/, "Retry-After");
+  assert.ok(Number(headers["retry-after"]) <= 60, `Retry-After ${headers["retry-after"]}: within the minute`);
+  // A secondary limit, not the primary one: the credits are still there.
+  assert.ok(Number(headers["x-ratelimit-remaining"]) > 0, `X-RateLimit-Remaining ${headers["x-ratelimit-remaining"]}`);
+  assert.equal(record.rateLimit.length, 0, `onRateLimit: ${JSON.stringify(record.rateLimit)}`);
+  assert.equal(record.secondaryRateLimit.length, 1, `onSecondaryRateLimit: ${JSON.stringify(record.secondaryRateLimit)}`);
+  assert.equal(record.secondaryRateLimit[0].retryAfter, Number(headers["retry-after"]));
+  // GitHub (the fake) never answered a secondary limit.
+  const counters = await fake.control("GET", "/_fake/counters");
+  assert.equal(counters.secondary_limited, 0);
+  assert.equal(counters.tokens[proxySecondary.upstreamToken].requests, 4);
+});
+
 check("the fake GitHub never saw a proxy token, only the upstream credentials", async () => {
-  await assertNoProxyTokenUpstream(fake, [proxy.upstreamToken, proxyExhausted.upstreamToken], CLIENTS);
+  await assertNoProxyTokenUpstream(
+    fake,
+    [proxy.upstreamToken, proxyExhausted.upstreamToken, proxySecondary.upstreamToken],
+    CLIENTS,
+  );
 });
