@@ -81,9 +81,13 @@ bool secondary_window::fits(const secondary_costs& c, std::int64_t points, std::
 
 bool secondary_window::admits(const secondary_costs& c, time_point now) const {
   if ((filled_until_ && now < *filled_until_) || others_.filled) return false;
-  const auto u = counted(now);
-  return fits(c, c.kind == point_kind::graphql ? u.graphql_points : u.rest_points, u.content_minute,
-              u.content_hour);
+  // Only the windows the request counts against (on every request: the
+  // content windows are summed for writes alone).
+  const bool graphql = c.kind == point_kind::graphql;
+  const auto points = (graphql ? graphql_ : rest_).sum(now) + (graphql ? others_.graphql_points : others_.rest_points);
+  if (!c.creates_content) return fits(c, points, 0, 0);
+  return fits(c, points, content_minute_.sum(now) + others_.content_minute,
+              content_hour_.sum(now) + others_.content_hour);
 }
 
 std::optional<time_point> secondary_window::room_at(const secondary_costs& c, time_point now) const {
