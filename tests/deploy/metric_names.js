@@ -46,6 +46,9 @@ const gauges = {
   github_proxy_rate_limit_used: ["credential", "resource"],
   github_proxy_rate_limit_reset_timestamp_seconds: ["credential", "resource"],
   github_proxy_credential_state: ["credential", "state"],
+  // §7 "Secondary limits": per credential and kind, used in the window and GitHub's limit.
+  github_proxy_secondary_points_used: ["credential", "kind"],
+  github_proxy_secondary_points_limit: ["credential", "kind"],
   github_proxy_cache_entries: ["backend"],
   github_proxy_cache_bytes: ["backend"],
   github_proxy_registry_clients: [],
