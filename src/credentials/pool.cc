@@ -89,6 +89,10 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
                                             std::span<const std::string_view> exclude, bool free_revalidation,
                                             const secondary_costs& cost) {
   const auto now = this->now();
+  // The secondary windows run on the local clock: GitHub's (now) moves by
+  // the skew learnt from each answer's Date and may step back a second,
+  // which would drop the newest slot from the count.
+  const auto local = time.now();
   // A free revalidation spends no credit, so the reserve does not apply
   // (selection.h, for_free_revalidation).
   auto policy = policies[static_cast<std::size_t>(r)];
@@ -135,12 +139,12 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
     if (c.state == credential_state::broken) ++broken;
     if (free_revalidation) c = for_free_revalidation(c);
     if (c.state == credential_state::cooling) out.paced = true;  // after a secondary-limit answer
-    if (c.state == credential_state::ok && !slot.secondary.admits(cost, now)) {
+    if (c.state == credential_state::ok && !slot.secondary.admits(cost, local)) {
       // No room under its secondary limits: parked until there is, as a
       // cooling credential is (selection skips it and reports when).
       out.paced = true;
       c.state = credential_state::cooling;
-      c.available_at = slot.secondary.room_at(cost, now);
+      if (const auto room = slot.secondary.room_at(cost, local)) c.available_at = *room + (now - local);
     }
     candidates.push_back(c);
     owners.push_back(i);
@@ -168,12 +172,12 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
   auto again = make_candidate(slot.limits, r, now, slot.last_selected);
   if (free_revalidation) again = for_free_revalidation(again);
   if (select_credential(std::span<const candidate>(&again, 1), policy, 0, now).outcome != selection_outcome::selected ||
-      !slot.secondary.admits(cost, now)) {
+      !slot.secondary.admits(cost, local)) {
     out.contended = true;
     return out;
   }
   slot.limits.begin(r);
-  slot.secondary.spend(cost, now);
+  slot.secondary.spend(cost, local);
   slot.last_selected = stamp.fetch_add(1, std::memory_order_relaxed) + 1;
   out.granted = true;
   out.index = index;
@@ -315,12 +319,16 @@ asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferre
     // completion: wake at retry_at as well.
     const auto steady_now = std::chrono::steady_clock::now();
     auto wake_at = deadline;
+    std::optional<std::chrono::steady_clock::time_point> back_at;  // retry_at on the steady clock
     if (step.retry_at) {
       const auto until = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*step.retry_at - s.now());
-      wake_at = std::min(wake_at, steady_now + std::max(until, std::chrono::steady_clock::duration::zero()));
+      back_at = steady_now + std::max(until, std::chrono::steady_clock::duration::zero());
+      wake_at = std::min(wake_at, *back_at);
     }
-    // Pacing: room under the secondary limits comes back soon enough.
-    const bool pace = step.paced && demand.may_wait && step.retry_at && wake_at <= pacing_deadline;
+    // Pacing: room under the secondary limits comes back within the pacing
+    // wait (and before the deadline, so the wait ends in a grant or a 429).
+    const bool pace = step.paced && demand.may_wait && back_at && *back_at <= pacing_deadline &&
+                      *back_at < deadline;
     if (!step.busy && !step.renewal_pending && !step.contended && !pace) {
       acquisition out;
       out.outcome = selection_outcome::exhausted;
@@ -371,9 +379,9 @@ verdict pool::complete(lease& l, unsigned status, const http::fields& headers, s
     }
     slot.limits.on_response(l.r, reported, recorded, now);
     // GitHub counts more than we did: its window is full until the
-    // credential's cool-down ends.
+    // credential's cool-down ends (GitHub's clock → the windows' local one).
     if (v.kind == verdict_kind::secondary_limit) {
-      if (const auto until = slot.limits.bucket(l.r, now).available_at) slot.secondary.fill(*until);
+      if (const auto until = slot.limits.cooling_until()) slot.secondary.fill(*until - now + s.time.now());
     }
   }
   l.state_.reset();
@@ -417,7 +425,7 @@ std::vector<credential_report> pool::report() const {
       if (!slot->app->usable_or_renewable(now)) entry.state = credential_state::broken;
     }
     entry.in_flight = slot->limits.in_flight();
-    entry.secondary = slot->secondary.counted(now);
+    entry.secondary = slot->secondary.counted(state_->time.now());
     for (std::size_t i = 0; i < resource_count; ++i) {
       const auto r = static_cast<resource>(i);
       auto view = slot->limits.bucket(r, now);
@@ -453,12 +461,12 @@ void pool::start_due_probes(const asio::any_io_executor& executor) {
 }
 
 std::vector<secondary_usage> pool::own_secondary_usage() const {
-  const auto now = state_->now();
+  const auto local = state_->time.now();
   std::vector<secondary_usage> out;
   out.reserve(state_->slots.size());
   for (const auto& slot : state_->slots) {
     const std::lock_guard lock(slot->mutex);
-    out.push_back(slot->secondary.usage(now));
+    out.push_back(slot->secondary.usage(local));
   }
   return out;
 }

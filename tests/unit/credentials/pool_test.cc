@@ -1400,5 +1400,38 @@ TEST_F(PoolSecondaryTest, OtherReplicasUsageCountsAgainstTheShare) {
   EXPECT_TRUE(acquire_demand(io_, p, one_point_no_wait).granted);
 }
 
+TEST_F(PoolSecondaryTest, GitHubsClockSteppingBackDoesNotDropTheNewestPoints) {
+  add_token("a", "ghp_aaaa");
+  auto& p = make(small_secondary_limits());
+  for (int i = 0; i < 5; ++i) {
+    auto got = acquire_demand(io_, p, one_point_no_wait);
+    ASSERT_TRUE(got.granted) << i;
+    // GitHub's Date a second behind ours: the pool's view of GitHub's
+    // clock steps back a second.
+    http::fields h = rate_headers(4000, t0 + seconds(3600));
+    h.set(http::field::date, http_date(t0 - seconds(1)));
+    p.complete(*got.granted, 304, h, {});
+  }
+  EXPECT_FALSE(acquire_demand(io_, p, one_point_no_wait).granted) << "the five points still count";
+}
+
+TEST_F(PoolSecondaryTest, APacingWaitAsLongAsTheWholeWaitStillEndsInA429) {
+  add_token("a", "ghp_aaaa");
+  auto options = small_secondary_limits();
+  options.wait_timeout = std::chrono::seconds(5);
+  options.pacing_wait = std::chrono::seconds(5);
+  auto& p = make(options);
+  for (int i = 0; i < 5; ++i) {
+    auto got = acquire_demand(io_, p, one_point);
+    ASSERT_TRUE(got.granted);
+    p.abandon(*got.granted);
+  }
+  // Room in 60 s: neither wait reaches it, so the answer comes at once.
+  const auto refused = acquire_demand(io_, p, one_point);
+  EXPECT_FALSE(refused.granted);
+  EXPECT_EQ(refused.outcome, selection_outcome::exhausted);
+  EXPECT_TRUE(refused.paced);
+}
+
 }  // namespace
 }  // namespace github_proxy::credentials
