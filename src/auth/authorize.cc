@@ -154,7 +154,9 @@ verdict authorize(std::shared_ptr<const registry_snapshot> snapshot, const reque
     result = make_verdict(verdict_kind::allowed, std::move(snapshot), who, {});
     if (is_graphql && !request.body_pending) {
       if (!operation) operation = classify_graphql_request(request);
-      result.graphql_mutation = *operation != graphql_verdict::query;
+      result.graphql_cost = *operation == graphql_verdict::query      ? graphql_operation_cost::query
+                            : *operation == graphql_verdict::mutation ? graphql_operation_cost::mutation
+                                                                      : graphql_operation_cost::unknown;
     }
   } else if (refused_graphql) {
     result = make_verdict(verdict_kind::forbidden, std::move(snapshot), who,

@@ -145,7 +145,7 @@ asio::awaitable<void> request_pipeline::dispatch(request_context& ctx) {
     ctx.record.budget = verdict.who->upstream_budget;
     ctx.known_client = true;
   }
-  ctx.graphql_mutation = verdict.graphql_mutation;
+  ctx.graphql_cost = verdict.graphql_cost;
   ctx.limit_resource = credentials::infer_resource(req.method_string(), path_of(ctx.route.path_and_query));
   note_direct_demand(ctx.record, req.method_string(), verdict);
   // GitHub answers GET /rate_limit to any token; the proxy answers it from

@@ -132,10 +132,9 @@ struct request_context {
   // The answer is GitHub's rate-limit refusal of the credentials asked
   // (rate_limits.cc `view_of_refusal`).
   bool limit_refusal = false;
-  // A GraphQL request whose operation may be a mutation (5 points under
-  // GitHub's secondary limits, and content creation), as authorisation
-  // classified it.
-  bool graphql_mutation = false;
+  // A GraphQL request's operation as authorisation classified it (its cost
+  // under GitHub's secondary limits).
+  auth::graphql_operation_cost graphql_cost = auth::graphql_operation_cost::query;
 };
 
 // rate_limits.cc: X-RateLimit-* (any case) …
@@ -221,6 +220,8 @@ class request_pipeline {
     // GitHub refused `answer` for a rate limit (and no other credential
     // could send it).
     bool rate_limited = false;
+    // … and that refusal was a secondary limit.
+    bool secondary_limited = false;
     // The credential that got `answer` (the cache records it).
     std::string_view credential;
     std::string authorization;

@@ -30,9 +30,11 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
   verdict_kind first_kind = verdict_kind::ok;
   std::array<std::string_view, 1> tried{};
   // What it costs under GitHub's secondary limits (docs/github-api.md §3.4).
-  const credentials::secondary_demand demand{
-      credentials::secondary_cost(ctx.req.method_string(), ctx.route.graphql, ctx.graphql_mutation),
+  credentials::secondary_demand demand{
+      credentials::secondary_cost(ctx.req.method_string(), ctx.route.graphql,
+                                  ctx.graphql_cost != auth::graphql_operation_cost::query),
       !options.answer_when_paced};
+  if (ctx.graphql_cost == auth::graphql_operation_cost::unknown) demand.cost.creates_content = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const std::span<const std::string_view> exclude(tried.data(), attempt);
     auto got = co_await source.acquire(r, attempt == 0 ? options.preferred : std::string_view{}, exclude,
@@ -88,6 +90,7 @@ asio::awaitable<request_pipeline::pooled_answer> request_pipeline::send_pooled(
                                           : source.complete(lease, answer.status, answer.head, answer.body);
     result.rate_limited = verdict.kind == verdict_kind::primary_limit ||
                           verdict.kind == verdict_kind::secondary_limit;
+    result.secondary_limited = verdict.kind == verdict_kind::secondary_limit;
     if (attempt == 0 && !answer.streamed && !answer.failed && moves_to_another_credential(verdict.kind)) {
       tried[0] = lease.name;
       first_kind = verdict.kind;

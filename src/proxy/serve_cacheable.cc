@@ -353,6 +353,22 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
       co_await answer_failure(ctx, answer);
       co_return;
     case fetch_action::refuse:
+      if (fetch.result.kind == cache::fetch_kind::rate_limited && pooled.secondary_limited) {
+        // GitHub's own secondary limit for every credential asked: the
+        // entry GitHub's max-age still covers is the answer, as when the
+        // proxy's accounting finds no room; otherwise GitHub's wait, in its
+        // shape (not the hourly reset of a primary limit).
+        if (cached && shared_.cfg->cache.fresh_under_pressure &&
+            cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now())) {
+          record.cache = cache_outcome::fresh;
+          counters_.credits_saved(record.client).Increment();
+          co_await respond_from_entry(ctx, *cached, status_fresh_under_pressure);
+          co_return;
+        }
+        const auto limits = credentials::classify_response(answer.status, answer.head, {}, ctx.limit_resource);
+        co_await respond_secondary_limited(ctx, limits.retry_after.value_or(std::chrono::seconds(60)));
+        co_return;
+      }
       if (fetch.result.kind == cache::fetch_kind::rate_limited) {
         // GitHub refused it for every credential asked: like no credential
         // at all, and the entry stays for when the credits are back.

@@ -233,5 +233,39 @@ TEST_F(SecondaryLimits, TwoReplicasOnOneRedisShareThePointsWindow) {
   EXPECT_EQ(rest_points_of(*fake_, secret_a), share);
 }
 
+// GitHub itself answers a secondary limit to a revalidation (its count is
+// ahead of the proxy's: here the proxy does not count at all) while the
+// other credential cools after one: the entry GitHub's max-age covers is
+// the answer, not a primary-limit 429 with the hourly reset.
+TEST(SecondaryLimitsFromGitHub, ARevalidationRefusedByGitHubIsAnsweredFromTheFreshEntry) {
+  temp_dir dir;
+  fake_github::options fake_opts;
+  fake_opts.extra_args = {"--secondary-rest-points", "3"};
+  fake_github fake(dir, fake_opts);
+  daemon_options opts;
+  opts.upstream_url = fake.url();
+  opts.credentials = {token_credential("tok-a", secret_a), token_credential("tok-b", secret_b)};
+  opts.clients = {{"ci", ci_token, ""}};
+  opts.pool_yaml = "pool:\n  secondary_limits:\n    rest_points_per_minute: 0\n";
+  pool_daemon daemon(dir, opts);
+
+  ASSERT_EQ(request(daemon.where(), "GET", "/repos/octo-org/repo-50", {auth_of(ci_token)}).result_int(), 200);
+  fake.control("POST", "/_fake/faults", R"({"path_prefix":"/repos/octo-org/repo-50","count":1,"gate":"held"})");
+  std::optional<http_response> held;
+  std::thread revalidation([&] {
+    held = request(daemon.where(), "GET", "/repos/octo-org/repo-50", {auth_of(ci_token)});
+  });
+  ASSERT_TRUE(poll_until([&] { return fake.held_at("held") == 1; }, std::chrono::seconds(5)));
+  // Both tokens spend GitHub's 3 points and are refused once.
+  for (int i = 1; i <= 7; ++i) request(daemon.where(), "GET", "/repos/octo-org/repo-" + std::to_string(i), {auth_of(ci_token)});
+  EXPECT_EQ(fake.release("held"), 1);
+  revalidation.join();
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->result_int(), 200) << held->body();
+  EXPECT_NE(header(*held, "Cache-Status").find("detail=fresh-under-pressure"), std::string::npos)
+      << header(*held, "Cache-Status");
+  EXPECT_GT(secondary_limited(fake), 0) << "GitHub did answer secondary limits here";
+}
+
 }  // namespace
 }  // namespace ghp_test

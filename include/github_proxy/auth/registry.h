@@ -49,6 +49,8 @@ enum class verdict_kind {
   bad_request,      // 400: path cannot be normalised safely
 };
 
+enum class graphql_operation_cost { query, mutation, unknown };
+
 struct verdict {
   verdict_kind kind = verdict_kind::unauthenticated;
   // Keeps `who` alive for as long as the request holds the verdict.
@@ -60,10 +62,11 @@ struct verdict {
   // client is known and the path could be normalised (allowed, forbidden).
   // For logs and resource inference.
   std::string path;
-  // Allowed GraphQL: the operation that would run is not a plain query (a
-  // mutation, a subscription, or a document that cannot be classified),
-  // which GitHub's secondary limits count as a mutation would cost.
-  bool graphql_mutation = false;
+  // Allowed GraphQL: the operation that would run, for GitHub's secondary
+  // limits (a mutation costs 5 points and creates content). `unknown`: a
+  // subscription or a document that cannot be classified, charged a
+  // mutation's points but no content creation (nothing proves it creates any).
+  graphql_operation_cost graphql_cost = graphql_operation_cost::query;
 };
 
 // What authorisation needs to see of a request.
