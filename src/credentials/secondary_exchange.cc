@@ -44,10 +44,12 @@ return out
 // The hash outlives the last replica's exchange by a minute.
 constexpr std::int64_t hash_ttl_seconds = 60;
 
-bool next_number(std::string_view& text, std::int64_t& out) {
+bool next_number(std::string_view& text, std::int64_t& out, bool stamp = false) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (error != std::errc{} || out < 0) return false;
+  // A count beyond any of GitHub's limits is not a replica's: the sums stay bounded.
+  constexpr std::int64_t max_count = 1'000'000'000;
+  if (error != std::errc{} || out < 0 || (out > max_count && !stamp)) return false;
   text.remove_prefix(static_cast<std::size_t>(end - text.data()));
   return true;
 }
@@ -74,7 +76,7 @@ std::vector<secondary_usage> others_from_reply(const redis::reply& answer, std::
     std::int64_t stamp = 0;
     secondary_usage u;
     std::int64_t filled = 0;
-    if (!next_number(value, stamp) || !next_number(value, u.rest_points) || !next_number(value, u.graphql_points) ||
+    if (!next_number(value, stamp, true) || !next_number(value, u.rest_points) || !next_number(value, u.graphql_points) ||
         !next_number(value, u.content_minute) || !next_number(value, u.content_hour) ||
         !next_number(value, filled)) {
       continue;

@@ -9,7 +9,7 @@
 //                       value "<ms> <rest> <graphql> <content/min> <content/h> <filled>"
 // The script stamps each value with Redis's own clock (TIME, so replicas'
 // clocks need not agree), drops values older than `stale_after` (a replica
-// that stopped), and answers every other replica's fields. The pool then
+// that stopped: a minute, GitHub's window), and answers every other replica's fields. The pool then
 // counts the others' usage against each credential's share until the next
 // exchange: no round trip on the request path, and a replica learns the
 // others' last second at most one interval late, which the share's margin
@@ -64,7 +64,10 @@ class secondary_exchange {
   // Every `interval` until the executor stops.
   boost::asio::awaitable<void> run(std::chrono::milliseconds interval);
 
-  static constexpr std::chrono::milliseconds stale_after{10'000};
+  // A replica that stopped (or restarted under a new id) keeps counting for
+  // a minute with its last usage: its points leave GitHub's window no
+  // sooner than that.
+  static constexpr std::chrono::milliseconds stale_after{60'000};
 
  private:
   const redis_ledger_settings& settings_;
