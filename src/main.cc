@@ -273,6 +273,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
     export_store_gauges(metrics, "front_tier", [&front = *front_tier] { return front.stats(); });
   }
   proxy::flight_table flights;
+  cache::write_marks writes;
   // Budgets: counted in this process with the memory cache; shared by the
   // replicas in Redis with the Redis cache (this ledger is then the
   // fallback while Redis is down).
@@ -299,6 +300,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   shared.cache = cache_backend.get();
   shared.front = front_tier ? &*front_tier : nullptr;
   shared.flights = &flights;
+  shared.writes = &writes;
   shared.budgets = &budgets;
   if (redis_budgets) shared.redis_budgets = &*redis_budgets;
   shared.rest = *upstream::parse_endpoint(cfg.upstream.url);  // validated by load_config

@@ -361,11 +361,12 @@ std::chrono::seconds fresh_lifetime(const entry& e) {
   return std::chrono::seconds(lifetime.value_or(0));
 }
 
-bool confirmed_within(const entry& e, std::chrono::seconds bound, std::chrono::system_clock::time_point now) {
+bool confirmed_within(const entry& e, std::chrono::seconds bound, std::chrono::system_clock::time_point now,
+                      std::chrono::system_clock::time_point last_write) {
   const auto window = std::min(bound, fresh_lifetime(e));
   if (window.count() <= 0) return false;
   const auto confirmed = std::max(e.stored_at, e.confirmed.last());
-  return now >= confirmed && now - confirmed < window;
+  return confirmed > last_write && now >= confirmed && now - confirmed < window;
 }
 
 bool client_conditional_matches(std::string_view if_none_match, std::string_view if_modified_since,

@@ -65,6 +65,13 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
     co_return;
   }
   ctx.limit_refusal = pooled.rate_limited;
+  // A write GitHub accepted: what the cache holds for the path is not
+  // answered again without asking GitHub (RFC 9111 §4.4).
+  const auto method = req.method();
+  if (shared_.writes && !ctx.route.graphql && answer.status < 400 && method != http::verb::get &&
+      method != http::verb::head && method != http::verb::options) {
+    shared_.writes->mark(path_of(ctx.route.path_and_query), std::chrono::system_clock::now());
+  }
   co_await relay_buffered(ctx, answer, options.streamed_cache_status);
 }
 

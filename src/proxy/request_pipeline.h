@@ -26,6 +26,8 @@
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/logger.h>
 
+#include "github_proxy/cache/write_marks.h"
+
 #include "common/access_log.h"
 #include "github_proxy/auth/registry.h"
 #include "github_proxy/cache/after_fetch.h"
@@ -76,6 +78,9 @@ struct shared_state {
   cache::cache_backend* cache = nullptr;
   cache::front_tier* front = nullptr;  // decoded entries in front of `cache`; null: none
   flight_table* flights = nullptr;     // coalescing across I/O threads
+  // Successful writes by path: an entry confirmed before one is not
+  // answered without asking GitHub; null: none recorded.
+  cache::write_marks* writes = nullptr;
   // Per-client upstream budgets (docs/contract.md §5 "Budgets"); null: not
   // enforced. The in-process ledger, used alone with the memory cache, and
   // as the fallback of the per-thread Redis ledgers when `redis_budgets` is
@@ -353,6 +358,8 @@ class request_pipeline {
   // The 429 of a request paced past pacing_wait, in GitHub's shape for a
   // secondary limit.
   boost::asio::awaitable<void> respond_secondary_limited(request_context& ctx, std::chrono::seconds retry_after);
+  // serve_cacheable.cc: the last write to the request's path (write_marks.h).
+  std::chrono::system_clock::time_point last_write(const request_context& ctx) const;
   boost::asio::awaitable<void> answer_failure(request_context& ctx, const upstream_answer& answer);
   boost::asio::awaitable<void> respond_rate_limited(request_context& ctx, std::chrono::seconds retry_after,
                                                     std::string_view message);

@@ -66,6 +66,12 @@ cache::fetch_result fetch_result_of(const auto& pooled, std::size_t max_object_b
 
 }  // namespace
 
+// The last write to the request's path this process relayed (write_marks.h).
+std::chrono::system_clock::time_point request_pipeline::last_write(const request_context& ctx) const {
+  if (!shared_.writes) return {};
+  return shared_.writes->last(path_of(ctx.route.path_and_query));
+}
+
 // What one upstream exchange for the cache produced.
 struct request_pipeline::cache_fetch {
   pooled_answer pooled;
@@ -161,7 +167,8 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   options.answer_when_paced = cached && shared_.cfg->cache.fresh_under_pressure;
   fetch.pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
   if (fetch.pooled.refused && fetch.pooled.paced && options.answer_when_paced) {
-    if (cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now())) {
+    if (cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now(),
+                                last_write(ctx))) {
       fetch.fresh_under_pressure = true;
     } else {
       options.answer_when_paced = false;  // wait for room like any request
@@ -207,7 +214,7 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
   // (and within its max-age) is answered without asking again.
   if (cached && shared_.cfg->cache.confirm_window.count() > 0 &&
       cache::confirmed_within(*cached, std::chrono::duration_cast<std::chrono::seconds>(shared_.cfg->cache.confirm_window),
-                              std::chrono::system_clock::now())) {
+                              std::chrono::system_clock::now(), last_write(ctx))) {
     record.cache = cache_outcome::fresh;
     counters_.credits_saved(record.client).Increment();
     co_await respond_from_entry(ctx, *cached, status_confirm_window);
@@ -359,7 +366,8 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
         // proxy's accounting finds no room; otherwise GitHub's wait, in its
         // shape (not the hourly reset of a primary limit).
         if (cached && shared_.cfg->cache.fresh_under_pressure &&
-            cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now())) {
+            cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now(),
+                                    last_write(ctx))) {
           record.cache = cache_outcome::fresh;
           counters_.credits_saved(record.client).Increment();
           co_await respond_from_entry(ctx, *cached, status_fresh_under_pressure);

@@ -202,6 +202,34 @@ TEST_F(SecondaryLimits, WritesArePacedByTheirPointsAndContentCreation) {
             2);
 }
 
+// The confirm window answers without asking GitHub, but never across a
+// write to the path that this proxy relayed (RFC 9111 §4.4): a job reads
+// back what it just changed.
+TEST_F(SecondaryLimits, AWriteEndsTheConfirmWindowOfItsPath) {
+  auto daemon = start_daemon({token_credential("tok-a", secret_a)},
+                             "cache:\n  backend: memory\n  confirm_window: 30s\n");
+  const std::string path = "/repos/octo-org/repo-1/issues/1";
+  const auto get = [&] { return request(daemon->where(), "GET", path, {auth_of(ci_token)}); };
+  ASSERT_EQ(get().result_int(), 200);
+  auto again = get();
+  ASSERT_EQ(again.result_int(), 200);
+  EXPECT_EQ(header(again, "Cache-Status"), "github-proxy; hit; detail=confirm-window");
+  const long sent = total_requests(*fake_);
+  EXPECT_EQ(sent, 1) << "the confirm window asked GitHub nothing";
+
+  const auto patched = request(daemon->where(), "PATCH", path,
+                               {auth_of(ci_token), {"Content-Type", "application/json"}}, R"({"state":"closed"})");
+  ASSERT_LT(patched.result_int(), 300) << patched.body();
+  auto after = get();
+  ASSERT_EQ(after.result_int(), 200);
+  EXPECT_EQ(header(after, "Cache-Status").find("confirm-window"), std::string::npos)
+      << "answered from before the write: " << header(after, "Cache-Status");
+  EXPECT_EQ(total_requests(*fake_), sent + 2) << "the write, then the revalidation: " << header(after, "Cache-Status");
+  // Confirmed after the write: the window answers again.
+  EXPECT_EQ(header(get(), "Cache-Status"), "github-proxy; hit; detail=confirm-window");
+  EXPECT_EQ(daemon->metric_at_least("github_proxy_requests_total", {{"cache", "fresh"}}, 2), 2);
+}
+
 // Two replicas on one Redis, one credential: what one spends, the other
 // counts (within the exchange's second), so together they stay under the
 // credential's share.

@@ -40,23 +40,23 @@ enum class body_encoding : std::uint8_t { identity = 0, gzip = 1 };
 class confirmation_note {
  public:
   confirmation_note() = default;
-  confirmation_note(const confirmation_note& other) : ms_(other.ms_.load(std::memory_order_relaxed)) {}
+  confirmation_note(const confirmation_note& other) : us_(other.us_.load(std::memory_order_relaxed)) {}
   confirmation_note& operator=(const confirmation_note& other) {
-    ms_.store(other.ms_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    us_.store(other.us_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     return *this;
   }
   void note(std::chrono::system_clock::time_point at) const {
-    ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count(),
+    us_.store(std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count(),
               std::memory_order_relaxed);
   }
   // The last note; the epoch when none.
   std::chrono::system_clock::time_point last() const {
-    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms_.load(std::memory_order_relaxed)));
+    return std::chrono::system_clock::time_point(std::chrono::microseconds(us_.load(std::memory_order_relaxed)));
   }
   friend bool operator==(const confirmation_note&, const confirmation_note&) { return true; }
 
  private:
-  mutable std::atomic<std::int64_t> ms_{0};
+  mutable std::atomic<std::int64_t> us_{0};
 };
 
 struct entry {

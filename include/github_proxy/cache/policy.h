@@ -140,8 +140,11 @@ std::chrono::seconds fresh_lifetime(const entry& e);
 // Whether GitHub confirmed `e` (its 200 at `stored_at`, or a later 304 noted
 // in `confirmed`) less than min(`bound`, fresh_lifetime(e)) before `now`:
 // what may be answered without asking GitHub again (docs/contract.md §6
-// "Fresh under pressure"). Never beyond what GitHub itself sent.
-bool confirmed_within(const entry& e, std::chrono::seconds bound, std::chrono::system_clock::time_point now);
+// "Fresh under pressure"). Never beyond what GitHub itself sent, and never
+// when the last confirmation is not after `last_write` (write_marks.h: a
+// write to the path since).
+bool confirmed_within(const entry& e, std::chrono::seconds bound, std::chrono::system_clock::time_point now,
+                      std::chrono::system_clock::time_point last_write = {});
 
 // Whether a client's own conditional GET may be answered 304 from `e` once
 // GitHub has confirmed `e` (RFC 9110 §13.2.2): If-None-Match, when present,
