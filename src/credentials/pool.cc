@@ -87,7 +87,7 @@ bool pool_state::claim_probe(credential_slot& slot, time_point now) {
 
 pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferred,
                                             std::span<const std::string_view> exclude, bool free_revalidation,
-                                            const secondary_costs& cost) {
+                                            const secondary_costs& cost, bool may_wait) {
   const auto now = this->now();
   // The secondary windows run on the local clock: GitHub's (now) moves by
   // the skew learnt from each answer's Date and may step back a second,
@@ -144,7 +144,11 @@ pool_state::attempt pool_state::try_acquire(resource r, std::string_view preferr
       // cooling credential is (selection skips it and reports when).
       out.paced = true;
       c.state = credential_state::cooling;
-      if (const auto room = slot.secondary.room_at(cost, local)) c.available_at = *room + (now - local);
+      // When room comes back (retry_at, pacing) is worked out only for a
+      // caller that may wait: one that may not answers without it.
+      if (may_wait) {
+        if (const auto room = slot.secondary.room_at(cost, local)) c.available_at = *room + (now - local);
+      }
     }
     candidates.push_back(c);
     owners.push_back(i);
@@ -297,7 +301,7 @@ asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferre
   int contended = 0;
   for (;;) {
     const auto observed = s.wake.generation();
-    auto step = s.try_acquire(r, preferred, exclude, free_revalidation, demand.cost);
+    auto step = s.try_acquire(r, preferred, exclude, free_revalidation, demand.cost, demand.may_wait);
     spawn_claimed(state_, executor, {step.renewals.data(), step.renewals.size()},
                   {step.probes.data(), step.probes.size()});
 

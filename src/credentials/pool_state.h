@@ -145,7 +145,7 @@ struct pool_state {
     boost::container::small_vector<std::size_t, 2> probes;    // tokens whose probe this round claimed
   };
   attempt try_acquire(resource r, std::string_view preferred, std::span<const std::string_view> exclude,
-                      bool free_revalidation, const secondary_costs& cost);
+                      bool free_revalidation, const secondary_costs& cost, bool may_wait);
 
   // Under slot.mutex: does a 401 for the secret `generation` break the
   // credential? For an App this also drops the token; for a token it

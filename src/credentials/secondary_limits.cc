@@ -102,8 +102,9 @@ std::optional<time_point> secondary_window::room_at(const secondary_costs& c, ti
   // exchanged. The first slot boundary from `start` on at which every
   // window the request counts against has room. An hour at most.
   const auto fits_at = [&](time_point at) {
-    return fits(c, points.counted_at(now, at) + others_points,
-                content_minute_.counted_at(now, at) + others_.content_minute,
+    const auto spent = points.counted_at(now, at) + others_points;
+    if (!c.creates_content) return fits(c, spent, 0, 0);
+    return fits(c, spent, content_minute_.counted_at(now, at) + others_.content_minute,
                 content_hour_.counted_at(now, at) + others_.content_hour);
   };
   if (fits_at(start)) return start;

@@ -1295,9 +1295,15 @@ TEST_F(PoolSecondaryTest, SpreadsPointsAndStopsAtTheShareOfEveryCredential) {
   EXPECT_EQ(by_name["a"], 5);
   EXPECT_EQ(by_name["b"], 5);
   EXPECT_EQ(find_report("a").secondary.rest_points, 5);
-  // Both at their share: refused at once, paced, with the instant the first
-  // point leaves the minute.
-  auto none = acquire_demand(io_, p, one_point_no_wait);
+  // Both at their share: refused at once, paced (a caller that may not wait
+  // is not told when room comes back: it answers without it) …
+  auto at_once = acquire_demand(io_, p, one_point_no_wait);
+  EXPECT_FALSE(at_once.granted);
+  EXPECT_TRUE(at_once.paced);
+  EXPECT_FALSE(at_once.retry_at);
+  // … and one that may wait, beyond the pacing wait, with the instant the
+  // first point leaves the minute.
+  auto none = acquire_demand(io_, p, one_point);
   EXPECT_FALSE(none.granted);
   EXPECT_EQ(none.outcome, selection_outcome::exhausted);
   EXPECT_TRUE(none.paced);
