@@ -382,11 +382,6 @@ verdict pool::complete(lease& l, unsigned status, const http::fields& headers, s
       recorded.kind = verdict_kind::ok;
     }
     slot.limits.on_response(l.r, reported, recorded, now);
-    // GitHub counts more than we did: its window is full until the
-    // credential's cool-down ends (GitHub's clock → the windows' local one).
-    if (v.kind == verdict_kind::secondary_limit) {
-      if (const auto until = slot.limits.cooling_until()) slot.secondary.fill(*until - now + s.time.now());
-    }
   }
   l.state_.reset();
   s.wake.notify();
@@ -430,6 +425,9 @@ std::vector<credential_report> pool::report() const {
     }
     entry.in_flight = slot->limits.in_flight();
     entry.secondary = slot->secondary.counted(state_->time.now());
+    // GitHub answered a secondary limit: its count is ahead of ours, the
+    // window is full for as long as the credential cools.
+    if (slot->limits.state(now) == credential_state::cooling) entry.secondary.filled = true;
     for (std::size_t i = 0; i < resource_count; ++i) {
       const auto r = static_cast<resource>(i);
       auto view = slot->limits.bucket(r, now);
@@ -465,12 +463,15 @@ void pool::start_due_probes(const asio::any_io_executor& executor) {
 }
 
 std::vector<secondary_usage> pool::own_secondary_usage() const {
+  const auto now = state_->now();
   const auto local = state_->time.now();
   std::vector<secondary_usage> out;
   out.reserve(state_->slots.size());
   for (const auto& slot : state_->slots) {
     const std::lock_guard lock(slot->mutex);
-    out.push_back(slot->secondary.usage(local));
+    auto& u = out.emplace_back(slot->secondary.usage(local));
+    // Cooling after GitHub's secondary answer: full for the other replicas too.
+    u.filled = slot->limits.state(now) == credential_state::cooling;
   }
   return out;
 }

@@ -80,7 +80,7 @@ bool secondary_window::fits(const secondary_costs& c, std::int64_t points, std::
 }
 
 bool secondary_window::admits(const secondary_costs& c, time_point now) const {
-  if ((filled_until_ && now < *filled_until_) || others_.filled) return false;
+  if (others_.filled) return false;
   // Only the windows the request counts against (on every request: the
   // content windows are summed for writes alone).
   const bool graphql = c.kind == point_kind::graphql;
@@ -95,8 +95,7 @@ std::optional<time_point> secondary_window::room_at(const secondary_costs& c, ti
   const auto& points = graphql ? graphql_ : rest_;
   const auto points_cap = cap(graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute);
   if (points_cap > 0 && c.points > points_cap) return std::nullopt;
-  auto start = filled_until_ ? std::max(now, *filled_until_) : now;
-  if (others_.filled) start = std::max(start, now + std::chrono::seconds(1));
+  const auto start = others_.filled ? now + std::chrono::seconds(1) : now;
   const auto others_points = graphql ? others_.graphql_points : others_.rest_points;
   // Own counts only leave; the others' are taken as they were last
   // exchanged. The first slot boundary from `start` on at which every
@@ -137,17 +136,12 @@ void secondary_window::spend(const secondary_costs& c, time_point now) {
   }
 }
 
-void secondary_window::fill(time_point until) {
-  if (!filled_until_ || until > *filled_until_) filled_until_ = until;
-}
-
 secondary_usage secondary_window::usage(time_point now) const {
   secondary_usage u;
   u.rest_points = rest_.sum(now);
   u.graphql_points = graphql_.sum(now);
   u.content_minute = content_minute_.sum(now);
   u.content_hour = content_hour_.sum(now);
-  u.filled = filled_until_ && now < *filled_until_;
   return u;
 }
 

@@ -108,9 +108,6 @@ class credential_limits {
   // Requests awaiting an answer across all resources (the concurrency cap).
   std::uint32_t in_flight() const { return in_flight_total_; }
 
-  // The end of the cool-down after GitHub's last secondary-limit answer.
-  std::optional<time_point> cooling_until() const { return cooling_until_; }
-
  private:
   // A bucket is exhausted while remaining ≤ 0 and its reset is ahead; a
   // primary answer sets both (with a synthetic reset when GitHub's is unusable).

@@ -16,7 +16,8 @@
 //
 // A secondary-limit answer from GitHub means its own count is ahead of ours
 // (other users of the token, another replica before the window was shared):
-// `fill` treats every window as full until `until`.
+// the pool cools the credential (rate_limit_state.h) and reports its window
+// as full meanwhile, to the metrics and to the other replicas.
 //
 // Replicas sharing the credential (secondary_exchange.h) publish their own
 // usage and learn the others' with `set_others`: what the other replicas
@@ -64,7 +65,7 @@ struct secondary_usage {
   std::int64_t graphql_points = 0;
   std::int64_t content_minute = 0;
   std::int64_t content_hour = 0;
-  bool filled = false;  // inside a `fill`
+  bool filled = false;  // the credential cools after GitHub's secondary-limit answer
 };
 
 // What one request asks of a credential's secondary limits (pool::acquire).
@@ -88,8 +89,6 @@ class secondary_window {
   std::optional<time_point> room_at(const secondary_costs& c, time_point now) const;
   // The request goes upstream: counts its cost in the current slots.
   void spend(const secondary_costs& c, time_point now);
-  // GitHub answered a secondary limit: nothing fits until `until`.
-  void fill(time_point until);
 
   // The other replicas' usage of each window, as last exchanged; replaces
   // the previous one. Their `filled` (GitHub answered one of them a
@@ -126,7 +125,6 @@ class secondary_window {
   ring graphql_;
   ring content_minute_;
   ring content_hour_;
-  std::optional<time_point> filled_until_;
   secondary_usage others_;
 };
 

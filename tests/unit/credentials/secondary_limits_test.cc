@@ -70,18 +70,6 @@ TEST(SecondaryWindow, ContentCreationHasItsOwnMinuteAndHour) {
   EXPECT_TRUE(w.admits(post, *back));
 }
 
-TEST(SecondaryWindow, ASecondaryLimitAnswerFillsEveryWindowUntilItEnds) {
-  secondary_window w;
-  const auto get = secondary_cost("GET", false, false);
-  w.fill(t0 + seconds(60));
-  EXPECT_FALSE(w.admits(get, t0));
-  EXPECT_TRUE(w.usage(t0).filled);
-  EXPECT_EQ(w.room_at(get, t0), t0 + seconds(60));
-  EXPECT_TRUE(w.admits(get, t0 + seconds(60)));
-  w.fill(t0 + seconds(30));  // an earlier end does not shorten it
-  EXPECT_FALSE(w.admits(get, t0 + seconds(59)));
-}
-
 TEST(SecondaryWindow, ACostOverTheWholeShareNeverFits) {
   secondary_window w({.rest_points_per_minute = 4, .share = 1.0});
   EXPECT_FALSE(w.room_at(secondary_cost("POST", false, false), t0).has_value());
