@@ -72,7 +72,7 @@ struct app_slot {
 struct credential_slot {
   credential_slot(const config::credential_config& c, limits_policy policy, probe_policy probing,
                   secondary_policy points)
-      : config(c), limits(policy), probe(probing), secondary(points) {}
+      : config(c), limits(policy), secondary(points), probe(probing) {}
   ~credential_slot();
 
   const config::credential_config config;  // references to secrets, never a secret
