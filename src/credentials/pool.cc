@@ -292,7 +292,7 @@ pool::build_result pool::from_config(const config::config& cfg, const clock& tim
 
 asio::awaitable<acquisition> pool::acquire(resource r, std::string_view preferred,
                                            std::span<const std::string_view> exclude, bool free_revalidation,
-                                           const secondary_demand& demand) {
+                                           secondary_demand demand) {
   auto& s = *state_;
   const auto executor = co_await asio::this_coro::executor;
   const auto started = std::chrono::steady_clock::now();

@@ -242,7 +242,7 @@ class credential_source {
   virtual ~credential_source() = default;
   virtual boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred,
                                                       std::span<const std::string_view> exclude,
-                                                      bool free_revalidation, const secondary_demand& demand) = 0;
+                                                      bool free_revalidation, secondary_demand demand) = 0;
   virtual verdict complete(lease& l, unsigned status, const boost::beast::http::fields& headers,
                            std::string_view body) = 0;
   virtual void abandon(lease& l) = 0;
@@ -296,11 +296,12 @@ class pool final : public credential_source {
   // room is all that is missing and it comes back within pacing_wait, the
   // call waits for it (pacing: a burst is spread rather than refused);
   // otherwise, or when `demand.may_wait` is false, the outcome is
-  // exhausted with `paced` and `retry_at` when room comes back.
+  // exhausted with `paced` and `retry_at` when room comes back. It is taken
+  // by value: the coroutine outlives a temporary argument (`= {}` included).
   boost::asio::awaitable<acquisition> acquire(resource r, std::string_view preferred = {},
                                               std::span<const std::string_view> exclude = {},
                                               bool free_revalidation = false,
-                                              const secondary_demand& demand = {}) override;
+                                              secondary_demand demand = {}) override;
 
   // The upstream answered `l`'s request: records X-RateLimit-* and the
   // verdict of classify_response (pass the body as received, gzip or not:

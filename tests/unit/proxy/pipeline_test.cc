@@ -163,7 +163,7 @@ class counting_source final : public credentials::credential_source {
   asio::awaitable<credentials::acquisition> acquire(credentials::resource r, std::string_view preferred,
                                                     std::span<const std::string_view> exclude,
                                                     bool free_revalidation,
-                                                    const credentials::secondary_demand& demand) override {
+                                                    credentials::secondary_demand demand) override {
     ++acquired;
     if (free_revalidation) ++free_revalidations;
     co_return co_await pool_.acquire(r, preferred, exclude, free_revalidation, demand);
