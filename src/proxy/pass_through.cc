@@ -42,12 +42,24 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
   }
   send_options options;
   options.streamed_cache_status = store_key ? status_not_stored : status_bypass;
+  // What GitHub answers is as of this instant at the latest (see cache_fetch::sent_at).
+  const auto sent_at = std::chrono::system_clock::now();
   auto pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
   if (pooled.refused) {
     co_await answer_refusal(ctx, pooled);
     co_return;
   }
   auto& answer = pooled.answer;
+  // A write that may have reached GitHub: what the cache holds for the path
+  // is not answered again without asking GitHub (RFC 9111 §4.4). Only a
+  // client error says it was not applied; a failure, a timeout or a 5xx may
+  // hide one that was, and marking it costs no more than a revalidation.
+  const auto method = req.method();
+  const bool client_error = answer.answered && !answer.failed && answer.status >= 400 && answer.status < 500;
+  if (shared_.writes && !ctx.route.graphql && !client_error && method != http::verb::get &&
+      method != http::verb::head && method != http::verb::options) {
+    shared_.writes->mark(path_of(ctx.route.path_and_query), std::chrono::system_clock::now());
+  }
   if (answer.streamed) co_return;
   if (!answer.answered || answer.failed) {
     co_await answer_failure(ctx, answer);
@@ -57,7 +69,7 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
       cache::response_storable(answer.status, answer.head, answer.body.size(), shared_.cfg->cache.max_object_bytes)) {
     auto e = std::make_shared<cache::entry>(cache::make_entry(answer.status, answer.head, answer.body,
                                                               pooled.credential, pooled.authorization,
-                                                              up[http::field::accept], std::chrono::system_clock::now()));
+                                                              up[http::field::accept], sent_at));
     cache::keep_json_inflated(*e, shared_.cfg->cache.max_object_bytes);
     // Stored before answering, so that Cache-Status can say whether it was.
     const bool stored = co_await store(store_key->key, std::move(e));
@@ -65,13 +77,6 @@ asio::awaitable<void> request_pipeline::pass_through(request_context& ctx, const
     co_return;
   }
   ctx.limit_refusal = pooled.rate_limited;
-  // A write GitHub accepted: what the cache holds for the path is not
-  // answered again without asking GitHub (RFC 9111 §4.4).
-  const auto method = req.method();
-  if (shared_.writes && !ctx.route.graphql && answer.status < 400 && method != http::verb::get &&
-      method != http::verb::head && method != http::verb::options) {
-    shared_.writes->mark(path_of(ctx.route.path_and_query), std::chrono::system_clock::now());
-  }
   co_await relay_buffered(ctx, answer, options.streamed_cache_status);
 }
 

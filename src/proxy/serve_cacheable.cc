@@ -81,6 +81,11 @@ struct request_pipeline::cache_fetch {
   // Nothing was sent: no credential had room under GitHub's secondary
   // limits, and the entry is within GitHub's max-age (answer from it).
   bool fresh_under_pressure = false;
+  // When the request was handed to the credentials: what GitHub answers
+  // describes the resource as of then at the latest, so a confirmation or a
+  // stored entry dates from here, not from the answer's arrival; a write
+  // marked in between (cache/write_marks.h) then reads as after it.
+  std::chrono::system_clock::time_point sent_at;
 };
 
 asio::awaitable<std::shared_ptr<const cache::entry>> request_pipeline::lookup(const std::string& key) {
@@ -165,6 +170,7 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
   // is the answer (docs/contract.md §6 "Fresh under pressure"); whether it
   // does is read only then, off the hit path.
   options.answer_when_paced = cached && shared_.cfg->cache.fresh_under_pressure;
+  fetch.sent_at = std::chrono::system_clock::now();
   fetch.pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
   if (fetch.pooled.refused && fetch.pooled.paced && options.answer_when_paced) {
     if (cache::confirmed_within(*cached, max_fresh_under_pressure, std::chrono::system_clock::now(),
@@ -172,6 +178,7 @@ asio::awaitable<request_pipeline::cache_fetch> request_pipeline::fetch_for_cache
       fetch.fresh_under_pressure = true;
     } else {
       options.answer_when_paced = false;  // wait for room like any request
+      fetch.sent_at = std::chrono::system_clock::now();
       fetch.pooled = co_await send_pooled(ctx, up, ctx.limit_resource, options);
     }
   }
@@ -286,7 +293,7 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
   bool stored = false;
   switch (verdict.action) {
     case fetch_action::confirm: {
-      cached->confirmed.note(std::chrono::system_clock::now());
+      cached->confirmed.note(fetch.sent_at);
       // The stored body with the fresh end-to-end fields of the 304. Only a
       // new owner or validator is worth writing back: the fields a 304
       // refreshes are merged again on every use.
@@ -308,7 +315,7 @@ asio::awaitable<void> request_pipeline::serve_cacheable(request_context& ctx, bo
     case fetch_action::replace: {
       auto fresh = std::make_shared<cache::entry>(cache::make_entry(answer.status, answer.head, std::move(answer.body),
                                                                     pooled.credential, pooled.authorization,
-                                                                    fetch.accept_sent, std::chrono::system_clock::now()));
+                                                                    fetch.accept_sent, fetch.sent_at));
       // Rewritten for each client on the way out: kept inflated, not
       // inflated on every hit.
       cache::keep_json_inflated(*fresh, shared_.cfg->cache.max_object_bytes);

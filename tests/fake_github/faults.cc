@@ -20,6 +20,8 @@ fault_rule fault_rule::from_json(const boost::json::object& body) {
   rule.message = string_field(body, "message").value_or("");
   rule.close = bool_field(body, "close").value_or(false);
   rule.gate = string_field(body, "gate").value_or("");
+  rule.gate_after_answer = bool_field(body, "gate_after_answer").value_or(false);
+  if (rule.gate_after_answer && rule.gate.empty()) throw std::invalid_argument("gate_after_answer needs a gate");
   if (rule.count == 0 || rule.count < -1) throw std::invalid_argument("count must be > 0 or -1");
   if (rule.status != 0 && (rule.status < 200 || rule.status > 599))
     throw std::invalid_argument("status must be within 200..599");
@@ -36,7 +38,7 @@ boost::json::object fault_rule::to_json() const {
           {"status", status},           {"latency_ms", latency_ms}, {"reset", reset},
           {"hang", hang},               {"secondary_limit", secondary_limit},
           {"retry_after", retry_after}, {"message", message},     {"close", close},
-          {"gate", gate}};
+          {"gate", gate},               {"gate_after_answer", gate_after_answer}};
 }
 
 void fault_table::add(fault_rule rule) {
@@ -65,6 +67,7 @@ fault_decision fault_table::take(std::string_view method, std::string_view targe
     d.message = it->message;
     d.close = it->close;
     d.gate = it->gate;
+    d.gate_after_answer = it->gate_after_answer;
     // One behaviour per rule, the most drastic one winning.
     if (it->reset) d.kind = fault_kind::reset;
     else if (it->hang) d.kind = fault_kind::hang;

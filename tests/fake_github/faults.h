@@ -32,6 +32,10 @@ struct fault_rule {
   std::string message;             // with status: the body's message (empty: the reason phrase)
   bool close = false;              // answer with Connection: close, then close the connection
   std::string gate;                // non-empty: hold the answer at this gate until released (gates.h)
+  // With gate: the answer is worked out first and held already made, as
+  // GitHub's answer from the state before a write that lands while it is
+  // on its way (false: held before it is worked out).
+  bool gate_after_answer = false;
 
   // Throws std::invalid_argument naming the bad field.
   static fault_rule from_json(const boost::json::object& body);
@@ -48,6 +52,7 @@ struct fault_decision {
   std::string message;  // fault_rule::message
   bool close = false;   // fault_rule::close
   std::string gate;     // fault_rule::gate: waited at after the latency, before the answer
+  bool gate_after_answer = false;  // fault_rule::gate_after_answer: waited at with the answer made
 };
 
 class fault_table {

@@ -124,7 +124,8 @@ asio::awaitable<bool> serve_requests(Stream& stream, app& application, const con
       asio::steady_timer timer(co_await asio::this_coro::executor, fault.latency);
       co_await timer.async_wait(use_tuple);
     }
-    if (!fault.gate.empty()) co_await application.state().gates.wait(fault.gate, hang_timeout);
+    const bool gate_before = !fault.gate.empty() && !fault.gate_after_answer;
+    if (gate_before) co_await application.state().gates.wait(fault.gate, hang_timeout);
     outgoing_response out;
     try {
       out = application.handle(request, info, fault);
@@ -132,6 +133,7 @@ asio::awaitable<bool> serve_requests(Stream& stream, app& application, const con
       out = plain_json(500, R"({"message":"fake_github internal error"})");
       out.keep_alive = false;
     }
+    if (fault.gate_after_answer) co_await application.state().gates.wait(fault.gate, hang_timeout);
     if (fault.close) out.keep_alive = false;  // Connection: close, then close
     if (out.action == response_action::reset) {
       reset_connection(stream);

@@ -230,6 +230,47 @@ TEST_F(SecondaryLimits, AWriteEndsTheConfirmWindowOfItsPath) {
   EXPECT_EQ(daemon->metric_at_least("github_proxy_requests_total", {{"cache", "fresh"}}, 2), 2);
 }
 
+// A read in flight while a write lands may carry GitHub's answer from the
+// state before it, arriving after the write's mark: it confirms the entry
+// as of when it was sent, so the confirm window does not answer the
+// pre-write body afterwards (docs/contract.md §6 "Writes end it").
+TEST_F(SecondaryLimits, AReadInFlightAcrossAWriteDoesNotConfirmTheEntryAfterIt) {
+  auto daemon = start_daemon({token_credential("tok-a", secret_a)},
+                             "cache:\n  backend: memory\n  confirm_window: 30s\n");
+  const std::string path = "/repos/octo-org/repo-2/issues/1";
+  const auto get = [&] { return request(daemon->where(), "GET", path, {auth_of(ci_token)}); };
+  const auto patch = [&] {
+    return request(daemon->where(), "PATCH", path, {auth_of(ci_token), {"Content-Type", "application/json"}},
+                   R"({"state":"closed"})");
+  };
+  const auto before = get();
+  ASSERT_EQ(before.result_int(), 200);
+  ASSERT_LT(patch().result_int(), 300);
+
+  // The revalidation after that write: GitHub works out its 304 now and
+  // the answer is held on its way while a second write lands.
+  fake_->control("POST", "/_fake/faults",
+                 R"({"path_prefix":")" + path + R"(","method":"GET","count":1,"gate":"held","gate_after_answer":true})");
+  std::optional<http_response> in_flight;
+  std::thread reader([&] { in_flight = get(); });
+  ASSERT_TRUE(poll_until([&] { return fake_->held_at("held") == 1; }, std::chrono::seconds(5)));
+  ASSERT_LT(patch().result_int(), 300);
+  fake_->control("POST", "/_fake/change", R"({"path":")" + path + R"("})");
+  EXPECT_EQ(fake_->release("held"), 1);
+  reader.join();
+  ASSERT_TRUE(in_flight);
+  ASSERT_EQ(in_flight->result_int(), 200);
+  EXPECT_EQ(in_flight->body(), before.body()) << "GitHub's answer from before the second write";
+
+  const long sent = total_requests(*fake_);
+  const auto after = get();
+  ASSERT_EQ(after.result_int(), 200);
+  EXPECT_EQ(header(after, "Cache-Status").find("confirm-window"), std::string::npos)
+      << "the pre-write body answered as confirmed after the write: " << header(after, "Cache-Status");
+  EXPECT_EQ(total_requests(*fake_), sent + 1) << "revalidated";
+  EXPECT_NE(after.body(), before.body()) << "GitHub's body after the change";
+}
+
 // Two replicas on one Redis, one credential: what one spends, the other
 // counts (within the exchange's second), so together they stay under the
 // credential's share.
