@@ -96,6 +96,22 @@ TEST_F(StatusBoard, ClientsComeInRegistryOrderWithTheCountersOfMetrics) {
   EXPECT_EQ(cache.at("hit_ratio").as_double(), 0.6);
 }
 
+TEST_F(StatusBoard, FreshAnswersCountAsHitsLikeTheHitRatioAlert) {
+  auto board = make_board(5000);
+  using metrics::cache_outcome;
+  using metrics::method_label;
+  counters.requests("nightly", method_label::get, 200, cache_outcome::fresh).Increment(3);
+  counters.requests("nightly", method_label::get, 200, cache_outcome::hit).Increment();
+  counters.requests("nightly", method_label::get, 200, cache_outcome::miss).Increment(4);
+  counters.requests("nightly", method_label::post, 201, cache_outcome::bypass).Increment(2);
+
+  const auto report = board->report();
+  const auto& cache = report.at("cache").as_object();
+  EXPECT_EQ(cache.at("hits").as_int64(), 4) << json::serialize(report);
+  EXPECT_EQ(cache.at("cacheable").as_int64(), 8);
+  EXPECT_EQ(cache.at("hit_ratio").as_double(), 0.5);
+}
+
 TEST_F(StatusBoard, RejectionsOlderThanAnHourLeaveTheLastHourColumn) {
   auto board = make_board(5000);
   counters.rejected("nightly", metrics::reject_reason::scope).Increment(3);
