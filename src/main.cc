@@ -333,7 +333,7 @@ int serve(const std::string& config_file, const std::string& ready_file) {
   pool_options.secondary = credentials::secondary_policy{secondary.rest_points_per_minute,
                                                          secondary.graphql_points_per_minute,
                                                          secondary.content_per_minute, secondary.content_per_hour,
-                                                         secondary.share_percent / 100.0};
+                                                         secondary.share_percent};
   pool_options.pacing_wait = std::chrono::duration_cast<std::chrono::milliseconds>(secondary.pacing_wait);
   pool_options.on_renewal = [log = loggers.main](const credentials::renewal_event& e) {
     if (e.error) {

@@ -470,8 +470,12 @@ std::vector<secondary_usage> pool::own_secondary_usage() const {
   for (const auto& slot : state_->slots) {
     const std::lock_guard lock(slot->mutex);
     auto& u = out.emplace_back(slot->secondary.usage(local));
-    // Cooling after GitHub's secondary answer: full for the other replicas too.
-    u.filled = slot->limits.state(now) == credential_state::cooling;
+    // Cooling after GitHub's secondary answer: full for the other replicas
+    // too, until the cool-down ends.
+    if (const auto until = slot->limits.cooling_until(now)) {
+      u.filled = true;
+      u.cooling_seconds = std::chrono::ceil<std::chrono::seconds>(*until - now).count();
+    }
   }
   return out;
 }

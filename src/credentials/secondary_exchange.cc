@@ -1,5 +1,6 @@
 #include "credentials/secondary_exchange.h"
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 
@@ -43,6 +44,9 @@ return out
 
 // The hash outlives the last replica's exchange by a minute.
 constexpr std::int64_t hash_ttl_seconds = 60;
+// Another replica's cool-down is believed for an hour at most (each exchange
+// renews it while it lasts).
+constexpr std::int64_t max_cooling_seconds = 3600;
 
 bool next_number(std::string_view& text, std::int64_t& out, bool stamp = false) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
@@ -57,8 +61,9 @@ bool next_number(std::string_view& text, std::int64_t& out, bool stamp = false) 
 }  // namespace
 
 std::string encode_secondary_usage(const secondary_usage& u) {
+  // The last number: 0, or the seconds the credential still cools (at least 1).
   return fmt::format("{} {} {} {} {}", u.rest_points, u.graphql_points, u.content_minute, u.content_hour,
-                     u.filled ? 1 : 0);
+                     u.filled ? std::max<std::int64_t>(1, u.cooling_seconds) : 0);
 }
 
 std::vector<secondary_usage> others_from_reply(const redis::reply& answer, std::span<const std::string_view> names) {
@@ -86,7 +91,10 @@ std::vector<secondary_usage> others_from_reply(const redis::reply& answer, std::
     sum.graphql_points += u.graphql_points;
     sum.content_minute += u.content_minute;
     sum.content_hour += u.content_hour;
-    sum.filled = sum.filled || filled != 0;
+    if (filled != 0) {
+      sum.filled = true;
+      sum.cooling_seconds = std::max(sum.cooling_seconds, std::min(filled, max_cooling_seconds));
+    }
   }
   return out;
 }

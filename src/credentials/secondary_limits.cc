@@ -1,7 +1,6 @@
 #include "github_proxy/credentials/secondary_limits.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace github_proxy::credentials {
 
@@ -44,6 +43,20 @@ std::int64_t secondary_window::ring::counted_at(time_point now, time_point at) c
   return total;
 }
 
+time_point secondary_window::ring::down_to(time_point now, time_point start, std::int64_t at_most) const {
+  auto total = counted_at(now, start);
+  if (total <= at_most) return start;
+  const auto current = slot_of(now, slot_seconds);
+  // A slot counted at `start` leaves the window `slots` slots after its own.
+  for (auto s = slot_of(start, slot_seconds) - slots + 1; s <= current; ++s) {
+    const auto i = static_cast<std::size_t>(((s % slots) + slots) % slots);
+    if (stamps[i] != s) continue;
+    total -= counts[i];
+    if (total <= at_most) return from_epoch_seconds((s + slots) * slot_seconds);
+  }
+  return from_epoch_seconds((current + slots) * slot_seconds);  // all gone (at_most ≥ 0)
+}
+
 void secondary_window::ring::add(std::int64_t n, time_point now) {
   const auto current = slot_of(now, slot_seconds);
   const auto i = static_cast<std::size_t>(((current % slots) + slots) % slots);
@@ -65,7 +78,7 @@ secondary_window::secondary_window(secondary_policy policy) : policy_(policy) {
 
 std::int64_t secondary_window::cap(std::int64_t limit) const {
   if (limit <= 0) return 0;
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(static_cast<double>(limit) * policy_.share)));
+  return std::max<std::int64_t>(1, limit * policy_.share_percent / 100);
 }
 
 bool secondary_window::fits(const secondary_costs& c, std::int64_t points, std::int64_t minute,
@@ -95,37 +108,35 @@ std::optional<time_point> secondary_window::room_at(const secondary_costs& c, ti
   const auto& points = graphql ? graphql_ : rest_;
   const auto points_cap = cap(graphql ? policy_.graphql_points_per_minute : policy_.rest_points_per_minute);
   if (points_cap > 0 && c.points > points_cap) return std::nullopt;
-  const auto start = others_.filled ? now + std::chrono::seconds(1) : now;
+  // Another replica's cool-down, as of the last exchange (at most a second ago).
+  const auto start =
+      others_.filled ? now + std::chrono::seconds(std::max<std::int64_t>(1, others_.cooling_seconds)) : now;
   const auto others_points = graphql ? others_.graphql_points : others_.rest_points;
   // Own counts only leave; the others' are taken as they were last
-  // exchanged. The first slot boundary from `start` on at which every
-  // window the request counts against has room. An hour at most.
-  const auto fits_at = [&](time_point at) {
-    const auto spent = points.counted_at(now, at) + others_points;
-    if (!c.creates_content) return fits(c, spent, 0, 0);
-    return fits(c, spent, content_minute_.counted_at(now, at) + others_.content_minute,
-                content_hour_.counted_at(now, at) + others_.content_hour);
-  };
-  if (fits_at(start)) return start;
-  // The minute windows free a slot every second; the hour window every
-  // minute, at its slot boundaries: at most 60 + 60 instants to try.
-  for (std::int64_t s = 1; s <= slots; ++s) {
-    const auto at = start + std::chrono::seconds(s);
-    if (fits_at(at)) return at;
-  }
-  if (c.creates_content) {
-    const auto minute = content_hour_.slot_seconds;
-    const auto first = (slot_of(start, minute) + 1) * minute;
-    for (std::int64_t m = 0; m < slots; ++m) {
-      const auto at = from_epoch_seconds(first + m * minute);
-      if (fits_at(at)) return at;
+  // exchanged. Each window's count only falls, so the answer is the latest
+  // of the instants at which each window the request counts against has
+  // room: one pass over each ring (this runs for every waiting request on
+  // every wake, under the credential's lock).
+  auto at = start;
+  bool only_others = false;  // the others' spending alone leaves no room
+  const auto room_in = [&](const ring& r, std::int64_t limit_cap, std::int64_t cost, std::int64_t others) {
+    if (limit_cap == 0) return;
+    const auto at_most = limit_cap - cost - others;
+    if (at_most < 0) {
+      only_others = true;
+      return;
     }
+    at = std::max(at, r.down_to(now, start, at_most));
+  };
+  room_in(points, points_cap, c.points, others_points);
+  if (c.creates_content) {
+    room_in(content_minute_, cap(policy_.content_per_minute), 1, others_.content_minute);
+    room_in(content_hour_, cap(policy_.content_per_hour), 1, others_.content_hour);
   }
-  // Only the other replicas' spending stands in the way: theirs slides too,
-  // and the next exchange (every second) tells by how much.
-  const bool others = others_points > 0 || (c.creates_content && (others_.content_minute > 0 || others_.content_hour > 0));
-  if (others) return start + std::chrono::seconds(1);
-  return std::nullopt;
+  // The other replicas' spending slides too, and the next exchange (every
+  // second) tells by how much.
+  if (only_others) return start + std::chrono::seconds(1);
+  return at;
 }
 
 void secondary_window::spend(const secondary_costs& c, time_point now) {

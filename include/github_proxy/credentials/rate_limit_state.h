@@ -102,6 +102,10 @@ class credential_limits {
   credential_state state(time_point now) const;
   // The same for one resource: broken > cooling > exhausted (of that bucket).
   credential_state state(resource r, time_point now) const;
+  // While cooling after a secondary-limit answer: when the cool-down ends.
+  std::optional<time_point> cooling_until(time_point now) const {
+    return cooling_until_ && *cooling_until_ > now ? cooling_until_ : std::nullopt;
+  }
 
   bucket_view bucket(resource r, time_point now) const;
 

@@ -55,8 +55,9 @@ struct secondary_policy {
   std::int64_t content_per_minute = 80;
   std::int64_t content_per_hour = 500;
   // The part of each limit the proxy spends: a margin for the token's other
-  // users and for requests whose cost GitHub counts differently.
-  double share = 0.9;
+  // users and for requests whose cost GitHub counts differently. A
+  // percentage, so that the cap is exact integer arithmetic (1 to 100).
+  std::int64_t share_percent = 90;
 };
 
 // What is used of each window at an instant, for the metrics.
@@ -66,6 +67,9 @@ struct secondary_usage {
   std::int64_t content_minute = 0;
   std::int64_t content_hour = 0;
   bool filled = false;  // the credential cools after GitHub's secondary-limit answer
+  // With filled: the whole seconds (rounded up) the cool-down still runs,
+  // so that another replica knows when room comes back.
+  std::int64_t cooling_seconds = 0;
 };
 
 // What one request asks of a credential's secondary limits (pool::acquire).
@@ -92,7 +96,8 @@ class secondary_window {
 
   // The other replicas' usage of each window, as last exchanged; replaces
   // the previous one. Their `filled` (GitHub answered one of them a
-  // secondary limit) makes this window full too until an exchange clears it.
+  // secondary limit) makes this window full too until an exchange clears it
+  // or their `cooling_seconds` (counted from the exchange) have passed.
   void set_others(const secondary_usage& others) { others_ = others; }
 
   // This process's own usage (what it publishes), without the others'.
@@ -111,11 +116,16 @@ class secondary_window {
     std::int64_t sum(time_point now) const;
     void add(std::int64_t n, time_point now);
     // What is counted at `now` and still inside the window at `at` (≥ now),
-    // if nothing more is added (for room_at).
+    // if nothing more is added.
     std::int64_t counted_at(time_point now, time_point at) const;
+    // The earliest instant at or after `start` (≥ now) at which what is
+    // counted at `now` is down to `at_most` (≥ 0), if nothing more is added:
+    // `start`, or the end of the slot whose leaving gets it there. One pass
+    // over the slots, oldest first.
+    time_point down_to(time_point now, time_point start, std::int64_t at_most) const;
   };
 
-  // share × limit, at least 1; 0 when the limit is off.
+  // share_percent × limit / 100 rounded down, at least 1; 0 when the limit is off.
   std::int64_t cap(std::int64_t limit) const;
   // Whether `c` fits in windows holding `points`, `minute` and `hour`.
   bool fits(const secondary_costs& c, std::int64_t points, std::int64_t minute, std::int64_t hour) const;

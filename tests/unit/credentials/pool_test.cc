@@ -1268,7 +1268,7 @@ pool_options small_secondary_limits() {
   pool_options options;
   options.secondary.rest_points_per_minute = 10;
   options.secondary.content_per_minute = 3;
-  options.secondary.share = 0.5;  // 5 points, 1 content-creating request per credential
+  options.secondary.share_percent = 50;  // 5 points, 1 content-creating request per credential
   return options;
 }
 
@@ -1376,6 +1376,12 @@ TEST_F(PoolSecondaryTest, GitHubsSecondaryAnswerFillsTheWindowUntilTheCoolDownEn
                             R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})");
   EXPECT_EQ(v.kind, verdict_kind::secondary_limit);
   EXPECT_TRUE(find_report(first).secondary.filled);
+  // What the other replicas are told: full, for the 30 s the cool-down runs.
+  const auto published = p.own_secondary_usage();
+  const auto index = first == "a" ? 0 : 1;
+  EXPECT_TRUE(published[index].filled);
+  EXPECT_EQ(published[index].cooling_seconds, 30);
+  EXPECT_FALSE(published[1 - index].filled);
   // Never spread: every later request goes to the other one.
   for (int i = 0; i < 3; ++i) {
     auto next = acquire_demand(io_, p, one_point);

@@ -59,6 +59,29 @@ TEST(SecondaryExchangeReply, SumsTheOtherReplicasPerCredentialAndSkipsTheRest) {
   EXPECT_EQ(encode_secondary_usage({3, 4, 5, 6, true}), "3 4 5 6 1");
 }
 
+// A credential another replica cools carries the seconds its cool-down
+// still runs; the longest one counts, believed for an hour at most.
+TEST(SecondaryExchangeReply, CarriesTheLongestCoolDownOfTheOtherReplicas) {
+  redis::reply answer;
+  answer.type = redis::reply::kind::array;
+  for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"r1|a", "1700000000000 0 0 0 0 30"},
+           {"r2|a", "1700000000100 0 0 0 0 7"},
+           {"r3|b", "1700000000100 0 0 0 0 999999"},
+       }) {
+    answer.elements.push_back(text(field));
+    answer.elements.push_back(text(value));
+  }
+  const std::vector<std::string_view> names{"a", "b"};
+  const auto others = others_from_reply(answer, names);
+  ASSERT_EQ(others.size(), 2u);
+  EXPECT_TRUE(others[0].filled);
+  EXPECT_EQ(others[0].cooling_seconds, 30);
+  EXPECT_EQ(others[1].cooling_seconds, 3600);
+  EXPECT_EQ(encode_secondary_usage({0, 0, 0, 0, true, 42}), "0 0 0 0 42");
+  EXPECT_EQ(encode_secondary_usage({0, 0, 0, 0, true, 0}), "0 0 0 0 1") << "filled says at least a second";
+}
+
 class SecondaryExchange : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -91,7 +114,7 @@ class SecondaryExchange : public ::testing::Test {
   pool& replica(std::string id) {
     pool_options options;
     options.secondary.rest_points_per_minute = 10;
-    options.secondary.share = 0.5;
+    options.secondary.share_percent = 50;
     auto built = pool::from_config(cfg_, clock_, nullptr, options);
     EXPECT_TRUE(built.errors.empty());
     pools_.push_back(std::move(built.value));

@@ -27,8 +27,22 @@ TEST(SecondaryCost, GitHubsDocumentedPoints) {
   EXPECT_TRUE(mutation.creates_content);
 }
 
+// The share is rounded down exactly: 29 % of 100 is 29 points, not the 28
+// a floating-point product (28.999…) would give.
+TEST(SecondaryWindow, TheShareIsExactIntegerArithmetic) {
+  for (const std::int64_t percent : {29, 57, 58, 90, 100}) {
+    secondary_window w({.rest_points_per_minute = 100, .share_percent = percent});
+    const auto get = secondary_cost("GET", false, false);
+    for (std::int64_t i = 0; i < percent; ++i) {
+      ASSERT_TRUE(w.admits(get, t0)) << percent << "% after " << i;
+      w.spend(get, t0);
+    }
+    EXPECT_FALSE(w.admits(get, t0)) << percent << "%";
+  }
+}
+
 TEST(SecondaryWindow, AdmitsUpToItsShareOfTheMinuteThenSlides) {
-  secondary_window w({.rest_points_per_minute = 10, .share = 0.5});  // 5 points
+  secondary_window w({.rest_points_per_minute = 10, .share_percent = 50});  // 5 points
   const auto get = secondary_cost("GET", false, false);
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(w.admits(get, t0 + seconds(i)));
@@ -44,14 +58,14 @@ TEST(SecondaryWindow, AdmitsUpToItsShareOfTheMinuteThenSlides) {
 }
 
 TEST(SecondaryWindow, RestAndGraphqlAreCountedApart) {
-  secondary_window w({.rest_points_per_minute = 5, .graphql_points_per_minute = 5, .share = 1.0});
+  secondary_window w({.rest_points_per_minute = 5, .graphql_points_per_minute = 5, .share_percent = 100});
   w.spend(secondary_cost("POST", false, false), t0);  // 5 REST points
   EXPECT_FALSE(w.admits(secondary_cost("GET", false, false), t0));
   EXPECT_TRUE(w.admits(secondary_cost("POST", true, false), t0));
 }
 
 TEST(SecondaryWindow, ContentCreationHasItsOwnMinuteAndHour) {
-  secondary_window w({.content_per_minute = 3, .content_per_hour = 4, .share = 1.0});
+  secondary_window w({.content_per_minute = 3, .content_per_hour = 4, .share_percent = 100});
   const auto post = secondary_cost("POST", false, false);
   for (int i = 0; i < 3; ++i) w.spend(post, t0 + seconds(i));
   EXPECT_FALSE(w.admits(post, t0 + seconds(3))) << "3 a minute";
@@ -70,8 +84,24 @@ TEST(SecondaryWindow, ContentCreationHasItsOwnMinuteAndHour) {
   EXPECT_TRUE(w.admits(post, *back));
 }
 
+// Room comes back when every window the request counts against has it:
+// the latest of the instants at which each one does.
+TEST(SecondaryWindow, RoomIsTheLatestOfEachWindowsReturn) {
+  secondary_window w({.rest_points_per_minute = 15, .content_per_minute = 2, .share_percent = 100});
+  const auto post = secondary_cost("POST", false, false);
+  w.spend(secondary_cost("DELETE", false, false), t0);  // 5 points, no content
+  w.spend(post, t0 + seconds(10));
+  w.spend(post, t0 + seconds(20));
+  // Points: 10 of 15 once the DELETE leaves (t0 + 60); content: 1 of 2
+  // once the first POST leaves (t0 + 70).
+  EXPECT_EQ(w.room_at(post, t0 + seconds(30)), t0 + seconds(70));
+  EXPECT_FALSE(w.admits(post, t0 + seconds(69)));
+  EXPECT_TRUE(w.admits(post, t0 + seconds(70)));
+  EXPECT_EQ(w.room_at(secondary_cost("GET", false, false), t0 + seconds(30)), t0 + seconds(60)) << "points only";
+}
+
 TEST(SecondaryWindow, ACostOverTheWholeShareNeverFits) {
-  secondary_window w({.rest_points_per_minute = 4, .share = 1.0});
+  secondary_window w({.rest_points_per_minute = 4, .share_percent = 100});
   EXPECT_FALSE(w.room_at(secondary_cost("POST", false, false), t0).has_value());
 }
 
@@ -84,7 +114,7 @@ TEST(SecondaryWindow, AZeroLimitIsOff) {
 }
 
 TEST(SecondaryWindow, OtherReplicasUsageCountsUntilTheNextExchange) {
-  secondary_window w({.rest_points_per_minute = 10, .share = 1.0});
+  secondary_window w({.rest_points_per_minute = 10, .share_percent = 100});
   const auto get = secondary_cost("GET", false, false);
   for (int i = 0; i < 4; ++i) w.spend(get, t0);
   w.set_others({.rest_points = 6});
@@ -100,6 +130,10 @@ TEST(SecondaryWindow, OtherReplicasUsageCountsUntilTheNextExchange) {
   w.set_others({.filled = true});
   EXPECT_FALSE(w.admits(get, t0)) << "GitHub refused another replica: full here too";
   EXPECT_TRUE(w.counted(t0).filled);
+  EXPECT_EQ(w.room_at(get, t0), t0 + seconds(1)) << "no end said: ask the next exchange";
+  // The other replica said how long its cool-down runs: no room before then.
+  w.set_others({.filled = true, .cooling_seconds = 40});
+  EXPECT_EQ(w.room_at(get, t0), t0 + seconds(40));
   w.set_others({});
   EXPECT_TRUE(w.admits(get, t0));
 }
